@@ -1,0 +1,305 @@
+import type { Backend, BackendKind, Storage } from './backend.js';
+import {
+  ContextMismatchError,
+  DisposedError,
+  DTypeError,
+  LimitError,
+  ShapeError,
+  ValueError,
+} from './errors.js';
+import { planCrossEntropy, type CrossEntropyOptions } from './ops/cross-entropy.js';
+import { planMatmul, type MatmulOptions } from './ops/matmul.js';
+import { planRows } from './ops/rows.js';
+import { planSum, type SumOptions } from './ops/sum.js';
+import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
+import { Tensor, tensorInternals, type DType, type TensorOwner } from './tensor.js';
+
+/** What a context holds right now. */
+export interface MemoryInfo {
+  /** Tensors created and not yet disposed. */
+  readonly tensors: number;
+  /** Bytes those tensors occupy on the backend (GPU buffers as allocated, rounding included). */
+  readonly bytes: number;
+  /** Bytes of freed GPU buffers kept for reuse; 0 on the CPU. */
+  readonly pooledBytes: number;
+}
+
+type F32 = Tensor<'float32'>;
+
+/**
+ * Owns a backend and every tensor made through it. Each op checks shapes, dtypes and options
+ * here, once, and throws before any work is queued; then the backend does the arithmetic.
+ * Ops return new tensors right away; on WebGPU their work runs when something is read.
+ *
+ * @example
+ * const ctx = await createContext({ backend: 'cpu' });
+ * const z = ctx.tensor(new Float32Array([1, 2, 3, 1, 1, 1]), [2, 3]);
+ * const y = ctx.tensor(new Int32Array([2, 0]));
+ * const { loss, grad } = ctx.crossEntropyWithGrad(z, y);
+ * console.log((await loss.read())[0]);
+ */
+export class Context {
+  #backend: Backend;
+  #tensors = 0;
+  #bytes = 0;
+  #destroyed = false;
+  /** How this context's tensors reach it; also the proof that a tensor is ours. */
+  readonly #owner: TensorOwner = {
+    readStorage: (storage, dtype) => this.#live('read').read(storage, dtype),
+    releaseStorage: (storage) => {
+      this.#tensors--;
+      this.#bytes -= storage.byteLength;
+      if (!this.#destroyed) this.#backend.release(storage);
+    },
+  };
+
+  /** @internal Use `createContext`. */
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  /** The backend doing the work. */
+  get backend(): BackendKind {
+    return this.#backend.kind;
+  }
+
+  /**
+   * A tensor holding a copy of `data` (float32, or int32 for class ids), row-major in `shape`.
+   * `shape` defaults to `[data.length]`; `[]` makes a scalar.
+   *
+   * @example
+   * const x = ctx.tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+   */
+  tensor(data: Float32Array, shape?: Shape): F32;
+  tensor(data: Int32Array, shape?: Shape): Tensor<'int32'>;
+  tensor(data: Float32Array | Int32Array, shape?: Shape): Tensor;
+  tensor(data: Float32Array | Int32Array, shape: Shape = [data?.length]): Tensor {
+    const backend = this.#live('tensor');
+    let dtype: DType;
+    if (data instanceof Float32Array) dtype = 'float32';
+    else if (data instanceof Int32Array) dtype = 'int32';
+    else throw new DTypeError(`tensor: data must be a Float32Array or an Int32Array, got ${describe(data)}`);
+    checkShape(shape, 'tensor');
+    const size = sizeOf(shape);
+    if (data.length !== size) {
+      throw new ShapeError(
+        `tensor: shape ${formatShape(shape)} holds ${size} elements but the data has ${data.length}`,
+      );
+    }
+    this.#checkBytes('tensor', shape);
+    const hostInt32 = data instanceof Int32Array ? data.slice() : null;
+    return this.#adopt(backend.upload(data), shape, dtype, hostInt32);
+  }
+
+  /**
+   * `op(a) · op(b) + bias`. `a` is `[M, K]` and `b` is `[K, N]` (or their transposes when
+   * asked), or batched `[B, M, K]` times `[B, K, N]`; a 2-D operand is shared by the whole batch.
+   *
+   * @example
+   * const z = ctx.matmul(x, w, { bias: b });           // logits of a linear layer
+   * const dw = ctx.matmul(x, dz, { transposeA: true }); // its weight gradient
+   */
+  matmul(a: F32, b: F32, options: MatmulOptions<F32> = {}): F32 {
+    const backend = this.#live('matmul');
+    const sa = this.#floats(a, 'matmul', 'a');
+    const sb = this.#floats(b, 'matmul', 'b');
+    const sbias = options.bias === undefined ? null : this.#floats(options.bias, 'matmul', 'bias');
+    const { plan, shape } = planMatmul(
+      a.shape,
+      b.shape,
+      options.bias?.shape ?? null,
+      options.transposeA ?? false,
+      options.transposeB ?? false,
+    );
+    this.#checkBytes('matmul', shape);
+    return this.#adopt(backend.matmul(sa, sb, sbias, plan), shape, 'float32', null);
+  }
+
+  /** Softmax over the last axis: `exp(z - max) / sum(exp(z - max))`. A row of all -Infinity gives zeros. */
+  softmax(z: F32): F32 {
+    const backend = this.#live('softmax');
+    const s = this.#floats(z, 'softmax', 'z');
+    return this.#adopt(backend.softmax(s, planRows(z.shape, 'softmax')), z.shape, 'float32', null);
+  }
+
+  /** Log-softmax over the last axis, without forming `log(softmax)`. A row of all -Infinity gives -Infinity. */
+  logSoftmax(z: F32): F32 {
+    const backend = this.#live('logSoftmax');
+    const s = this.#floats(z, 'logSoftmax', 'z');
+    return this.#adopt(backend.logSoftmax(s, planRows(z.shape, 'logSoftmax')), z.shape, 'float32', null);
+  }
+
+  /**
+   * The gradient through a softmax: given `p = softmax(z)` and `dp = dL/dp`, returns
+   * `dL/dz = p * (dp - sum(dp * p))` per row, the product with the Jacobian `diag(p) - p pᵀ`.
+   */
+  softmaxBackward(p: F32, dp: F32): F32 {
+    const backend = this.#live('softmaxBackward');
+    const sp = this.#floats(p, 'softmaxBackward', 'p');
+    const sdp = this.#floats(dp, 'softmaxBackward', 'dp');
+    if (!sameShape(p.shape, dp.shape)) {
+      throw new ShapeError(
+        `softmaxBackward: p ${formatShape(p.shape)} and dp ${formatShape(dp.shape)} must have the same shape`,
+      );
+    }
+    const plan = planRows(p.shape, 'softmaxBackward');
+    return this.#adopt(backend.softmaxBackward(sp, sdp, plan), p.shape, 'float32', null);
+  }
+
+  /**
+   * Softmax cross-entropy of logits `z` `[N, C]` against int32 class ids `[N]` or float32
+   * probabilities `[N, C]` (which need not sum to 1), with PyTorch's `F.cross_entropy`
+   * semantics. Returns a scalar, or `[N]` for `reduction: 'none'`. For N = 0, `'mean'` is NaN
+   * and `'sum'` is 0, as in PyTorch.
+   *
+   * @example
+   * const loss = ctx.crossEntropy(z, labels, { labelSmoothing: 0.1 });
+   */
+  crossEntropy(z: F32, target: Tensor, options: CrossEntropyOptions<F32> = {}): F32 {
+    return this.#crossEntropy('crossEntropy', z, target, options, false).loss;
+  }
+
+  /**
+   * The loss of `crossEntropy` and its gradient `d(loss)/dz` `[N, C]` from one pass over the
+   * logits: `(p * sum(t) - t) * scale`, where `t` is the effective target row and `scale` is
+   * 1, or 1 / (the mean's denominator). For `'none'` the gradient is that of the summed losses.
+   *
+   * @example
+   * const { loss, grad } = ctx.crossEntropyWithGrad(z, labels);
+   * const dw = ctx.matmul(x, grad, { transposeA: true });
+   */
+  crossEntropyWithGrad(
+    z: F32,
+    target: Tensor,
+    options: CrossEntropyOptions<F32> = {},
+  ): { loss: F32; grad: F32 } {
+    const { loss, grad } = this.#crossEntropy('crossEntropyWithGrad', z, target, options, true);
+    return { loss, grad: grad! };
+  }
+
+  /**
+   * Sums over the first axis (`{ axis: 0 }`: the column sums of a matrix, a bias gradient),
+   * or over every element when no axis is given (a scalar).
+   */
+  sum(t: F32, options: SumOptions = {}): F32 {
+    const backend = this.#live('sum');
+    const s = this.#floats(t, 'sum', 't');
+    const { plan, shape } = planSum(t.shape, options.axis);
+    return this.#adopt(backend.sumRows(s, plan), shape, 'float32', null);
+  }
+
+  /** Live tensors and their bytes; on WebGPU also the freed bytes kept in the buffer pool. */
+  memory(): MemoryInfo {
+    return {
+      tensors: this.#tensors,
+      bytes: this.#bytes,
+      pooledBytes: this.#destroyed ? 0 : this.#backend.pooledBytes(),
+    };
+  }
+
+  /** Hands every queued op to the device (one submit on WebGPU). Reads do this themselves. */
+  async flush(): Promise<void> {
+    await this.#live('flush').flush();
+  }
+
+  /** Frees everything the context holds; its tensors can no longer be used. Safe to call twice. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#backend.destroy();
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  #crossEntropy(
+    where: string,
+    z: F32,
+    target: Tensor,
+    options: CrossEntropyOptions<F32>,
+    withGrad: boolean,
+  ): { loss: F32; grad: F32 | null } {
+    const backend = this.#live(where);
+    const sz = this.#floats(z, where, 'z');
+    const targetInternals = this.#internals(target, where, 'target');
+    const weights = options.classWeights;
+    let weightShape: Shape | null = null;
+    let sw: Storage | null = null;
+    if (weights instanceof Tensor) {
+      sw = this.#floats(weights, where, 'classWeights');
+      weightShape = weights.shape;
+    } else if (weights !== undefined) {
+      weightShape = [weights.length];
+    }
+    const { plan, lossShape } = planCrossEntropy(
+      where,
+      z,
+      target,
+      targetInternals.hostInt32,
+      weightShape,
+      options,
+      withGrad,
+    );
+    const uploaded = sw === null && weights !== undefined && !(weights instanceof Tensor)
+      ? backend.upload(Float32Array.from(weights))
+      : null;
+    try {
+      const result = backend.crossEntropy(sz, targetInternals.storage, sw ?? uploaded, plan);
+      return {
+        loss: this.#adopt(result.loss, lossShape, 'float32', null),
+        grad: result.grad === null ? null : this.#adopt(result.grad, z.shape, 'float32', null),
+      };
+    } finally {
+      if (uploaded !== null) backend.release(uploaded);
+    }
+  }
+
+  #live(where: string): Backend {
+    if (this.#destroyed) throw new DisposedError(`${where}: the context was destroyed`);
+    return this.#backend;
+  }
+
+  #checkBytes(where: string, shape: Shape): void {
+    const limit = this.#backend.tensorByteLimit;
+    const bytes = sizeOf(shape) * 4;
+    if (limit !== null && bytes > limit.bytes) {
+      throw new LimitError(
+        `${where}: a tensor of shape ${formatShape(shape)} needs ${bytes} bytes, more than the device's ` +
+          `${limit.name} of ${limit.bytes} bytes`,
+      );
+    }
+  }
+
+  #internals(t: Tensor, where: string, name: string) {
+    if (!(t instanceof Tensor)) throw new ValueError(`${where}: ${name} must be a Tensor, got ${describe(t)}`);
+    const internals = tensorInternals(t);
+    if (internals === null) throw new DisposedError(`${where}: ${name} ${t} was used after dispose()`);
+    if (internals.owner !== this.#owner) {
+      throw new ContextMismatchError(`${where}: ${name} ${t} belongs to another context; tensors cannot be mixed across contexts`);
+    }
+    return internals;
+  }
+
+  #floats(t: Tensor, where: string, name: string): Storage {
+    const { storage } = this.#internals(t, where, name);
+    if (t.dtype !== 'float32') throw new DTypeError(`${where}: ${name} must be float32, got ${t}`);
+    return storage;
+  }
+
+  #adopt<D extends DType>(storage: Storage, shape: Shape, dtype: D, hostInt32: Int32Array | null): Tensor<D> {
+    this.#tensors++;
+    this.#bytes += storage.byteLength;
+    return new Tensor(shape, dtype, { owner: this.#owner, storage, hostInt32 });
+  }
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'an object';
+  return typeof value;
+}

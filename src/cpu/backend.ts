@@ -1,0 +1,60 @@
+import type { Backend, CrossEntropyPlan, MatmulPlan, RowsPlan, Storage } from '../backend.js';
+import type { DType } from '../tensor.js';
+import { crossEntropy } from './cross-entropy.js';
+import { matmul } from './matmul.js';
+import { sumRows } from './reduce.js';
+import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
+import { CpuStorage, floats, ints } from './storage.js';
+
+/**
+ * The reference backend: plain TypeScript over typed arrays, float64 inside every reduction.
+ * It runs wherever JavaScript does, and the WebGPU backend is tested against it.
+ */
+export class CpuBackend implements Backend {
+  readonly kind = 'cpu';
+  readonly tensorByteLimit = null;
+
+  upload(data: Float32Array | Int32Array): Storage {
+    return new CpuStorage(data.slice());
+  }
+
+  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
+    return dtype === 'int32' ? ints(storage).slice() : floats(storage).slice();
+  }
+
+  release(): void {}
+
+  matmul(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan): Storage {
+    return new CpuStorage(matmul(floats(a), floats(b), bias === null ? null : floats(bias), plan));
+  }
+
+  softmax(z: Storage, plan: RowsPlan): Storage {
+    return new CpuStorage(softmax(floats(z), plan));
+  }
+
+  logSoftmax(z: Storage, plan: RowsPlan): Storage {
+    return new CpuStorage(logSoftmax(floats(z), plan));
+  }
+
+  softmaxBackward(p: Storage, dp: Storage, plan: RowsPlan): Storage {
+    return new CpuStorage(softmaxBackward(floats(p), floats(dp), plan));
+  }
+
+  crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan) {
+    const targets = plan.target === 'index' ? ints(target) : floats(target);
+    const { loss, grad } = crossEntropy(floats(z), targets, classWeights === null ? null : floats(classWeights), plan);
+    return { loss: new CpuStorage(loss), grad: grad === null ? null : new CpuStorage(grad) };
+  }
+
+  sumRows(t: Storage, plan: RowsPlan): Storage {
+    return new CpuStorage(sumRows(floats(t), plan));
+  }
+
+  async flush(): Promise<void> {}
+
+  pooledBytes(): number {
+    return 0;
+  }
+
+  destroy(): void {}
+}

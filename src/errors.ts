@@ -1,0 +1,40 @@
+/**
+ * Every error this library throws on purpose is a `WebGPUSoftmaxError`, so callers can tell
+ * our diagnostics from bugs with one `instanceof`, and the subclass says which rule was broken.
+ *
+ * @example
+ * try { ctx.matmul(a, b); } catch (e) { if (e instanceof ShapeError) console.warn(e.message); }
+ */
+export class WebGPUSoftmaxError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit together, or data whose length does not match its shape. */
+export class ShapeError extends WebGPUSoftmaxError {}
+
+/** A tensor of the wrong element type for the op (for example int32 logits). */
+export class DTypeError extends WebGPUSoftmaxError {}
+
+/** An option or a value out of its allowed range (a label outside [0, C), a bad reduction). */
+export class ValueError extends WebGPUSoftmaxError {}
+
+/** A tensor used after `dispose()`, or a context used after `destroy()`. */
+export class DisposedError extends WebGPUSoftmaxError {}
+
+/** A tensor passed to a context that did not create it. */
+export class ContextMismatchError extends WebGPUSoftmaxError {}
+
+/** WebGPU was asked for and cannot be had (no `navigator.gpu`, no adapter, no device). */
+export class WebGPUUnavailableError extends WebGPUSoftmaxError {}
+
+/** A size beyond what the device allows; the message names the limit, the size and the maximum. */
+export class LimitError extends WebGPUSoftmaxError {}
+
+/** The GPU device was lost (destroyed, driver reset); data that lived on it is gone. */
+export class DeviceLostError extends WebGPUSoftmaxError {}
+
+/** A WGSL shader failed to compile; the message carries each diagnostic with line and column. */
+export class ShaderCompileError extends WebGPUSoftmaxError {}

@@ -1,0 +1,21 @@
+import type { RowsPlan } from '../backend.js';
+import { ValueError } from '../errors.js';
+import { formatShape, sizeOf, type Shape } from '../shape.js';
+
+export interface SumOptions {
+  /** `0` sums over the first axis (the column sums of a matrix); omitted sums everything. */
+  readonly axis?: 0;
+}
+
+/** Both sums reduce rows of a row-major matrix: over the first axis, or a single column of all elements. */
+export function planSum(shape: Shape, axis: unknown): { plan: RowsPlan; shape: Shape } {
+  if (axis === undefined) return { plan: { rows: sizeOf(shape), cols: 1 }, shape: [] };
+  if (axis !== 0) {
+    throw new ValueError(`sum: axis must be 0 or omitted, got ${String(axis)}`);
+  }
+  if (shape.length === 0) {
+    throw new ValueError(`sum: axis 0 needs a tensor with at least one axis, got ${formatShape(shape)}`);
+  }
+  const rest = shape.slice(1);
+  return { plan: { rows: shape[0]!, cols: sizeOf(rest) }, shape: rest };
+}

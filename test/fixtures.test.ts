@@ -1,0 +1,27 @@
+import { afterAll, describe, it } from 'vitest';
+import { createContext } from '../src/index.js';
+import { expectAllClose } from './helpers/allclose.js';
+import { expectedOf, FIXTURE_FILES, loadFixtures, runCase } from './helpers/fixtures.js';
+
+const TOLERANCE = { rtol: 1e-5, atol: 1e-6 };
+const worst = new Map<string, { maxAbs: number; maxRel: number; case: string }>();
+
+describe.each(FIXTURE_FILES)('PyTorch fixtures: %s.json on the cpu backend', (file) => {
+  const cases = loadFixtures(file);
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const ctx = await createContext({ backend: 'cpu' });
+    const actual = await runCase(ctx, c);
+    for (const [name, result] of Object.entries(actual)) {
+      const expected = expectedOf(c, name === 'lossAlone' ? 'loss' : name);
+      const { maxAbs, maxRel } = expectAllClose(result, expected, TOLERANCE, `${c.name} ${name}`);
+      const key = `${c.op} ${name === 'lossAlone' ? 'loss' : name}`;
+      const seen = worst.get(key);
+      if (!seen || maxAbs > seen.maxAbs) worst.set(key, { maxAbs, maxRel: Math.max(maxRel, seen?.maxRel ?? 0), case: c.name });
+    }
+  });
+});
+
+afterAll(() => {
+  const rows = [...worst].map(([op, w]) => `  ${op}: max abs ${w.maxAbs.toExponential(2)}, max rel ${w.maxRel.toExponential(2)} (${w.case})`);
+  console.log(`largest error against PyTorch (float64) per op output:\n${rows.join('\n')}`);
+});

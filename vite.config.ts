@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  build: {
+    // The library: one ES module, WGSL inlined from shaders/*.wgsl through `?raw`.
+    lib: { entry: 'src/index.ts', formats: ['es'], fileName: 'index' },
+    target: 'es2022',
+    outDir: 'dist',
+    minify: false,
+    sourcemap: true,
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+  },
+});
