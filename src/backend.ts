@@ -1,4 +1,5 @@
 import type { DType } from './tensor.js';
+import type { AdapterReport } from './webgpu/device.js';
 
 /** Where a context runs its ops. */
 export type BackendKind = 'cpu' | 'webgpu';
@@ -10,6 +11,12 @@ export type BackendKind = 'cpu' | 'webgpu';
 export interface Storage {
   /** Bytes this storage really holds (a GPU buffer may be rounded up to its pool's bucket). */
   readonly byteLength: number;
+}
+
+/** Why a device went away, as `GPUDeviceLostInfo` tells it. */
+export interface DeviceLoss {
+  readonly reason: string;
+  readonly message: string;
 }
 
 /** `out[b] = op(a[b]) · op(b[b]) + bias`, already validated; strides are in elements. */
@@ -46,6 +53,48 @@ export interface CrossEntropyPlan {
   readonly withGrad: boolean;
 }
 
+/** `rows` rows of `cols` elements, taken at `indices[start + r]`, or from row `start` on when there are no indices. */
+export interface GatherPlan {
+  readonly rows: number;
+  readonly cols: number;
+  readonly start: number;
+}
+
+/** One SGD step over `elements` parameters (see `SgdOptions`). */
+export interface SgdPlan {
+  readonly elements: number;
+  readonly learningRate: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+}
+
+/** One Adam step over `elements` parameters (see `AdamOptions`), bias corrections included. */
+export interface AdamPlan {
+  readonly elements: number;
+  /** learningRate / (1 - beta1^t), for step t counted from 1. */
+  readonly stepSize: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+  /** sqrt(1 - beta2^t). */
+  readonly correction2Sqrt: number;
+}
+
+/**
+ * Adds one batch to a metrics accumulator `[loss, correct, counted, rows]`: `loss * lossScale`,
+ * the rows whose largest logit is the target class (the target's largest entry, for
+ * probabilities), the rows counted (not ignored), and the rows seen.
+ */
+export interface MetricsPlan {
+  readonly rows: number;
+  readonly classes: number;
+  readonly target: 'index' | 'probs';
+  readonly ignoreIndex: number;
+  readonly lossScale: number;
+}
+
 /** The loss of a cross-entropy call, and its gradient when the plan asks for one. */
 export interface BackendCrossEntropyResult {
   readonly loss: Storage;
@@ -60,6 +109,10 @@ export interface Backend {
   readonly kind: BackendKind;
   /** The largest tensor the backend can bind, and the name of the device limit behind it. */
   readonly tensorByteLimit: { readonly bytes: number; readonly name: string } | null;
+  /** The GPU adapter behind the backend; null on the CPU. */
+  readonly adapter: AdapterReport | null;
+  /** Resolves if the device is lost; null where there is no device. */
+  readonly lost: Promise<DeviceLoss> | null;
   upload(data: Float32Array | Int32Array): Storage;
   read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array>;
   release(storage: Storage): void;
@@ -75,6 +128,16 @@ export interface Backend {
   ): BackendCrossEntropyResult;
   /** Sums `rows` rows of `cols` columns into `cols` column totals. */
   sumRows(t: Storage, plan: RowsPlan): Storage;
+  /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order). */
+  gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage;
+  /** Updates `param` (and the velocity, if any) in place. */
+  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void;
+  /** Updates `param` and the moments `m`, `v` in place. */
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void;
+  /** Adds a batch's figures into `acc` in place; see `MetricsPlan`. */
+  accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void;
+  /** The elements without a copy or a wait, where the backend keeps them in host memory; else null. */
+  peek(storage: Storage): Float32Array | Int32Array | null;
   /** Submits queued work; resolves once it is handed to the device, not when it finishes. */
   flush(): Promise<void>;
   /** Bytes the backend keeps for reuse beyond live tensors (a buffer pool). */

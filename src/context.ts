@@ -1,6 +1,7 @@
-import type { Backend, BackendKind, Storage } from './backend.js';
+import type { Backend, BackendKind, DeviceLoss, Storage } from './backend.js';
 import {
   ContextMismatchError,
+  DeviceLostError,
   DisposedError,
   DTypeError,
   LimitError,
@@ -12,7 +13,12 @@ import { planMatmul, type MatmulOptions } from './ops/matmul.js';
 import { planRows } from './ops/rows.js';
 import { planSum, type SumOptions } from './ops/sum.js';
 import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
-import { Tensor, tensorInternals, type DType, type TensorOwner } from './tensor.js';
+import { Tensor, tensorInternals, type DType, type Internals, type TensorOwner } from './tensor.js';
+import { internals, type ContextInternals } from './internal.js';
+import type { SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './train/options.js';
+import { optionsFromJSON } from './train/resolve-options.js';
+import { SoftmaxRegression } from './train/softmax-regression.js';
+import type { AdapterReport } from './webgpu/device.js';
 
 /** What a context holds right now. */
 export interface MemoryInfo {
@@ -43,24 +49,60 @@ export class Context {
   #tensors = 0;
   #bytes = 0;
   #destroyed = false;
+  #lost: DeviceLoss | null = null;
   /** How this context's tensors reach it; also the proof that a tensor is ours. */
   readonly #owner: TensorOwner = {
-    readStorage: (storage, dtype) => this.#live('read').read(storage, dtype),
-    releaseStorage: (storage) => {
+    read: (t, dtype) => {
+      this.#live('read');
+      return t.backend.read(t.storage, dtype);
+    },
+    release: (t) => {
       this.#tensors--;
-      this.#bytes -= storage.byteLength;
-      if (!this.#destroyed) this.#backend.release(storage);
+      this.#bytes -= t.storage.byteLength;
+      if (!this.#destroyed) t.backend.release(t.storage);
     },
   };
 
-  /** @internal Use `createContext`. */
-  constructor(backend: Backend) {
+  /** @internal For src/train/. */
+  readonly [internals]: ContextInternals = {
+    backend: () => this.#backend,
+    storage: (t, where, name) => {
+      this.#live(where);
+      return this.#internals(t, where, name).storage;
+    },
+    adopt: (storage, shape, dtype) => this.#adopt(storage, shape, dtype, null),
+  };
+
+  /**
+   * @internal Use `createContext`. If the backend's device is lost, the context carries on
+   * with `fallback()`: tensors made from then on live there.
+   */
+  constructor(backend: Backend, fallback: () => Backend) {
     this.#backend = backend;
+    void backend.lost?.then((loss) => {
+      if (this.#destroyed || this.#backend !== backend) return;
+      this.#lost = loss;
+      this.#backend = fallback();
+      backend.destroy();
+    });
   }
 
-  /** The backend doing the work. */
+  /** The backend doing the work now: `'cpu'` after the WebGPU device was lost. */
   get backend(): BackendKind {
     return this.#backend.kind;
+  }
+
+  /**
+   * The GPU adapter behind a WebGPU context (vendor, architecture, and `isSoftware`, true for an
+   * emulation such as SwiftShader); null on the CPU.
+   */
+  get adapter(): AdapterReport | null {
+    return this.#backend.adapter;
+  }
+
+  /** Why the WebGPU device was lost, if it was; its tensors' data is gone, and reading them rejects. */
+  get lost(): DeviceLoss | null {
+    return this.#lost;
   }
 
   /**
@@ -188,6 +230,25 @@ export class Context {
     return this.#adopt(backend.sumRows(s, plan), shape, 'float32', null);
   }
 
+  /**
+   * A softmax-regression classifier whose weights, optimizer state and training steps live
+   * on this context's backend.
+   *
+   * @example
+   * const model = ctx.softmaxRegression({ features: 4, classes: 3, init: 'glorot', seed: 1,
+   *   optimizer: { type: 'adam', learningRate: 0.01 } });
+   */
+  softmaxRegression(options: SoftmaxRegressionOptions): SoftmaxRegression {
+    this.#live('softmaxRegression');
+    return new SoftmaxRegression(this, options);
+  }
+
+  /** A model saved with `model.toJSON()` (the object, or its JSON text), on this context. */
+  loadSoftmaxRegression(json: SoftmaxRegressionJSON | string): SoftmaxRegression {
+    this.#live('loadSoftmaxRegression');
+    return new SoftmaxRegression(this, optionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as SoftmaxRegressionJSON) : json));
+  }
+
   /** Live tensors and their bytes; on WebGPU also the freed bytes kept in the buffer pool. */
   memory(): MemoryInfo {
     return {
@@ -271,12 +332,17 @@ export class Context {
     }
   }
 
-  #internals(t: Tensor, where: string, name: string) {
+  #internals(t: Tensor, where: string, name: string): Internals {
     if (!(t instanceof Tensor)) throw new ValueError(`${where}: ${name} must be a Tensor, got ${describe(t)}`);
     const internals = tensorInternals(t);
     if (internals === null) throw new DisposedError(`${where}: ${name} ${t} was used after dispose()`);
     if (internals.owner !== this.#owner) {
       throw new ContextMismatchError(`${where}: ${name} ${t} belongs to another context; tensors cannot be mixed across contexts`);
+    }
+    if (internals.backend !== this.#backend) {
+      throw new DeviceLostError(
+        `${where}: ${name} ${t} lived on the WebGPU device that was lost (${this.#lost?.reason}); its data is gone`,
+      );
     }
     return internals;
   }
@@ -290,7 +356,7 @@ export class Context {
   #adopt<D extends DType>(storage: Storage, shape: Shape, dtype: D, hostInt32: Int32Array | null): Tensor<D> {
     this.#tensors++;
     this.#bytes += storage.byteLength;
-    return new Tensor(shape, dtype, { owner: this.#owner, storage, hostInt32 });
+    return new Tensor(shape, dtype, { owner: this.#owner, backend: this.#backend, storage, hostInt32 });
   }
 }
 

@@ -1,21 +1,52 @@
 import { Context } from './context.js';
 import { CpuBackend } from './cpu/backend.js';
 import { WebGPUUnavailableError } from './errors.js';
+import { WebGPUBackend } from './webgpu/backend.js';
+import { isLost, openDevice } from './webgpu/device.js';
+import type { KernelVariants } from './webgpu/kernel-host.js';
 
 /** Options of `createContext`. */
 export interface ContextOptions {
-  /** `'auto'` (default) uses WebGPU where an adapter exists and the CPU otherwise. */
+  /**
+   * `'auto'` (default) uses WebGPU where an adapter exists and the CPU otherwise; `'webgpu'`
+   * throws a `WebGPUUnavailableError` where it cannot have WebGPU; `'cpu'` never touches a GPU.
+   */
   readonly backend?: 'auto' | 'webgpu' | 'cpu';
+  /** A `GPU` to use instead of `navigator.gpu`: in Node, `create([])` from the `webgpu` package. */
+  readonly gpu?: GPU;
+  /** A device the app already has. The context then never destroys it. */
+  readonly device?: GPUDevice;
+  readonly powerPreference?: GPUPowerPreference;
+  /** Forces kernel variants instead of choosing them from each shape (for tests and benchmarks). */
+  readonly kernels?: KernelVariants;
 }
 
 /**
  * Opens a context on the requested backend.
  *
  * @example
- * const ctx = await createContext({ backend: 'cpu' });
+ * const ctx = await createContext();                          // WebGPU if it can, else the CPU
+ * const gpuCtx = await createContext({ backend: 'webgpu' });  // WebGPU or a clear error
+ * import { create, globals } from 'webgpu';                   // Node
+ * Object.assign(globalThis, globals);
+ * const nodeCtx = await createContext({ gpu: create([]) });
  */
 export async function createContext(options: ContextOptions = {}): Promise<Context> {
-  const backend = options.backend ?? 'auto';
-  if (backend === 'webgpu') throw new WebGPUUnavailableError('createContext: the WebGPU backend is not built yet');
-  return new Context(new CpuBackend());
+  const choice = options.backend ?? 'auto';
+  const cpu = () => new CpuBackend();
+  if (choice === 'cpu') return new Context(cpu(), cpu);
+  try {
+    const opened = await openDevice(options);
+    if (await isLost(opened.device)) {
+      throw new WebGPUUnavailableError('createContext: the WebGPU device is lost');
+    }
+    if (options.kernels?.reduce === 'subgroup' && !opened.device.features.has('subgroups')) {
+      if (opened.owned) opened.device.destroy();
+      throw new WebGPUUnavailableError("createContext: kernels.reduce 'subgroup' needs the device feature 'subgroups'");
+    }
+    return new Context(new WebGPUBackend(opened, options.kernels ?? {}), cpu);
+  } catch (error) {
+    if (choice === 'auto' && error instanceof WebGPUUnavailableError) return new Context(cpu(), cpu);
+    throw error;
+  }
 }

@@ -36,5 +36,8 @@ export class LimitError extends WebGPUSoftmaxError {}
 /** The GPU device was lost (destroyed, driver reset); data that lived on it is gone. */
 export class DeviceLostError extends WebGPUSoftmaxError {}
 
+/** The GPU reported an error while running queued work: out of memory, or a validation error (a bug here). */
+export class DeviceError extends WebGPUSoftmaxError {}
+
 /** A WGSL shader failed to compile; the message carries each diagnostic with line and column. */
 export class ShaderCompileError extends WebGPUSoftmaxError {}

@@ -1,11 +1,29 @@
 export { createContext, type ContextOptions } from './create-context.js';
 export { Context, type MemoryInfo } from './context.js';
+export type { AdapterReport } from './webgpu/device.js';
+export type { KernelVariants } from './webgpu/kernel-host.js';
+export type { DeviceLoss } from './backend.js';
 export { Tensor, type DType, type TypedArrayFor } from './tensor.js';
 export type { Shape } from './shape.js';
 export type { BackendKind, Reduction } from './backend.js';
 export type { CrossEntropyOptions } from './ops/cross-entropy.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SumOptions } from './ops/sum.js';
+export { SoftmaxRegression } from './train/softmax-regression.js';
+export { Random } from './train/random.js';
+export type {
+  AdamOptions,
+  EpochLogs,
+  Evaluation,
+  FitOptions,
+  History,
+  Init,
+  LossOptions,
+  OptimizerOptions,
+  SgdOptions,
+  SoftmaxRegressionJSON,
+  SoftmaxRegressionOptions,
+} from './train/options.js';
 export {
   WebGPUSoftmaxError,
   ShapeError,
@@ -16,5 +34,6 @@ export {
   WebGPUUnavailableError,
   LimitError,
   DeviceLostError,
+  DeviceError,
   ShaderCompileError,
 } from './errors.js';

@@ -1,4 +1,4 @@
-import type { Storage } from './backend.js';
+import type { Backend, Storage } from './backend.js';
 import { DisposedError } from './errors.js';
 import { formatShape, sizeOf, type Shape } from './shape.js';
 
@@ -10,12 +10,14 @@ export type TypedArrayFor<D extends DType> = D extends 'int32' ? Int32Array : Fl
 
 /** What a tensor needs from the context that made it. */
 export interface TensorOwner {
-  readStorage(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array>;
-  releaseStorage(storage: Storage): void;
+  read(tensor: Internals, dtype: DType): Promise<Float32Array | Int32Array>;
+  release(tensor: Internals): void;
 }
 
-interface Internals {
+export interface Internals {
   readonly owner: TensorOwner;
+  /** The backend that holds the storage (after a device loss, no longer the context's). */
+  readonly backend: Backend;
   readonly storage: Storage;
   /** A host copy of int32 data, so labels can be validated without a GPU readback. */
   readonly hostInt32: Int32Array | null;
@@ -59,7 +61,7 @@ export class Tensor<D extends DType = DType> {
   /** A fresh copy of the elements, row-major. On WebGPU this submits pending work and waits for it. */
   async read(): Promise<TypedArrayFor<D>> {
     const internals = this.#alive('read');
-    const data = await internals.owner.readStorage(internals.storage, this.dtype);
+    const data = await internals.owner.read(internals, this.dtype);
     return data as TypedArrayFor<D>;
   }
 
@@ -68,7 +70,7 @@ export class Tensor<D extends DType = DType> {
     const internals = this.#internals;
     if (internals === null) return;
     this.#internals = null;
-    internals.owner.releaseStorage(internals.storage);
+    internals.owner.release(internals);
   }
 
   [Symbol.dispose](): void {

@@ -1,7 +1,8 @@
 import { afterAll, describe, it } from 'vitest';
 import { createContext } from '../src/index.js';
 import { expectAllClose } from './helpers/allclose.js';
-import { expectedOf, FIXTURE_FILES, loadFixtures, runCase } from './helpers/fixtures.js';
+import { expectedOf, runCase } from './helpers/cases.js';
+import { FIXTURE_FILES, loadFixtures } from './helpers/fixtures.js';
 
 const TOLERANCE = { rtol: 1e-5, atol: 1e-6 };
 const worst = new Map<string, { maxAbs: number; maxRel: number; case: string }>();

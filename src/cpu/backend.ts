@@ -1,10 +1,21 @@
-import type { Backend, CrossEntropyPlan, MatmulPlan, RowsPlan, Storage } from '../backend.js';
+import type {
+  AdamPlan,
+  Backend,
+  CrossEntropyPlan,
+  GatherPlan,
+  MatmulPlan,
+  MetricsPlan,
+  RowsPlan,
+  SgdPlan,
+  Storage,
+} from '../backend.js';
 import type { DType } from '../tensor.js';
 import { crossEntropy } from './cross-entropy.js';
 import { matmul } from './matmul.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
-import { CpuStorage, floats, ints } from './storage.js';
+import { CpuStorage, elements, floats, ints } from './storage.js';
+import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './train.js';
 
 /**
  * The reference backend: plain TypeScript over typed arrays, float64 inside every reduction.
@@ -13,6 +24,8 @@ import { CpuStorage, floats, ints } from './storage.js';
 export class CpuBackend implements Backend {
   readonly kind = 'cpu';
   readonly tensorByteLimit = null;
+  readonly adapter = null;
+  readonly lost = null;
 
   upload(data: Float32Array | Int32Array): Storage {
     return new CpuStorage(data.slice());
@@ -48,6 +61,27 @@ export class CpuBackend implements Backend {
 
   sumRows(t: Storage, plan: RowsPlan): Storage {
     return new CpuStorage(sumRows(floats(t), plan));
+  }
+
+  gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage {
+    return new CpuStorage(gatherRows(elements(t), indices === null ? null : ints(indices), plan));
+  }
+
+  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
+    sgdStep(floats(param), floats(grad), velocity === null ? null : floats(velocity), plan);
+  }
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
+    adamStep(floats(param), floats(grad), floats(m), floats(v), plan);
+  }
+
+  accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void {
+    const targets = plan.target === 'index' ? ints(target) : floats(target);
+    accumulateMetrics(floats(z), targets, floats(loss)[0]!, floats(acc), plan);
+  }
+
+  peek(storage: Storage): Float32Array | Int32Array {
+    return elements(storage);
   }
 
   async flush(): Promise<void> {}

@@ -9,6 +9,12 @@ export class CpuStorage implements Storage {
   }
 }
 
+/** The elements of a storage this backend made, float32 or int32. */
+export function elements(storage: Storage): Float32Array | Int32Array {
+  if (storage instanceof CpuStorage) return storage.data;
+  throw new TypeError('cpu backend: expected a storage made by the CPU backend');
+}
+
 /** The float32 elements of a storage this backend made. */
 export function floats(storage: Storage): Float32Array {
   if (storage instanceof CpuStorage && storage.data instanceof Float32Array) return storage.data;

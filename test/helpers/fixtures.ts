@@ -1,94 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { Context, CrossEntropyOptions, Tensor } from '../../src/index.js';
-
-/** An array as test/fixtures/generate.py writes it. */
-export interface FixtureArray {
-  readonly shape: number[];
-  readonly dtype: 'float32' | 'int32' | 'float64';
-  readonly data: (number | 'NaN' | 'Infinity' | '-Infinity')[];
-}
-
-export interface FixtureCase {
-  readonly name: string;
-  readonly op: 'softmax' | 'logSoftmax' | 'softmaxBackward' | 'matmul' | 'crossEntropy' | 'sum';
-  readonly inputs: Record<string, FixtureArray>;
-  readonly options: Record<string, unknown>;
-  readonly expected: Record<string, FixtureArray>;
-}
-
-export interface Result {
-  readonly shape: readonly number[];
-  readonly data: ArrayLike<number>;
-}
+import type { FixtureCase } from './cases.js';
 
 export const FIXTURE_FILES = ['softmax', 'matmul', 'cross-entropy', 'sum'] as const;
 
 export function loadFixtures(file: (typeof FIXTURE_FILES)[number]): FixtureCase[] {
   const url = new URL(`../fixtures/${file}.json`, import.meta.url);
   return (JSON.parse(readFileSync(url, 'utf8')) as { cases: FixtureCase[] }).cases;
-}
-
-export function values(a: FixtureArray): number[] {
-  return a.data.map(Number);
-}
-
-export function expectedOf(c: FixtureCase, name: string): Result {
-  const a = c.expected[name]!;
-  return { shape: a.shape, data: values(a) };
-}
-
-function tensorOf(ctx: Context, a: FixtureArray): Tensor {
-  return a.dtype === 'int32'
-    ? ctx.tensor(Int32Array.from(values(a)), a.shape)
-    : ctx.tensor(Float32Array.from(values(a)), a.shape);
-}
-
-/**
- * Runs a fixture case on `ctx` and reads back every output the fixture has an expectation
- * for. A crossEntropy case runs both `crossEntropy` and `crossEntropyWithGrad`, so the loss
- * is checked from each.
- */
-export async function runCase(ctx: Context, c: FixtureCase): Promise<Record<string, Result>> {
-  const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, tensorOf(ctx, v)]));
-  const f = (name: string) => inputs[name] as Tensor<'float32'>;
-  const outputs: Record<string, Tensor> = {};
-  switch (c.op) {
-    case 'softmax':
-      outputs.out = ctx.softmax(f('z'));
-      break;
-    case 'logSoftmax':
-      outputs.out = ctx.logSoftmax(f('z'));
-      break;
-    case 'softmaxBackward':
-      outputs.out = ctx.softmaxBackward(f('p'), f('dp'));
-      break;
-    case 'matmul':
-      outputs.out = ctx.matmul(f('a'), f('b'), {
-        transposeA: c.options.transposeA === true,
-        transposeB: c.options.transposeB === true,
-        ...(inputs.bias ? { bias: f('bias') } : {}),
-      });
-      break;
-    case 'sum':
-      outputs.out = ctx.sum(f('t'), c.options as { axis?: 0 });
-      break;
-    case 'crossEntropy': {
-      const options = {
-        ...(c.options as CrossEntropyOptions<Tensor<'float32'>>),
-        ...(inputs.classWeights ? { classWeights: f('classWeights') } : {}),
-      };
-      const { loss, grad } = ctx.crossEntropyWithGrad(f('z'), inputs.target!, options);
-      outputs.loss = loss;
-      outputs.grad = grad;
-      outputs.lossAlone = ctx.crossEntropy(f('z'), inputs.target!, options);
-      break;
-    }
-  }
-  const results: Record<string, Result> = {};
-  for (const [name, t] of Object.entries(outputs)) {
-    results[name] = { shape: t.shape, data: await t.read() };
-    t.dispose();
-  }
-  for (const t of Object.values(inputs)) t.dispose();
-  return results;
 }

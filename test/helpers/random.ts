@@ -1,23 +1,13 @@
-/** A small seeded generator (mulberry32), so every test input is reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Random } from '../../src/train/random.js';
 
-/** `n` float32 values uniform in [-scale, scale). */
+/** `n` float32 values uniform in [-scale, scale), from `seed`. */
 export function uniform(n: number, seed: number, scale = 1): Float32Array {
-  const next = rng(seed);
-  return Float32Array.from({ length: n }, () => (next() * 2 - 1) * scale);
+  const random = new Random(seed);
+  return Float32Array.from({ length: n }, () => random.uniform(-scale, scale));
 }
 
-/** `n` class ids in [0, classes). */
+/** `n` class ids in [0, classes), from `seed`. */
 export function labels(n: number, classes: number, seed: number): Int32Array {
-  const next = rng(seed);
-  return Int32Array.from({ length: n }, () => Math.floor(next() * classes));
+  const random = new Random(seed);
+  return Int32Array.from({ length: n }, () => Math.floor(random.next() * classes));
 }

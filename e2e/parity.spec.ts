@@ -1,0 +1,69 @@
+import { expect, test, type Page } from '@playwright/test';
+import type { KernelVariants } from '../src/index.js';
+import { FIXTURE_FILES, loadFixtures } from '../test/helpers/fixtures.js';
+import { oddShapeCases } from '../test/helpers/odd-shapes.js';
+import type { Harness } from './harness.js';
+
+const RTOL = 1e-4;
+const ATOL = 1e-5;
+
+const VARIANTS: readonly (readonly [string, KernelVariants])[] = [
+  ['variants chosen from the shapes', {}],
+  ['tiled vec4 matmul, a row per invocation, workgroup-memory reductions', { matmul: 'tiled', rows: 'thread', reduce: 'workgroup' }],
+  ['skinny matmul, a cached row per workgroup, subgroup reductions', { matmul: 'skinny', rows: 'workgroup', reduce: 'subgroup' }],
+  [
+    'tiled scalar matmul, an uncached row per workgroup, workgroup-memory reductions',
+    { matmul: 'tiled', vec4: false, rows: 'workgroup', rowCache: false, reduce: 'workgroup' },
+  ],
+];
+
+const NAMES = [...FIXTURE_FILES.flatMap((f) => loadFixtures(f)), ...oddShapeCases()].map((c) => c.name);
+const worst = new Map<string, { maxAbs: number; maxRel: number; used: number }>();
+
+test.describe.configure({ mode: 'serial' });
+
+for (const [variantName, kernels] of VARIANTS) {
+  test.describe(`Chromium WebGPU against the CPU backend: ${variantName}`, () => {
+    let page: Page;
+
+    test.beforeAll(async ({ browser }) => {
+      page = await browser.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error') console.error(`page: ${m.text()}`);
+      });
+      await page.goto('/e2e/index.html');
+      await expect(page.locator('#status')).toHaveText('ready');
+      // Fails, loudly, where Chromium has no WebGPU adapter.
+      const { adapter } = await page.evaluate((k) => (globalThis as unknown as { harness: Harness }).harness.open(k), kernels);
+      expect(adapter).toMatchObject({ vendor: expect.any(String) });
+    });
+
+    test.afterAll(async () => {
+      await page.close();
+    });
+
+    for (const name of NAMES) {
+      test(name, async () => {
+        const result = await page.evaluate(
+          ([n, rtol, atol]) => (globalThis as unknown as { harness: Harness }).harness.check(n, rtol, atol),
+          [name, RTOL, ATOL] as const,
+        );
+        expect(result.failures).toEqual([]);
+        const op = name.replace(/^random /, '').split(' ')[0]!;
+        const w = worst.get(op) ?? { maxAbs: 0, maxRel: 0, used: 0 };
+        worst.set(op, {
+          maxAbs: Math.max(w.maxAbs, result.maxAbs),
+          maxRel: Math.max(w.maxRel, result.maxRel),
+          used: Math.max(w.used, result.used),
+        });
+      });
+    }
+  });
+}
+
+test.afterAll(() => {
+  const rows = [...worst].map(
+    ([op, w]) => `  ${op}: max abs ${w.maxAbs.toExponential(2)}, max rel ${w.maxRel.toExponential(2)}, ${(100 * w.used).toFixed(1)}% of the tolerance`,
+  );
+  console.log(`largest error in Chromium, WebGPU against the CPU backend (rtol ${RTOL}, atol ${ATOL}), per op:\n${rows.join('\n')}`);
+});

@@ -1,0 +1,14 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+/**
+ * Serves the browser suites from 127.0.0.1 (navigator.gpu needs a secure context, and
+ * localhost counts). The pages import `webgpu-softmax`, which resolves to the built dist/,
+ * so the browser tests exercise what users install.
+ */
+export default defineConfig({
+  root: fileURLToPath(new URL('..', import.meta.url)),
+  logLevel: 'warn',
+  resolve: { alias: { 'webgpu-softmax': fileURLToPath(new URL('../dist/index.js', import.meta.url)) } },
+  server: { host: '127.0.0.1', port: 4173, strictPort: true },
+});

@@ -1,0 +1,38 @@
+import { defineConfig } from '@playwright/test';
+
+/**
+ * Headless Chromium with WebGPU. Playwright cannot download its own browsers here, so it
+ * drives the system Chromium (Debian's package ships SwiftShader, a CPU Vulkan driver);
+ * CHROMIUM_PATH points it at another one, such as a Chrome on a machine with a GPU.
+ */
+export const CHROMIUM_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  // Unquantised timestamp-query, for the benchmarks' kernel times.
+  '--enable-webgpu-developer-features',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '*.spec.ts',
+  timeout: 120_000,
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    browserName: 'chromium',
+    baseURL: 'http://127.0.0.1:4173',
+    launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS },
+  },
+  webServer: {
+    command: 'npx vite --config e2e/vite.config.ts',
+    url: 'http://127.0.0.1:4173/e2e/index.html',
+    reuseExistingServer: false,
+    timeout: 60_000,
+  },
+});

@@ -1,0 +1,75 @@
+import type { AdamPlan, GatherPlan, MetricsPlan, SgdPlan } from '../backend.js';
+
+const f = Math.fround;
+
+/** Rows taken at `indices[start + r]`, or from row `start` on. */
+export function gatherRows<T extends Float32Array | Int32Array>(t: T, indices: Int32Array | null, { rows, cols, start }: GatherPlan): T {
+  const out = new (t.constructor as new (n: number) => T)(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const from = (indices === null ? start + r : indices[start + r]!) * cols;
+    out.set(t.subarray(from, from + cols), r * cols);
+  }
+  return out;
+}
+
+// The optimizer steps round every operation to float32 in the order the WGSL kernels
+// (shaders/optimizers.wgsl) evaluate them, so both backends take the same steps.
+
+export function sgdStep(p: Float32Array, g: Float32Array, velocity: Float32Array | null, plan: SgdPlan): void {
+  const lr = f(plan.learningRate);
+  const momentum = f(plan.momentum);
+  const decay = f(plan.weightDecay);
+  for (let i = 0; i < plan.elements; i++) {
+    let d = f(g[i]! + f(decay * p[i]!));
+    if (velocity !== null) {
+      const v = f(f(momentum * velocity[i]!) + d);
+      velocity[i] = v;
+      d = plan.nesterov ? f(d + f(momentum * v)) : v;
+    }
+    p[i] = f(p[i]! - f(lr * d));
+  }
+}
+
+export function adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, plan: AdamPlan): void {
+  const [stepSize, correction2Sqrt] = [f(plan.stepSize), f(plan.correction2Sqrt)];
+  const [b1, b2, eps, decay] = [f(plan.beta1), f(plan.beta2), f(plan.epsilon), f(plan.weightDecay)];
+  for (let i = 0; i < plan.elements; i++) {
+    const d = f(g[i]! + f(decay * p[i]!));
+    const mi = f(f(b1 * m[i]!) + f(f(1 - b1) * d));
+    const vi = f(f(b2 * v[i]!) + f(f(f(1 - b2) * d) * d));
+    m[i] = mi;
+    v[i] = vi;
+    const denom = f(f(Math.sqrt(vi) / correction2Sqrt) + eps);
+    p[i] = f(p[i]! - f(stepSize * f(mi / denom)));
+  }
+}
+
+/** The first index of a row's largest value; -1 when the row holds NaN (never right). */
+function argmax(a: Float32Array, offset: number, cols: number): number {
+  let best = -1;
+  let max = -Infinity;
+  for (let c = 0; c < cols; c++) {
+    const v = a[offset + c]!;
+    if (Number.isNaN(v)) return -1;
+    if (best < 0 || v > max) {
+      best = c;
+      max = v;
+    }
+  }
+  return best;
+}
+
+export function accumulateMetrics(z: Float32Array, target: Float32Array | Int32Array, loss: number, acc: Float32Array, plan: MetricsPlan): void {
+  let correct = 0;
+  let counted = 0;
+  for (let r = 0; r < plan.rows; r++) {
+    const truth = plan.target === 'index' ? target[r]! : argmax(target as Float32Array, r * plan.classes, plan.classes);
+    if (plan.target === 'index' && truth === plan.ignoreIndex) continue;
+    counted++;
+    if (argmax(z, r * plan.classes, plan.classes) === truth) correct++;
+  }
+  acc[0] = f(acc[0]! + f(loss * plan.lossScale));
+  acc[1] = acc[1]! + correct;
+  acc[2] = acc[2]! + counted;
+  acc[3] = acc[3]! + plan.rows;
+}

@@ -1,0 +1,111 @@
+import type { Tensor } from '../tensor.js';
+
+/** Initial weights: zeros, Glorot-uniform from the seed, or given (`weights` row-major [F, C]). */
+export type Init = 'zeros' | 'glorot' | { readonly weights: Float32Array; readonly bias: Float32Array };
+
+/**
+ * Stochastic gradient descent, as PyTorch's `torch.optim.SGD` (dampening 0):
+ * `g += weightDecay * p; v = momentum * v + g; p -= learningRate * (nesterov ? g + momentum * v : v)`.
+ */
+export interface SgdOptions {
+  readonly type: 'sgd';
+  readonly learningRate: number;
+  /** Default 0. */
+  readonly momentum?: number;
+  /** Default false; needs a momentum. */
+  readonly nesterov?: boolean;
+  /** L2 penalty added to the gradient. Default 0. */
+  readonly weightDecay?: number;
+}
+
+/**
+ * Adam, as PyTorch's `torch.optim.Adam` (weight decay as an L2 term added to the gradient),
+ * with bias-corrected moments. Its moments live on the device that holds the weights.
+ */
+export interface AdamOptions {
+  readonly type: 'adam';
+  readonly learningRate: number;
+  /** Default 0.9. */
+  readonly beta1?: number;
+  /** Default 0.999. */
+  readonly beta2?: number;
+  /** Default 1e-8. */
+  readonly epsilon?: number;
+  /** Default 0. */
+  readonly weightDecay?: number;
+}
+
+export type OptimizerOptions = SgdOptions | AdamOptions;
+
+/** The cross-entropy options a model trains with (see `CrossEntropyOptions`). */
+export interface LossOptions {
+  readonly labelSmoothing?: number;
+  readonly classWeights?: Float32Array | readonly number[] | undefined;
+}
+
+export interface SoftmaxRegressionOptions {
+  readonly features: number;
+  readonly classes: number;
+  /** Default `'zeros'`. */
+  readonly init?: Init;
+  /** Seeds every random choice: Glorot weights and the shuffling in `fit`. Default 0. */
+  readonly seed?: number;
+  /** Default `{ type: 'sgd', learningRate: 0.1 }`. */
+  readonly optimizer?: OptimizerOptions;
+  readonly loss?: LossOptions;
+}
+
+/** What `fit` reports after each epoch. */
+export interface EpochLogs {
+  /** 0-based. */
+  readonly epoch: number;
+  /** Mean training loss over the epoch's batches (weighted by batch size). */
+  readonly loss: number;
+  /** Share of the epoch's training rows classified right, before each batch's update. */
+  readonly accuracy: number;
+  readonly valLoss?: number;
+  readonly valAccuracy?: number;
+  /** Wall time of the epoch, validation included. */
+  readonly seconds: number;
+}
+
+export interface FitOptions {
+  /** Default 1. */
+  readonly epochs?: number;
+  /** Default 32. The last batch of an epoch may be smaller. */
+  readonly batchSize?: number;
+  /** Reshuffle the rows every epoch, from the model's seed. Default true. */
+  readonly shuffle?: boolean;
+  /** Evaluated after every epoch: features `[N, F]` and targets (int32 `[N]` or float32 `[N, C]`). */
+  readonly validationData?: readonly [Tensor<'float32'>, Tensor];
+  /** Called after each epoch, with that epoch's figures; `fit` waits for a returned promise. */
+  readonly onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
+  /** Called after each batch is queued; reads nothing back, so a progress bar costs no sync. */
+  readonly onBatchEnd?: (progress: { readonly epoch: number; readonly batch: number; readonly batches: number }) => void;
+}
+
+export interface History {
+  readonly loss: number[];
+  readonly accuracy: number[];
+  readonly valLoss: number[];
+  readonly valAccuracy: number[];
+}
+
+export interface Evaluation {
+  readonly loss: number;
+  readonly accuracy: number;
+}
+
+/** A model as `toJSON` writes it and `ctx.loadSoftmaxRegression` reads it. */
+export interface SoftmaxRegressionJSON {
+  readonly format: 'webgpu-softmax/softmax-regression';
+  readonly version: 1;
+  readonly features: number;
+  readonly classes: number;
+  readonly seed: number;
+  readonly optimizer: OptimizerOptions;
+  readonly loss: { readonly labelSmoothing: number; readonly classWeights: number[] | null };
+  /** Row-major [features, classes]. */
+  readonly weights: number[];
+  readonly bias: number[];
+}

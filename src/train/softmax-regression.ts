@@ -1,0 +1,340 @@
+import type { Context } from '../context.js';
+import { DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
+import { internals } from '../internal.js';
+import type { CrossEntropyOptions } from '../ops/cross-entropy.js';
+import { formatShape } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import type { Evaluation, FitOptions, History, SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './options.js';
+import { createOptimizer, type Optimizer } from './optimizers.js';
+import { Random } from './random.js';
+import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
+
+type F32 = Tensor<'float32'>;
+
+/** Logits evaluated at once, at most (16 MiB): `evaluate` works through larger sets in chunks. */
+const EVALUATE_CHUNK_ELEMENTS = 2 ** 22;
+
+/**
+ * Multinomial logistic regression, `p = softmax(xW + b)`, trained with cross-entropy. Every
+ * step runs on the context's backend: on WebGPU the forward pass, the fused loss and
+ * gradient, `dW = xᵀ dz`, `db` and the optimizer update are one submit, with nothing read back.
+ *
+ * @example
+ * const model = ctx.softmaxRegression({ features: 784, classes: 10, optimizer: { type: 'sgd', learningRate: 0.5 } });
+ * const history = await model.fit(x, y, { epochs: 10, batchSize: 128, validationData: [xTest, yTest] });
+ * console.log(history.valAccuracy.at(-1));
+ */
+export class SoftmaxRegression {
+  readonly features: number;
+  readonly classes: number;
+  readonly #ctx: Context;
+  readonly #options: ResolvedOptions;
+  readonly #optimizer: Optimizer;
+  readonly #classWeights: F32 | null;
+  readonly #random: Random;
+  #weights: F32;
+  #bias: F32;
+  /** The weights as last read or set, while nothing has changed them on the device since. */
+  #host: { weights: Float32Array; bias: Float32Array } | null = null;
+  /** Counts changes to the weights, so a read that finishes after a change is not kept. */
+  #version = 0;
+  #disposed = false;
+
+  /** @internal Use `ctx.softmaxRegression` or `ctx.loadSoftmaxRegression`. */
+  constructor(ctx: Context, options: SoftmaxRegressionOptions) {
+    const o = resolveOptions(options);
+    this.#ctx = ctx;
+    this.#options = o;
+    this.features = o.features;
+    this.classes = o.classes;
+    this.#random = new Random(o.seed);
+    const { weights, bias } = this.#initialWeights();
+    this.#weights = ctx.tensor(weights, [o.features, o.classes]);
+    this.#bias = ctx.tensor(bias, [o.classes]);
+    this.#host = { weights, bias };
+    this.#classWeights = o.classWeights === null ? null : ctx.tensor(o.classWeights, [o.classes]);
+    this.#optimizer = createOptimizer(ctx, o.optimizer);
+  }
+
+  /**
+   * One step on a batch: `x` `[B, features]`, `y` int32 class ids `[B]` or float32 targets
+   * `[B, classes]`. Returns the batch's loss (a scalar tensor) without reading it back; on
+   * WebGPU the whole step is submitted at once when something is read or flushed.
+   */
+  trainStep(x: F32, y: Tensor): F32 {
+    this.#checkBatch('trainStep', x, y);
+    return this.#step(x, y, null);
+  }
+
+  /**
+   * Trains for `epochs` passes over `x` and `y` in batches of `batchSize` (the last may be
+   * smaller), reshuffled each epoch from the model's seed. Reads back once per epoch, for the
+   * history and the callback, never once per batch.
+   */
+  async fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+    const rows = this.#checkBatch('fit', x, y);
+    const epochs = options.epochs ?? 1;
+    const batchSize = options.batchSize ?? 32;
+    for (const [name, value] of [['epochs', epochs], ['batchSize', batchSize]] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new ValueError(`fit: ${name} must be a positive integer, got ${value}`);
+    }
+    const validation = options.validationData;
+    if (validation !== undefined) this.#checkBatch('fit (validationData)', validation[0], validation[1]);
+    const ctx = this.#ctx;
+    const batches = Math.ceil(rows / batchSize);
+    const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const started = performance.now();
+      const order = options.shuffle === false ? null : ctx.tensor(this.#random.permutation(rows));
+      const metrics = ctx.tensor(new Float32Array(4));
+      let figures: Float32Array;
+      try {
+        for (let batch = 0; batch < batches; batch++) {
+          const start = batch * batchSize;
+          const count = Math.min(batchSize, rows - start);
+          const xb = this.#rows(x, order, start, count);
+          const yb = this.#rows(y, order, start, count);
+          this.#step(xb, yb, metrics).dispose();
+          xb.dispose();
+          yb.dispose();
+          // One submit per step keeps the device busy while the next step is recorded.
+          await ctx.flush();
+          options.onBatchEnd?.({ epoch, batch, batches });
+        }
+        figures = await metrics.read();
+      } finally {
+        order?.dispose();
+        metrics.dispose();
+      }
+      const [lossSum, correct, counted, seen] = figures as unknown as [number, number, number, number];
+      const scores = validation === undefined ? null : await this.evaluate(validation[0], validation[1]);
+      const logs = {
+        epoch,
+        loss: lossSum / seen,
+        accuracy: correct / counted,
+        ...(scores === null ? {} : { valLoss: scores.loss, valAccuracy: scores.accuracy }),
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.loss.push(logs.loss);
+      history.accuracy.push(logs.accuracy);
+      if (scores !== null) {
+        history.valLoss.push(scores.loss);
+        history.valAccuracy.push(scores.accuracy);
+      }
+      await options.onEpochEnd?.(logs);
+    }
+    await this.getWeights();
+    return history;
+  }
+
+  /**
+   * Mean cross-entropy (with the model's label smoothing; class weights only weigh training)
+   * and accuracy over a data set, in one read back.
+   */
+  async evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+    const rows = this.#checkBatch('evaluate', x, y);
+    const ctx = this.#ctx;
+    const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
+    const metrics = ctx.tensor(new Float32Array(4));
+    try {
+      for (let start = 0; start < rows; start += chunk) {
+        const whole = start === 0 && chunk >= rows;
+        const count = Math.min(chunk, rows - start);
+        const xb = whole ? x : this.#rows(x, null, start, count);
+        const yb = whole ? y : this.#rows(y, null, start, count);
+        const z = ctx.matmul(xb, this.#weights, { bias: this.#bias });
+        const loss = ctx.crossEntropy(z, yb, { reduction: 'sum', labelSmoothing: this.#options.labelSmoothing });
+        this.#accumulate(z, yb, loss, metrics, 1);
+        for (const t of whole ? [z, loss] : [z, loss, xb, yb]) t.dispose();
+      }
+      const [lossSum, correct, counted] = await metrics.read();
+      return { loss: lossSum! / counted!, accuracy: correct! / counted! };
+    } finally {
+      metrics.dispose();
+    }
+  }
+
+  /** Class probabilities `[N, classes]` for features `[N, features]`. */
+  predict(x: F32): F32 {
+    this.#alive('predict');
+    this.#checkFeatures('predict', x);
+    const z = this.#ctx.matmul(x, this.#weights, { bias: this.#bias });
+    const p = this.#ctx.softmax(z);
+    z.dispose();
+    return p;
+  }
+
+  /** Copies of the weights (row-major `[features, classes]`) and the bias. */
+  async getWeights(): Promise<{ weights: Float32Array; bias: Float32Array }> {
+    this.#alive('getWeights');
+    const version = this.#version;
+    const [weights, bias] = await Promise.all([this.#weights.read(), this.#bias.read()]);
+    if (version === this.#version) this.#host = { weights, bias };
+    return { weights: weights.slice(), bias: bias.slice() };
+  }
+
+  /** Replaces the weights; steps queued before this call still apply to the old ones. */
+  setWeights({ weights, bias }: { readonly weights: Float32Array; readonly bias: Float32Array }): void {
+    this.#alive('setWeights');
+    const { features, classes } = this;
+    if (!(weights instanceof Float32Array) || weights.length !== features * classes) {
+      throw new ShapeError(`setWeights: weights must be a Float32Array of ${features * classes} values ([${features}, ${classes}])`);
+    }
+    if (!(bias instanceof Float32Array) || bias.length !== classes) {
+      throw new ShapeError(`setWeights: bias must be a Float32Array of ${classes} values`);
+    }
+    // New tensors rather than writes into the old ones: a write would land before steps
+    // that are queued but not yet submitted.
+    this.#weights.dispose();
+    this.#bias.dispose();
+    this.#weights = this.#ctx.tensor(weights, [features, classes]);
+    this.#bias = this.#ctx.tensor(bias, [classes]);
+    this.#version++;
+    this.#host = { weights: weights.slice(), bias: bias.slice() };
+  }
+
+  /**
+   * The model as plain JSON, for `ctx.loadSoftmaxRegression`. Synchronous, so it needs the
+   * weights on the host: always so on the CPU, and on WebGPU after `fit`, `getWeights` or
+   * `setWeights`; after a bare `trainStep` on WebGPU, `await model.getWeights()` first.
+   * The optimizer's state is not saved: a loaded model starts its optimizer afresh.
+   */
+  toJSON(): SoftmaxRegressionJSON {
+    this.#alive('toJSON');
+    const host = this.#host ?? this.#peek();
+    if (host === null) {
+      throw new WebGPUSoftmaxError(
+        'toJSON: the weights changed on the GPU since they were last read; `await model.getWeights()` first ' +
+          '(toJSON is synchronous, and reading from a GPU is not)',
+      );
+    }
+    const o = this.#options;
+    return {
+      format: 'webgpu-softmax/softmax-regression',
+      version: 1,
+      features: o.features,
+      classes: o.classes,
+      seed: o.seed,
+      optimizer: o.optimizer,
+      loss: { labelSmoothing: o.labelSmoothing, classWeights: o.classWeights === null ? null : Array.from(o.classWeights) },
+      weights: Array.from(host.weights),
+      bias: Array.from(host.bias),
+    };
+  }
+
+  /** Frees the weights and the optimizer's state. Safe to call twice. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#weights.dispose();
+    this.#bias.dispose();
+    this.#classWeights?.dispose();
+    this.#optimizer.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #initialWeights(): { weights: Float32Array; bias: Float32Array } {
+    const { init, features, classes } = this.#options;
+    if (typeof init === 'object') return { weights: init.weights.slice(), bias: init.bias.slice() };
+    const weights = new Float32Array(features * classes);
+    if (init === 'glorot') {
+      const limit = Math.sqrt(6 / (features + classes));
+      for (let i = 0; i < weights.length; i++) weights[i] = this.#random.uniform(-limit, limit);
+    }
+    return { weights, bias: new Float32Array(classes) };
+  }
+
+  #lossOptions(): CrossEntropyOptions<F32> {
+    return {
+      labelSmoothing: this.#options.labelSmoothing,
+      ...(this.#classWeights === null ? {} : { classWeights: this.#classWeights }),
+    };
+  }
+
+  /** Forward, fused loss and gradient, dW, db and the update; `metrics` gathers figures for `fit`. */
+  #step(x: F32, y: Tensor, metrics: F32 | null): F32 {
+    const ctx = this.#ctx;
+    const z = ctx.matmul(x, this.#weights, { bias: this.#bias });
+    const { loss, grad } = ctx.crossEntropyWithGrad(z, y, this.#lossOptions());
+    if (metrics !== null) this.#accumulate(z, y, loss, metrics, x.shape[0]!);
+    const dw = ctx.matmul(x, grad, { transposeA: true });
+    const db = ctx.sum(grad, { axis: 0 });
+    this.#optimizer.step([
+      { param: this.#weights, grad: dw },
+      { param: this.#bias, grad: db },
+    ]);
+    for (const t of [z, grad, dw, db]) t.dispose();
+    this.#version++;
+    this.#host = null;
+    return loss;
+  }
+
+  #accumulate(z: F32, y: Tensor, loss: F32, metrics: F32, lossScale: number): void {
+    const access = this.#ctx[internals];
+    access.backend().accumulateMetrics(
+      access.storage(z, 'metrics', 'z'),
+      access.storage(y, 'metrics', 'y'),
+      access.storage(loss, 'metrics', 'loss'),
+      access.storage(metrics, 'metrics', 'metrics'),
+      {
+        rows: z.shape[0]!,
+        classes: this.classes,
+        target: y.dtype === 'int32' ? 'index' : 'probs',
+        ignoreIndex: -100,
+        lossScale,
+      },
+    );
+  }
+
+  /** `count` rows of `t` from `start`, in `order` when given (a device-side gather). */
+  #rows<D extends Tensor['dtype']>(t: Tensor<D>, order: Tensor<'int32'> | null, start: number, count: number): Tensor<D> {
+    const access = this.#ctx[internals];
+    const cols = t.shape.length === 2 ? t.shape[1]! : 1;
+    const storage = access
+      .backend()
+      .gatherRows(access.storage(t, 'gatherRows', 't'), order === null ? null : access.storage(order, 'gatherRows', 'order'), {
+        rows: count,
+        cols,
+        start,
+      });
+    return access.adopt(storage, [count, ...t.shape.slice(1)], t.dtype);
+  }
+
+  #peek(): { weights: Float32Array; bias: Float32Array } | null {
+    const access = this.#ctx[internals];
+    const weights = access.backend().peek(access.storage(this.#weights, 'toJSON', 'weights'));
+    const bias = access.backend().peek(access.storage(this.#bias, 'toJSON', 'bias'));
+    return weights instanceof Float32Array && bias instanceof Float32Array ? { weights, bias } : null;
+  }
+
+  #alive(where: string): void {
+    if (this.#disposed) throw new DisposedError(`${where}: the model was disposed`);
+  }
+
+  #checkFeatures(where: string, x: F32): number {
+    if (!(x instanceof Tensor) || x.dtype !== 'float32' || x.shape.length !== 2 || x.shape[1] !== this.features) {
+      throw new ShapeError(`${where}: x must be float32 [N, ${this.features}], got ${describe(x)}`);
+    }
+    return x.shape[0]!;
+  }
+
+  /** Checks features and targets of the same N >= 1 rows; returns N. */
+  #checkBatch(where: string, x: F32, y: Tensor): number {
+    this.#alive(where);
+    const rows = this.#checkFeatures(where, x);
+    const ids = y instanceof Tensor && y.dtype === 'int32' && y.shape.length === 1 && y.shape[0] === rows;
+    const probs = y instanceof Tensor && y.dtype === 'float32' && y.shape.length === 2 && y.shape[0] === rows && y.shape[1] === this.classes;
+    if (!ids && !probs) {
+      throw new ShapeError(`${where}: y must be int32 [${rows}] or float32 [${rows}, ${this.classes}] for x ${formatShape(x.shape)}, got ${describe(y)}`);
+    }
+    if (rows === 0) throw new ShapeError(`${where}: x holds no rows`);
+    return rows;
+  }
+}
+
+function describe(t: unknown): string {
+  return t instanceof Tensor ? String(t) : t === null || t === undefined ? String(t) : ((t as object).constructor?.name ?? typeof t);
+}

@@ -1,0 +1,197 @@
+import { DeviceError } from '../errors.js';
+import type { BufferPool } from './buffer-pool.js';
+import { BufferUsage, MAP_READ } from './flags.js';
+import type { KernelSpec, PipelineCache } from './pipeline-cache.js';
+
+interface Dispatch {
+  readonly kind: 'dispatch';
+  readonly label: string;
+  readonly spec: KernelSpec;
+  readonly pipeline: Promise<GPUComputePipeline>;
+  readonly buffers: readonly GPUBuffer[];
+  readonly uniforms: ArrayBuffer;
+  readonly grid: readonly [number, number, number];
+}
+
+interface Copy {
+  readonly kind: 'copy';
+  readonly source: GPUBuffer;
+  readonly target: GPUBuffer;
+  readonly bytes: number;
+}
+
+type Command = Dispatch | Copy;
+
+/** GPU time of one dispatch, from `timestamp-query`. */
+export interface KernelTiming {
+  readonly label: string;
+  readonly nanoseconds: number;
+}
+
+/** `minUniformBufferOffsetAlignment` is at most 256 on every device. */
+const UNIFORM_STRIDE = 256;
+
+/**
+ * Records ops as they are called and encodes them later, all into one command encoder, one
+ * submit per flush: a training step costs one submit. Encoding waits for the pipelines the
+ * batch needs, which compile in the background from the moment an op is recorded. Every
+ * dispatch's uniforms go into one buffer per batch, at 256-byte offsets.
+ */
+export class CommandQueue {
+  readonly #device: GPUDevice;
+  readonly #pool: BufferPool;
+  readonly #pipelines: PipelineCache;
+  #recording: Command[] = [];
+  /** Number of the batch being recorded; batches before it are submitted or being encoded. */
+  #batch = 0;
+  #inFlight = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #profiler: ((timings: Promise<KernelTiming[]>) => void) | null = null;
+
+  constructor(device: GPUDevice, pool: BufferPool, pipelines: PipelineCache) {
+    this.#device = device;
+    this.#pool = pool;
+    this.#pipelines = pipelines;
+  }
+
+  /** The batch a buffer freed now must wait for, or null when nothing queued can use it. */
+  get batchInUse(): number | null {
+    return this.#recording.length === 0 && this.#inFlight === 0 ? null : this.#batch;
+  }
+
+  dispatch(label: string, spec: KernelSpec, buffers: readonly GPUBuffer[], uniforms: ArrayBuffer, grid: readonly [number, number, number]): void {
+    const pipeline = this.#pipelines.pipeline(spec);
+    // A compile error surfaces when the batch is flushed; until then nobody awaits this promise.
+    pipeline.catch(() => {});
+    this.#recording.push({ kind: 'dispatch', label, spec, pipeline, buffers, uniforms, grid });
+  }
+
+  copy(source: GPUBuffer, target: GPUBuffer, bytes: number): void {
+    this.#recording.push({ kind: 'copy', source, target, bytes });
+  }
+
+  /**
+   * While set, each dispatch gets its own pass with timestamps, and `onTimings` receives, per
+   * flushed batch, a promise of the GPU time of each dispatch.
+   */
+  profile(onTimings: ((timings: Promise<KernelTiming[]>) => void) | null): void {
+    this.#profiler = onTimings;
+  }
+
+  /** Submits everything recorded so far. Flushes run in order; one failing does not stop later ones. */
+  flush(): Promise<void> {
+    const commands = this.#recording;
+    const batch = this.#batch;
+    this.#recording = [];
+    this.#batch++;
+    this.#inFlight++;
+    const done = this.#chain.then(() => this.#submit(commands, batch)).finally(() => {
+      this.#inFlight--;
+      this.#pool.submitted(batch);
+    });
+    this.#chain = done.catch(() => {});
+    return done;
+  }
+
+  async #submit(commands: readonly Command[], batch: number): Promise<void> {
+    if (commands.length === 0) return;
+    const dispatches = commands.filter((c): c is Dispatch => c.kind === 'dispatch');
+    const pipelines = await Promise.all(dispatches.map((d) => d.pipeline));
+    this.#device.pushErrorScope('out-of-memory');
+    this.#device.pushErrorScope('validation');
+    try {
+      this.#encodeAndSubmit(commands, dispatches, pipelines, batch);
+    } finally {
+      const errors = await Promise.all([this.#device.popErrorScope(), this.#device.popErrorScope()]);
+      const error = errors.find((e) => e !== null);
+      if (error) {
+        throw new DeviceError(`the GPU reported an error in batch ${batch} (${dispatches.map((d) => d.label).join('; ')}): ${error.message}`);
+      }
+    }
+  }
+
+  #encodeAndSubmit(
+    commands: readonly Command[],
+    dispatches: readonly Dispatch[],
+    pipelines: readonly GPUComputePipeline[],
+    batch: number,
+  ): void {
+    const uniforms = this.#uploadUniforms(dispatches, batch);
+    const profiler = this.#profiler;
+    const timestamps = profiler === null ? null : this.#timestamps(dispatches.length, batch);
+    const encoder = this.#device.createCommandEncoder({ label: `webgpu-softmax batch ${batch}` });
+    let pass: GPUComputePassEncoder | null = null;
+    let d = 0;
+    for (const command of commands) {
+      if (command.kind === 'copy') {
+        pass?.end();
+        pass = null;
+        encoder.copyBufferToBuffer(command.source, 0, command.target, 0, command.bytes);
+        continue;
+      }
+      if (pass === null || timestamps !== null) {
+        pass?.end();
+        pass = encoder.beginComputePass({
+          label: command.label,
+          ...(timestamps === null
+            ? {}
+            : { timestampWrites: { querySet: timestamps.querySet, beginningOfPassWriteIndex: 2 * d, endOfPassWriteIndex: 2 * d + 1 } }),
+        });
+      }
+      const bindGroup = this.#device.createBindGroup({
+        label: command.label,
+        layout: this.#pipelines.bindGroupLayout(command.spec.bindings),
+        entries: command.spec.bindings.map((kind, binding) =>
+          kind === 'uniform'
+            ? { binding, resource: { buffer: uniforms!, offset: d * UNIFORM_STRIDE, size: UNIFORM_STRIDE } }
+            : { binding, resource: { buffer: command.buffers[binding]! } },
+        ),
+      });
+      pass.setPipeline(pipelines[d]!);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(...command.grid);
+      d++;
+    }
+    pass?.end();
+    if (timestamps !== null) timestamps.resolve(encoder);
+    this.#device.queue.submit([encoder.finish()]);
+    if (uniforms !== null) this.#pool.release(uniforms, batch);
+    if (timestamps !== null) profiler!(timestamps.read(dispatches.map((x) => x.label)));
+  }
+
+  #uploadUniforms(dispatches: readonly Dispatch[], batch: number): GPUBuffer | null {
+    if (dispatches.length === 0) return null;
+    const bytes = dispatches.length * UNIFORM_STRIDE;
+    const data = new Uint8Array(bytes);
+    dispatches.forEach((d, i) => data.set(new Uint8Array(d.uniforms), i * UNIFORM_STRIDE));
+    const buffer = this.#pool.acquire(bytes, BufferUsage.UNIFORM | BufferUsage.COPY_DST, `uniforms of batch ${batch}`);
+    this.#device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  #timestamps(count: number, batch: number) {
+    const device = this.#device;
+    const querySet = device.createQuerySet({ label: `timestamps of batch ${batch}`, type: 'timestamp', count: 2 * count });
+    const bytes = 16 * count;
+    const resolved = device.createBuffer({ label: 'timestamps', size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+    const staging = device.createBuffer({ label: 'timestamps staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    return {
+      querySet,
+      resolve(encoder: GPUCommandEncoder) {
+        encoder.resolveQuerySet(querySet, 0, 2 * count, resolved, 0);
+        encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+      },
+      async read(labels: readonly string[]): Promise<KernelTiming[]> {
+        try {
+          await staging.mapAsync(MAP_READ);
+          const ticks = new BigInt64Array(staging.getMappedRange().slice(0));
+          return labels.map((label, i) => ({ label, nanoseconds: Number(ticks[2 * i + 1]! - ticks[2 * i]!) }));
+        } finally {
+          staging.destroy();
+          resolved.destroy();
+          querySet.destroy();
+        }
+      },
+    };
+  }
+}

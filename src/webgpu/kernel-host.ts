@@ -1,0 +1,139 @@
+import { LimitError } from '../errors.js';
+import type { BufferPool } from './buffer-pool.js';
+import type { CommandQueue } from './command-queue.js';
+import { BufferUsage } from './flags.js';
+import type { BindingKind, KernelSpec } from './pipeline-cache.js';
+import { ComposedShader, type ShaderPart } from './shader.js';
+import { GpuStorage } from './storage.js';
+
+/**
+ * Kernel variants, chosen from each op's shape unless forced here. Forcing exists so tests
+ * run every variant on every machine, and benchmarks can compare them.
+ */
+export interface KernelVariants {
+  /** `'tiled'`: 64x64 register-blocked tiles. `'skinny'`: outputs of at most 16 columns. */
+  readonly matmul?: 'tiled' | 'skinny';
+  /** Use vec4 loads in the tiled matmul where the shape allows (default true). */
+  readonly vec4?: boolean;
+  /** Row-wise ops: `'thread'`, one invocation per row; `'workgroup'`, one workgroup per row. */
+  readonly rows?: 'thread' | 'workgroup';
+  /** Keep rows that fit in workgroup memory there between passes (default true). */
+  readonly rowCache?: boolean;
+  /** Reductions across a workgroup: with `subgroups` operations, or through workgroup memory. */
+  readonly reduce?: 'subgroup' | 'workgroup';
+}
+
+const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+
+/** What every kernel file needs from the backend: buffers, dispatches, limits, variants. */
+export class KernelHost {
+  readonly device: GPUDevice;
+  readonly variants: KernelVariants;
+  readonly subgroups: boolean;
+  readonly #pool: BufferPool;
+  readonly #queue: CommandQueue;
+  readonly #shaders = new Map<string, ComposedShader>();
+  /** Stand-in for read-only bindings a variant declares but does not use (none may be left out). */
+  readonly unusedRead: GPUBuffer;
+  /** Writable stand-ins, one per binding index: two writable bindings may not share a buffer. */
+  readonly #unusedWrites: GPUBuffer[] = [];
+
+  constructor(device: GPUDevice, pool: BufferPool, queue: CommandQueue, variants: KernelVariants) {
+    this.device = device;
+    this.#pool = pool;
+    this.#queue = queue;
+    this.variants = variants;
+    this.subgroups = device.features.has('subgroups') && variants.reduce !== 'workgroup';
+    this.unusedRead = device.createBuffer({ label: 'unused read binding', size: 16, usage: BufferUsage.STORAGE });
+  }
+
+  /** A writable stand-in for the unused binding at `binding`. */
+  unusedWrite(binding: number): GPUBuffer {
+    this.#unusedWrites[binding] ??= this.device.createBuffer({
+      label: `unused write binding ${binding}`,
+      size: 16,
+      usage: BufferUsage.STORAGE,
+    });
+    return this.#unusedWrites[binding];
+  }
+
+  destroy(): void {
+    this.unusedRead.destroy();
+    for (const b of this.#unusedWrites) b?.destroy();
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** A new tensor's storage of `elements` float32 or int32 values. */
+  output(elements: number, label: string): GpuStorage {
+    return new GpuStorage(this.#pool.acquire(elements * 4, STORAGE_USAGE, label), elements);
+  }
+
+  /** A buffer for one op's intermediate values; hand it back with `done` once recorded. */
+  scratch(elements: number, label: string): GPUBuffer {
+    return this.#pool.acquire(elements * 4, STORAGE_USAGE, label);
+  }
+
+  done(buffer: GPUBuffer): void {
+    this.#pool.release(buffer, this.#queue.batchInUse);
+  }
+
+  /** The module made of these parts, built once. */
+  shader(parts: readonly ShaderPart[]): ComposedShader {
+    const key = parts.map((p) => p.name).join('+');
+    let shader = this.#shaders.get(key);
+    if (shader === undefined) {
+      shader = new ComposedShader(parts);
+      this.#shaders.set(key, shader);
+    }
+    return shader;
+  }
+
+  /** Records a dispatch of `workgroups` workgroups, folded into 2-D past the per-dimension limit. */
+  dispatch(label: string, spec: KernelSpec, buffers: readonly GPUBuffer[], uniforms: ArrayBuffer, workgroups: number, batch = 1): void {
+    if (workgroups === 0 || batch === 0) return;
+    this.#queue.dispatch(label, spec, buffers, uniforms, foldGrid(label, workgroups, batch, this.limits.maxComputeWorkgroupsPerDimension));
+  }
+
+  /** Records a dispatch on an explicit 3-D grid (each dimension within the limit). */
+  dispatchGrid(label: string, spec: KernelSpec, buffers: readonly GPUBuffer[], uniforms: ArrayBuffer, grid: readonly [number, number, number]): void {
+    if (grid.some((g) => g === 0)) return;
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (grid.some((g) => g > max)) {
+      throw new LimitError(`${label}: a grid of ${grid.join(' x ')} workgroups exceeds maxComputeWorkgroupsPerDimension (${max})`);
+    }
+    this.#queue.dispatch(label, spec, buffers, uniforms, grid);
+  }
+}
+
+/**
+ * Lays `workgroups` out as x * y >= workgroups with x <= `max`, so a 1-D launch can exceed
+ * `maxComputeWorkgroupsPerDimension`; kernels rebuild the index as `id.x + id.y * groups.x`
+ * and skip the few past the end. `batch` goes in z.
+ */
+export function foldGrid(label: string, workgroups: number, batch: number, max: number): [number, number, number] {
+  const x = Math.min(workgroups, max);
+  const y = Math.ceil(workgroups / x);
+  if (y > max || batch > max) {
+    throw new LimitError(`${label}: needs ${workgroups} x ${batch} workgroups, beyond maxComputeWorkgroupsPerDimension (${max}) even folded`);
+  }
+  return [x, y, batch];
+}
+
+/** Packs a kernel's uniform struct: fields of 4 bytes each, in declaration order. */
+export function params(...fields: readonly (readonly ['u32' | 'i32' | 'f32', number])[]): ArrayBuffer {
+  const view = new DataView(new ArrayBuffer(Math.max(16, Math.ceil((fields.length * 4) / 16) * 16)));
+  fields.forEach(([type, value], i) => {
+    if (type === 'u32') view.setUint32(i * 4, value, true);
+    else if (type === 'i32') view.setInt32(i * 4, value, true);
+    else view.setFloat32(i * 4, value, true);
+  });
+  return view.buffer;
+}
+
+/** `bindings` of a kernel: `reads` read-only buffers, `writes` writable ones, then its uniforms. */
+export function signature(reads: number, writes: number): readonly BindingKind[] {
+  return [...Array<BindingKind>(reads).fill('read'), ...Array<BindingKind>(writes).fill('write'), 'uniform'];
+}

@@ -1,0 +1,60 @@
+import loadAScalar from '../../../shaders/matmul/load_a_scalar.wgsl?raw';
+import loadAVec4 from '../../../shaders/matmul/load_a_vec4.wgsl?raw';
+import loadBScalar from '../../../shaders/matmul/load_b_scalar.wgsl?raw';
+import loadBVec4 from '../../../shaders/matmul/load_b_vec4.wgsl?raw';
+import skinnyWgsl from '../../../shaders/matmul/skinny.wgsl?raw';
+import tiledWgsl from '../../../shaders/matmul/tiled.wgsl?raw';
+import type { MatmulPlan } from '../../backend.js';
+import { params, signature, type KernelHost } from '../kernel-host.js';
+import type { GpuStorage } from '../storage.js';
+
+const TILE = 64;
+const SKINNY_MAX_COLS = 16;
+const SKINNY_ROWS = 16;
+
+/**
+ * Batched `op(a) · op(b) + bias`. Outputs of at most 16 columns (a classifier's logits and
+ * weight gradient) take the skinny kernel (shaders/matmul/skinny.wgsl); the rest the 64x64
+ * tiled one (shaders/matmul/tiled.wgsl), with vec4 loads for each operand whose rows in
+ * memory hold a multiple of 4 elements.
+ */
+export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: GpuStorage | null, plan: MatmulPlan): GpuStorage {
+  const { batch, m, k, n } = plan;
+  const out = host.output(batch * m * n, 'matmul');
+  if (batch * m * n === 0) return out;
+  const skinny = n <= SKINNY_MAX_COLS && (host.variants.matmul ?? 'skinny') === 'skinny';
+  const constants = {
+    TRANSPOSE_A: plan.transposeA ? 1 : 0,
+    TRANSPOSE_B: plan.transposeB ? 1 : 0,
+    HAS_BIAS: bias === null ? 0 : 1,
+  };
+  const buffers = [a.buffer, b.buffer, bias?.buffer ?? host.unusedRead, out.buffer];
+  const uniforms = params(['u32', m], ['u32', k], ['u32', n], ['u32', plan.aBatchStride], ['u32', plan.bBatchStride]);
+  const shape = `${batch}x${m}x${k}x${n}${plan.transposeA ? ' aT' : ''}${plan.transposeB ? ' bT' : ''}`;
+  if (skinny) {
+    const spec = {
+      shader: host.shader([{ name: 'matmul/skinny.wgsl', code: skinnyWgsl }]),
+      entryPoint: 'main',
+      constants: { ...constants, NC: n },
+      bindings: signature(3, 1),
+    };
+    host.dispatch(`matmul skinny ${shape}`, spec, buffers, uniforms, Math.ceil(m / SKINNY_ROWS), batch);
+    return out;
+  }
+  const vec4 = host.variants.vec4 !== false;
+  const aVec4 = vec4 && (plan.transposeA ? m : k) % 4 === 0;
+  const bVec4 = vec4 && (plan.transposeB ? k : n) % 4 === 0;
+  const spec = {
+    shader: host.shader([
+      aVec4 ? { name: 'matmul/load_a_vec4.wgsl', code: loadAVec4 } : { name: 'matmul/load_a_scalar.wgsl', code: loadAScalar },
+      bVec4 ? { name: 'matmul/load_b_vec4.wgsl', code: loadBVec4 } : { name: 'matmul/load_b_scalar.wgsl', code: loadBScalar },
+      { name: 'matmul/tiled.wgsl', code: tiledWgsl },
+    ]),
+    entryPoint: 'main',
+    constants,
+    bindings: signature(3, 1),
+  };
+  const label = `matmul tiled${aVec4 ? ' a4' : ''}${bVec4 ? ' b4' : ''} ${shape}`;
+  host.dispatchGrid(label, spec, buffers, uniforms, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
+  return out;
+}

@@ -1,0 +1,57 @@
+import reduceSubgroup from '../../../shaders/lib/reduce_subgroup.wgsl?raw';
+import reduceWorkgroup from '../../../shaders/lib/reduce_workgroup.wgsl?raw';
+import rowStats from '../../../shaders/lib/row_stats.wgsl?raw';
+import special from '../../../shaders/lib/special.wgsl?raw';
+import type { RowsPlan } from '../../backend.js';
+import type { KernelHost } from '../kernel-host.js';
+import type { ShaderPart } from '../shader.js';
+
+/** Rows at most this long get one invocation each; longer rows get a workgroup. */
+const THREAD_ROW_MAX_COLS = 32;
+const THREAD_ROWS_PER_WORKGROUP = 64;
+
+/** How a row-wise kernel (softmax, its backward, cross-entropy) is launched for one shape. */
+export interface RowLaunch {
+  readonly entryPoint: 'rows_per_thread' | 'row_per_workgroup';
+  /** Invocations per workgroup (a power of two). */
+  readonly wg: number;
+  /** Row elements kept in workgroup memory between passes; 1 when rows are not cached. */
+  readonly cache: number;
+  readonly workgroups: number;
+}
+
+/** The library parts every row kernel is built on, with the workgroup reduction the device suits. */
+export function rowLibrary(host: KernelHost): ShaderPart[] {
+  return [
+    { name: 'lib/special.wgsl', code: special },
+    { name: 'lib/row_stats.wgsl', code: rowStats },
+    host.subgroups
+      ? { name: 'lib/reduce_subgroup.wgsl', code: reduceSubgroup }
+      : { name: 'lib/reduce_workgroup.wgsl', code: reduceWorkgroup },
+  ];
+}
+
+/**
+ * Short rows (C = 10 classes) run one per invocation, so a workgroup serves 64 rows instead of
+ * idling; long rows run one per workgroup, sized to the row, and are cached in workgroup memory
+ * when they fit beside the reduction's slots.
+ */
+export function planRows(host: KernelHost, { rows, cols }: RowsPlan, cacheable: boolean): RowLaunch {
+  const perThread = host.variants.rows === undefined ? cols <= THREAD_ROW_MAX_COLS : host.variants.rows === 'thread';
+  if (perThread) {
+    const wg = THREAD_ROWS_PER_WORKGROUP;
+    return { entryPoint: 'rows_per_thread', wg, cache: 1, workgroups: Math.ceil(rows / wg) };
+  }
+  const limits = host.limits;
+  const maxWg = Math.min(256, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  const wg = Math.max(32, Math.min(maxWg, nextPowerOfTwo(Math.ceil(cols / 8))));
+  const reductionBytes = wg * 16 + 16;
+  const room = Math.floor((limits.maxComputeWorkgroupStorageSize - reductionBytes) / 4);
+  const cache = Math.max(256, nextPowerOfTwo(cols));
+  const cached = cacheable && host.variants.rowCache !== false && cache <= room;
+  return { entryPoint: 'row_per_workgroup', wg, cache: cached ? cache : 1, workgroups: rows };
+}
+
+function nextPowerOfTwo(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+}

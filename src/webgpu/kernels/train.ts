@@ -1,0 +1,92 @@
+import gatherRowsWgsl from '../../../shaders/gather_rows.wgsl?raw';
+import metricsWgsl from '../../../shaders/metrics.wgsl?raw';
+import optimizersWgsl from '../../../shaders/optimizers.wgsl?raw';
+import type { AdamPlan, GatherPlan, MetricsPlan, SgdPlan } from '../../backend.js';
+import { params, signature, type KernelHost } from '../kernel-host.js';
+import type { GpuStorage } from '../storage.js';
+import { rowLibrary } from './rows.js';
+
+const WG = 256;
+
+/** The rows of a batch, in order or by index (shaders/gather_rows.wgsl). */
+export function gatherRows(host: KernelHost, t: GpuStorage, indices: GpuStorage | null, plan: GatherPlan): GpuStorage {
+  const elements = plan.rows * plan.cols;
+  const out = host.output(elements, 'batch');
+  const spec = {
+    shader: host.shader([{ name: 'gather_rows.wgsl', code: gatherRowsWgsl }]),
+    entryPoint: 'main',
+    constants: { WG, IN_ORDER: indices === null ? 1 : 0 },
+    bindings: signature(2, 1),
+  };
+  host.dispatch(
+    `gatherRows ${plan.rows}x${plan.cols}`,
+    spec,
+    [t.buffer, indices?.buffer ?? host.unusedRead, out.buffer],
+    params(['u32', plan.rows], ['u32', plan.cols], ['u32', plan.start]),
+    Math.ceil(elements / WG),
+  );
+  return out;
+}
+
+function optimizerSpec(host: KernelHost, entryPoint: 'sgd' | 'adam') {
+  return {
+    shader: host.shader([{ name: 'optimizers.wgsl', code: optimizersWgsl }]),
+    entryPoint,
+    constants: { WG },
+    bindings: signature(1, 3),
+  };
+}
+
+/** One SGD step in place (shaders/optimizers.wgsl, entry point sgd). */
+export function sgdStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, velocity: GpuStorage | null, plan: SgdPlan): void {
+  host.dispatch(
+    `sgd ${plan.elements}`,
+    optimizerSpec(host, 'sgd'),
+    [grad.buffer, param.buffer, velocity?.buffer ?? host.unusedWrite(2), host.unusedWrite(3)],
+    params(
+      ['u32', plan.elements],
+      ['f32', plan.learningRate],
+      ['f32', plan.momentum],
+      ['f32', plan.weightDecay],
+      ['u32', velocity === null ? 0 : 1],
+      ['u32', plan.nesterov ? 1 : 0],
+    ),
+    Math.ceil(plan.elements / WG),
+  );
+}
+
+/** One Adam step in place (shaders/optimizers.wgsl, entry point adam). */
+export function adamStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, plan: AdamPlan): void {
+  host.dispatch(
+    `adam ${plan.elements}`,
+    optimizerSpec(host, 'adam'),
+    [grad.buffer, param.buffer, m.buffer, v.buffer],
+    params(
+      ['u32', plan.elements],
+      ['f32', plan.stepSize],
+      ['f32', plan.beta1],
+      ['f32', plan.beta2],
+      ['f32', plan.epsilon],
+      ['f32', plan.weightDecay],
+      ['f32', plan.correction2Sqrt],
+    ),
+    Math.ceil(plan.elements / WG),
+  );
+}
+
+/** Adds a batch's loss and counts into the accumulator (shaders/metrics.wgsl). */
+export function accumulateMetrics(host: KernelHost, z: GpuStorage, target: GpuStorage, loss: GpuStorage, acc: GpuStorage, plan: MetricsPlan): void {
+  const spec = {
+    shader: host.shader([...rowLibrary(host), { name: 'metrics.wgsl', code: metricsWgsl }]),
+    entryPoint: 'main',
+    constants: { WG, PROBS: plan.target === 'probs' ? 1 : 0 },
+    bindings: signature(3, 1),
+  };
+  host.dispatch(
+    `metrics ${plan.rows}x${plan.classes}`,
+    spec,
+    [z.buffer, target.buffer, loss.buffer, acc.buffer],
+    params(['u32', plan.rows], ['u32', plan.classes], ['i32', plan.ignoreIndex], ['f32', plan.lossScale]),
+    1,
+  );
+}

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { Context, KernelVariants } from '../src/index.js';
+import { expectAllClose } from './helpers/allclose.js';
+import { openContext } from './helpers/backends.js';
+import { runCase } from './helpers/cases.js';
+import { FIXTURE_FILES, loadFixtures } from './helpers/fixtures.js';
+import { oddShapeCases } from './helpers/odd-shapes.js';
+
+const PARITY = { rtol: 1e-4, atol: 1e-5 };
+
+/** Every kernel variant runs in at least one of these, whatever the heuristics would pick. */
+const VARIANTS: readonly (readonly [string, KernelVariants])[] = [
+  ['variants chosen from the shapes', {}],
+  ['tiled vec4 matmul, a row per invocation, workgroup-memory reductions', { matmul: 'tiled', rows: 'thread', reduce: 'workgroup' }],
+  ['skinny matmul, a cached row per workgroup, subgroup reductions', { matmul: 'skinny', rows: 'workgroup', reduce: 'subgroup' }],
+  [
+    'tiled scalar matmul, an uncached row per workgroup, workgroup-memory reductions',
+    { matmul: 'tiled', vec4: false, rows: 'workgroup', rowCache: false, reduce: 'workgroup' },
+  ],
+];
+
+const CASES = [...FIXTURE_FILES.flatMap((file) => loadFixtures(file)), ...oddShapeCases()];
+const worst = new Map<string, { maxAbs: number; maxRel: number; used: number }>();
+
+describe.each(VARIANTS)('WebGPU against the CPU backend: %s', (_name, kernels) => {
+  let gpu: Context;
+  let cpu: Context;
+  beforeAll(async () => {
+    [gpu, cpu] = await Promise.all([openContext('webgpu', kernels), openContext('cpu')]);
+  });
+  afterAll(() => {
+    gpu.destroy();
+    cpu.destroy();
+  });
+
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_caseName, c) => {
+    const [actual, expected] = await Promise.all([runCase(gpu, c), runCase(cpu, c)]);
+    for (const [name, result] of Object.entries(actual)) {
+      const r = expectAllClose(result, expected[name]!, PARITY, `${c.name} ${name}`);
+      const key = `${c.op} ${name === 'lossAlone' ? 'loss' : name}`;
+      const w = worst.get(key) ?? { maxAbs: 0, maxRel: 0, used: 0 };
+      worst.set(key, { maxAbs: Math.max(w.maxAbs, r.maxAbs), maxRel: Math.max(w.maxRel, r.maxRel), used: Math.max(w.used, r.used) });
+    }
+  });
+});
+
+afterAll(() => {
+  const rows = [...worst].map(
+    ([op, w]) =>
+      `  ${op}: max abs ${w.maxAbs.toExponential(2)}, max rel ${w.maxRel.toExponential(2)}, ${(100 * w.used).toFixed(1)}% of the tolerance`,
+  );
+  console.log(`largest error, WebGPU against the CPU backend (rtol 1e-4, atol 1e-5), per op output:\n${rows.join('\n')}`);
+});
