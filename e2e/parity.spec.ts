@@ -1,28 +1,19 @@
 import { expect, test, type Page } from '@playwright/test';
-import type { KernelVariants } from '../src/index.js';
 import { FIXTURE_FILES, loadFixtures } from '../test/helpers/fixtures.js';
 import { oddShapeCases } from '../test/helpers/odd-shapes.js';
+import { VARIANT_SETS } from '../test/helpers/variants.js';
 import type { Harness } from './harness.js';
 
 const RTOL = 1e-4;
 const ATOL = 1e-5;
 
-const VARIANTS: readonly (readonly [string, KernelVariants])[] = [
-  ['variants chosen from the shapes', {}],
-  ['tiled vec4 matmul, a row per invocation, workgroup-memory reductions', { matmul: 'tiled', rows: 'thread', reduce: 'workgroup' }],
-  ['skinny matmul, a cached row per workgroup, subgroup reductions', { matmul: 'skinny', rows: 'workgroup', reduce: 'subgroup' }],
-  [
-    'tiled scalar matmul, an uncached row per workgroup, workgroup-memory reductions',
-    { matmul: 'tiled', vec4: false, rows: 'workgroup', rowCache: false, reduce: 'workgroup' },
-  ],
-];
 
 const NAMES = [...FIXTURE_FILES.flatMap((f) => loadFixtures(f)), ...oddShapeCases()].map((c) => c.name);
 const worst = new Map<string, { maxAbs: number; maxRel: number; used: number }>();
 
 test.describe.configure({ mode: 'serial' });
 
-for (const [variantName, kernels] of VARIANTS) {
+for (const [variantName, kernels] of VARIANT_SETS) {
   test.describe(`Chromium WebGPU against the CPU backend: ${variantName}`, () => {
     let page: Page;
 

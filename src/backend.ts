@@ -13,6 +13,24 @@ export interface Storage {
   readonly byteLength: number;
 }
 
+/** The time one kernel (WebGPU) or one op (CPU) took. */
+export interface KernelTiming {
+  readonly label: string;
+  readonly ms: number;
+}
+
+/**
+ * What `ctx.profile` measured: GPU time per dispatch from `timestamp-query` on WebGPU,
+ * wall time per op on the CPU, or nothing where the device has no timestamp queries.
+ */
+export interface Profile<T> {
+  readonly result: T;
+  readonly kernels: readonly KernelTiming[];
+  /** The sum of the kernels' times; NaN when unavailable. */
+  readonly totalMs: number;
+  readonly source: 'timestamp-query' | 'wall-clock' | 'unavailable';
+}
+
 /** Why a device went away, as `GPUDeviceLostInfo` tells it. */
 export interface DeviceLoss {
   readonly reason: string;
@@ -138,6 +156,8 @@ export interface Backend {
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void;
   /** The elements without a copy or a wait, where the backend keeps them in host memory; else null. */
   peek(storage: Storage): Float32Array | Int32Array | null;
+  /** Runs `fn` and times the work it queues, kernel by kernel. */
+  profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>>;
   /** Submits queued work; resolves once it is handed to the device, not when it finishes. */
   flush(): Promise<void>;
   /** Bytes the backend keeps for reuse beyond live tensors (a buffer pool). */

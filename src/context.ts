@@ -1,4 +1,4 @@
-import type { Backend, BackendKind, DeviceLoss, Storage } from './backend.js';
+import type { Backend, BackendKind, DeviceLoss, Profile, Storage } from './backend.js';
 import {
   ContextMismatchError,
   DeviceLostError,
@@ -256,6 +256,19 @@ export class Context {
       bytes: this.#bytes,
       pooledBytes: this.#destroyed ? 0 : this.#backend.pooledBytes(),
     };
+  }
+
+  /**
+   * Runs `fn` and reports the time of each kernel it queued: GPU time from `timestamp-query`
+   * on WebGPU (in Chromium, unquantised only with `--enable-webgpu-developer-features`),
+   * wall time per op on the CPU. Work queued before the call is not counted.
+   *
+   * @example
+   * const { kernels, totalMs } = await ctx.profile(() => model.trainStep(x, y).read());
+   * for (const k of kernels) console.log(k.label, k.ms.toFixed(3), 'ms');
+   */
+  profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    return this.#live('profile').profile(fn);
   }
 
   /** Hands every queued op to the device (one submit on WebGPU). Reads do this themselves. */

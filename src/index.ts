@@ -5,7 +5,7 @@ export type { KernelVariants } from './webgpu/kernel-host.js';
 export type { DeviceLoss } from './backend.js';
 export { Tensor, type DType, type TypedArrayFor } from './tensor.js';
 export type { Shape } from './shape.js';
-export type { BackendKind, Reduction } from './backend.js';
+export type { BackendKind, KernelTiming, Profile, Reduction } from './backend.js';
 export type { CrossEntropyOptions } from './ops/cross-entropy.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SumOptions } from './ops/sum.js';

@@ -1,28 +1,19 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Context, KernelVariants } from '../src/index.js';
+import type { Context } from '../src/index.js';
 import { expectAllClose } from './helpers/allclose.js';
 import { openContext } from './helpers/backends.js';
 import { runCase } from './helpers/cases.js';
 import { FIXTURE_FILES, loadFixtures } from './helpers/fixtures.js';
 import { oddShapeCases } from './helpers/odd-shapes.js';
+import { VARIANT_SETS } from './helpers/variants.js';
 
 const PARITY = { rtol: 1e-4, atol: 1e-5 };
 
-/** Every kernel variant runs in at least one of these, whatever the heuristics would pick. */
-const VARIANTS: readonly (readonly [string, KernelVariants])[] = [
-  ['variants chosen from the shapes', {}],
-  ['tiled vec4 matmul, a row per invocation, workgroup-memory reductions', { matmul: 'tiled', rows: 'thread', reduce: 'workgroup' }],
-  ['skinny matmul, a cached row per workgroup, subgroup reductions', { matmul: 'skinny', rows: 'workgroup', reduce: 'subgroup' }],
-  [
-    'tiled scalar matmul, an uncached row per workgroup, workgroup-memory reductions',
-    { matmul: 'tiled', vec4: false, rows: 'workgroup', rowCache: false, reduce: 'workgroup' },
-  ],
-];
 
 const CASES = [...FIXTURE_FILES.flatMap((file) => loadFixtures(file)), ...oddShapeCases()];
 const worst = new Map<string, { maxAbs: number; maxRel: number; used: number }>();
 
-describe.each(VARIANTS)('WebGPU against the CPU backend: %s', (_name, kernels) => {
+describe.each(VARIANT_SETS)('WebGPU against the CPU backend: %s', (_name, kernels) => {
   let gpu: Context;
   let cpu: Context;
   beforeAll(async () => {

@@ -3,12 +3,15 @@ import type {
   Backend,
   CrossEntropyPlan,
   GatherPlan,
+  KernelTiming,
   MatmulPlan,
   MetricsPlan,
   RowsPlan,
+  Profile,
   SgdPlan,
   Storage,
 } from '../backend.js';
+import { WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../tensor.js';
 import { crossEntropy } from './cross-entropy.js';
 import { matmul } from './matmul.js';
@@ -26,6 +29,8 @@ export class CpuBackend implements Backend {
   readonly tensorByteLimit = null;
   readonly adapter = null;
   readonly lost = null;
+  /** Set while `profile` runs: each op's wall time. */
+  #timings: KernelTiming[] | null = null;
 
   upload(data: Float32Array | Int32Array): Storage {
     return new CpuStorage(data.slice());
@@ -38,46 +43,74 @@ export class CpuBackend implements Backend {
   release(): void {}
 
   matmul(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan): Storage {
-    return new CpuStorage(matmul(floats(a), floats(b), bias === null ? null : floats(bias), plan));
+    return this.#timed(`matmul ${plan.batch}x${plan.m}x${plan.k}x${plan.n}`, () =>
+      new CpuStorage(matmul(floats(a), floats(b), bias === null ? null : floats(bias), plan)),
+    );
   }
 
   softmax(z: Storage, plan: RowsPlan): Storage {
-    return new CpuStorage(softmax(floats(z), plan));
+    return this.#timed(`softmax ${plan.rows}x${plan.cols}`, () => new CpuStorage(softmax(floats(z), plan)));
   }
 
   logSoftmax(z: Storage, plan: RowsPlan): Storage {
-    return new CpuStorage(logSoftmax(floats(z), plan));
+    return this.#timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => new CpuStorage(logSoftmax(floats(z), plan)));
   }
 
   softmaxBackward(p: Storage, dp: Storage, plan: RowsPlan): Storage {
-    return new CpuStorage(softmaxBackward(floats(p), floats(dp), plan));
+    return this.#timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () => new CpuStorage(softmaxBackward(floats(p), floats(dp), plan)));
   }
 
   crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan) {
-    const targets = plan.target === 'index' ? ints(target) : floats(target);
-    const { loss, grad } = crossEntropy(floats(z), targets, classWeights === null ? null : floats(classWeights), plan);
-    return { loss: new CpuStorage(loss), grad: grad === null ? null : new CpuStorage(grad) };
+    return this.#timed(`crossEntropy ${plan.rows}x${plan.classes}`, () => {
+      const targets = plan.target === 'index' ? ints(target) : floats(target);
+      const { loss, grad } = crossEntropy(floats(z), targets, classWeights === null ? null : floats(classWeights), plan);
+      return { loss: new CpuStorage(loss), grad: grad === null ? null : new CpuStorage(grad) };
+    });
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {
-    return new CpuStorage(sumRows(floats(t), plan));
+    return this.#timed(`sum ${plan.rows}x${plan.cols}`, () => new CpuStorage(sumRows(floats(t), plan)));
   }
 
   gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage {
-    return new CpuStorage(gatherRows(elements(t), indices === null ? null : ints(indices), plan));
+    return this.#timed(`gatherRows ${plan.rows}x${plan.cols}`, () =>
+      new CpuStorage(gatherRows(elements(t), indices === null ? null : ints(indices), plan)),
+    );
   }
 
   sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
-    sgdStep(floats(param), floats(grad), velocity === null ? null : floats(velocity), plan);
+    this.#timed(`sgd ${plan.elements}`, () => sgdStep(floats(param), floats(grad), velocity === null ? null : floats(velocity), plan));
   }
 
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
-    adamStep(floats(param), floats(grad), floats(m), floats(v), plan);
+    this.#timed(`adam ${plan.elements}`, () => adamStep(floats(param), floats(grad), floats(m), floats(v), plan));
   }
 
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void {
-    const targets = plan.target === 'index' ? ints(target) : floats(target);
-    accumulateMetrics(floats(z), targets, floats(loss)[0]!, floats(acc), plan);
+    this.#timed(`metrics ${plan.rows}x${plan.classes}`, () => {
+      const targets = plan.target === 'index' ? ints(target) : floats(target);
+      accumulateMetrics(floats(z), targets, floats(loss)[0]!, floats(acc), plan);
+    });
+  }
+
+  async profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    if (this.#timings !== null) throw new WebGPUSoftmaxError('profile: a profile is already running on this context');
+    const timings: KernelTiming[] = [];
+    this.#timings = timings;
+    try {
+      const result = await fn();
+      return { result, kernels: timings, totalMs: timings.reduce((s, k) => s + k.ms, 0), source: 'wall-clock' };
+    } finally {
+      this.#timings = null;
+    }
+  }
+
+  #timed<T>(label: string, run: () => T): T {
+    if (this.#timings === null) return run();
+    const start = performance.now();
+    const out = run();
+    this.#timings.push({ label, ms: performance.now() - start });
+    return out;
   }
 
   peek(storage: Storage): Float32Array | Int32Array {

@@ -4,13 +4,15 @@ import type {
   CrossEntropyPlan,
   DeviceLoss,
   GatherPlan,
+  KernelTiming,
   MatmulPlan,
   MetricsPlan,
   RowsPlan,
+  Profile,
   SgdPlan,
   Storage,
 } from '../backend.js';
-import { DeviceLostError } from '../errors.js';
+import { DeviceLostError, WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../tensor.js';
 import { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MAP_READ } from './flags.js';
@@ -44,6 +46,7 @@ export class WebGPUBackend implements Backend {
   readonly #host: KernelHost;
   #loss: DeviceLoss | null = null;
   #destroyed = false;
+  #profiling = false;
 
   constructor({ device, adapter, owned }: OpenedDevice, variants: KernelVariants) {
     this.#device = device;
@@ -53,7 +56,7 @@ export class WebGPUBackend implements Backend {
     this.#pool = new BufferPool(device, Math.min(POOL_CAPACITY, device.limits.maxBufferSize));
     const pipelines = new PipelineCache(device);
     this.#queue = new CommandQueue(device, this.#pool, pipelines);
-    this.#host = new KernelHost(device, this.#pool, this.#queue, variants);
+    this.#host = new KernelHost(device, this.#pool, this.#queue, variants, adapter.isSoftware);
     this.lost = device.lost.then((info) => {
       this.#loss = { reason: info.reason, message: info.message };
       return this.#loss;
@@ -152,6 +155,31 @@ export class WebGPUBackend implements Backend {
 
   peek(): null {
     return null;
+  }
+
+  async profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    this.#usable('profile');
+    if (this.#profiling) throw new WebGPUSoftmaxError('profile: a profile is already running on this context');
+    if (!this.#device.features.has('timestamp-query')) {
+      const result = await fn();
+      await this.flush();
+      return { result, kernels: [], totalMs: NaN, source: 'unavailable' };
+    }
+    // Work queued before the profile is not the profile's.
+    await this.#queue.flush();
+    const batches: Promise<KernelTiming[]>[] = [];
+    this.#profiling = true;
+    this.#queue.profile((timings) => batches.push(timings));
+    let result: T;
+    try {
+      result = await fn();
+      await this.#queue.flush();
+    } finally {
+      this.#queue.profile(null);
+      this.#profiling = false;
+    }
+    const kernels = (await Promise.all(batches)).flat();
+    return { result, kernels, totalMs: kernels.reduce((s, k) => s + k.ms, 0), source: 'timestamp-query' };
   }
 
   async flush(): Promise<void> {

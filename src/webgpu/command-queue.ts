@@ -1,4 +1,5 @@
 import { DeviceError } from '../errors.js';
+import type { KernelTiming } from '../backend.js';
 import type { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MAP_READ } from './flags.js';
 import type { KernelSpec, PipelineCache } from './pipeline-cache.js';
@@ -22,11 +23,9 @@ interface Copy {
 
 type Command = Dispatch | Copy;
 
-/** GPU time of one dispatch, from `timestamp-query`. */
-export interface KernelTiming {
-  readonly label: string;
-  readonly nanoseconds: number;
-}
+/** Receives the GPU times of each profiled batch. */
+export type Profiler = (timings: Promise<KernelTiming[]>) => void;
+
 
 /** `minUniformBufferOffsetAlignment` is at most 256 on every device. */
 const UNIFORM_STRIDE = 256;
@@ -46,7 +45,7 @@ export class CommandQueue {
   #batch = 0;
   #inFlight = 0;
   #chain: Promise<void> = Promise.resolve();
-  #profiler: ((timings: Promise<KernelTiming[]>) => void) | null = null;
+  #profiler: Profiler | null = null;
 
   constructor(device: GPUDevice, pool: BufferPool, pipelines: PipelineCache) {
     this.#device = device;
@@ -71,21 +70,22 @@ export class CommandQueue {
   }
 
   /**
-   * While set, each dispatch gets its own pass with timestamps, and `onTimings` receives, per
-   * flushed batch, a promise of the GPU time of each dispatch.
+   * While set, each dispatch of a batch flushed gets its own pass with timestamps, and
+   * `profiler` receives, per batch, a promise of the GPU time of each dispatch.
    */
-  profile(onTimings: ((timings: Promise<KernelTiming[]>) => void) | null): void {
-    this.#profiler = onTimings;
+  profile(profiler: Profiler | null): void {
+    this.#profiler = profiler;
   }
 
   /** Submits everything recorded so far. Flushes run in order; one failing does not stop later ones. */
   flush(): Promise<void> {
     const commands = this.#recording;
     const batch = this.#batch;
+    const profiler = this.#profiler;
     this.#recording = [];
     this.#batch++;
     this.#inFlight++;
-    const done = this.#chain.then(() => this.#submit(commands, batch)).finally(() => {
+    const done = this.#chain.then(() => this.#submit(commands, batch, profiler)).finally(() => {
       this.#inFlight--;
       this.#pool.submitted(batch);
     });
@@ -93,14 +93,14 @@ export class CommandQueue {
     return done;
   }
 
-  async #submit(commands: readonly Command[], batch: number): Promise<void> {
+  async #submit(commands: readonly Command[], batch: number, profiler: Profiler | null): Promise<void> {
     if (commands.length === 0) return;
     const dispatches = commands.filter((c): c is Dispatch => c.kind === 'dispatch');
     const pipelines = await Promise.all(dispatches.map((d) => d.pipeline));
     this.#device.pushErrorScope('out-of-memory');
     this.#device.pushErrorScope('validation');
     try {
-      this.#encodeAndSubmit(commands, dispatches, pipelines, batch);
+      this.#encodeAndSubmit(commands, dispatches, pipelines, batch, profiler);
     } finally {
       const errors = await Promise.all([this.#device.popErrorScope(), this.#device.popErrorScope()]);
       const error = errors.find((e) => e !== null);
@@ -115,9 +115,9 @@ export class CommandQueue {
     dispatches: readonly Dispatch[],
     pipelines: readonly GPUComputePipeline[],
     batch: number,
+    profiler: Profiler | null,
   ): void {
     const uniforms = this.#uploadUniforms(dispatches, batch);
-    const profiler = this.#profiler;
     const timestamps = profiler === null ? null : this.#timestamps(dispatches.length, batch);
     const encoder = this.#device.createCommandEncoder({ label: `webgpu-softmax batch ${batch}` });
     let pass: GPUComputePassEncoder | null = null;
@@ -185,7 +185,7 @@ export class CommandQueue {
         try {
           await staging.mapAsync(MAP_READ);
           const ticks = new BigInt64Array(staging.getMappedRange().slice(0));
-          return labels.map((label, i) => ({ label, nanoseconds: Number(ticks[2 * i + 1]! - ticks[2 * i]!) }));
+          return labels.map((label, i) => ({ label, ms: Number(ticks[2 * i + 1]! - ticks[2 * i]!) / 1e6 }));
         } finally {
           staging.destroy();
           resolved.destroy();

@@ -11,8 +11,12 @@ import { GpuStorage } from './storage.js';
  * run every variant on every machine, and benchmarks can compare them.
  */
 export interface KernelVariants {
-  /** `'tiled'`: 64x64 register-blocked tiles. `'skinny'`: outputs of at most 16 columns. */
-  readonly matmul?: 'tiled' | 'skinny';
+  /**
+   * `'tiled'`: 64x64 tiles staged in workgroup memory, 4x4 per invocation. `'skinny'`: outputs
+   * of at most 16 columns, K split across invocations. `'blocked'`: 4x4 per invocation straight
+   * from global memory, no barriers (the choice on software adapters).
+   */
+  readonly matmul?: 'tiled' | 'skinny' | 'blocked';
   /** Use vec4 loads in the tiled matmul where the shape allows (default true). */
   readonly vec4?: boolean;
   /** Row-wise ops: `'thread'`, one invocation per row; `'workgroup'`, one workgroup per row. */
@@ -30,6 +34,11 @@ export class KernelHost {
   readonly device: GPUDevice;
   readonly variants: KernelVariants;
   readonly subgroups: boolean;
+  /**
+   * A CPU implementation of WebGPU (SwiftShader and the like): there, workgroup memory is
+   * ordinary memory and a barrier switches between invocations, so kernels that avoid both win.
+   */
+  readonly software: boolean;
   readonly #pool: BufferPool;
   readonly #queue: CommandQueue;
   readonly #shaders = new Map<string, ComposedShader>();
@@ -38,8 +47,9 @@ export class KernelHost {
   /** Writable stand-ins, one per binding index: two writable bindings may not share a buffer. */
   readonly #unusedWrites: GPUBuffer[] = [];
 
-  constructor(device: GPUDevice, pool: BufferPool, queue: CommandQueue, variants: KernelVariants) {
+  constructor(device: GPUDevice, pool: BufferPool, queue: CommandQueue, variants: KernelVariants, software: boolean) {
     this.device = device;
+    this.software = software;
     this.#pool = pool;
     this.#queue = queue;
     this.variants = variants;

@@ -2,6 +2,7 @@ import loadAScalar from '../../../shaders/matmul/load_a_scalar.wgsl?raw';
 import loadAVec4 from '../../../shaders/matmul/load_a_vec4.wgsl?raw';
 import loadBScalar from '../../../shaders/matmul/load_b_scalar.wgsl?raw';
 import loadBVec4 from '../../../shaders/matmul/load_b_vec4.wgsl?raw';
+import blockedWgsl from '../../../shaders/matmul/blocked.wgsl?raw';
 import skinnyWgsl from '../../../shaders/matmul/skinny.wgsl?raw';
 import tiledWgsl from '../../../shaders/matmul/tiled.wgsl?raw';
 import type { MatmulPlan } from '../../backend.js';
@@ -11,18 +12,34 @@ import type { GpuStorage } from '../storage.js';
 const TILE = 64;
 const SKINNY_MAX_COLS = 16;
 const SKINNY_ROWS = 16;
+/** Output rows and columns of a blocked workgroup: 8x8 invocations of 8x8 each. */
+const BLOCKED_TILE = 64;
+
+type Variant = 'tiled' | 'skinny' | 'blocked';
 
 /**
- * Batched `op(a) · op(b) + bias`. Outputs of at most 16 columns (a classifier's logits and
- * weight gradient) take the skinny kernel (shaders/matmul/skinny.wgsl); the rest the 64x64
- * tiled one (shaders/matmul/tiled.wgsl), with vec4 loads for each operand whose rows in
- * memory hold a multiple of 4 elements.
+ * On a GPU, outputs of at most 16 columns (a classifier's logits and weight gradient) take
+ * the skinny kernel and the rest the 64x64 tiled one; on a software adapter, the blocked
+ * kernel. A forced variant is honoured where the shape allows (skinny needs n <= 16).
+ */
+function chooseVariant(host: KernelHost, n: number): Variant {
+  const forced = host.variants.matmul;
+  if (forced === 'skinny') return n <= SKINNY_MAX_COLS ? 'skinny' : 'tiled';
+  if (forced !== undefined) return forced;
+  if (host.software) return 'blocked';
+  return n <= SKINNY_MAX_COLS ? 'skinny' : 'tiled';
+}
+
+/**
+ * Batched `op(a) · op(b) + bias` (shaders/matmul/: tiled.wgsl, skinny.wgsl, blocked.wgsl).
+ * The tiled and blocked kernels load each operand as vec4 where its rows in memory hold a
+ * multiple of 4 elements.
  */
 export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: GpuStorage | null, plan: MatmulPlan): GpuStorage {
   const { batch, m, k, n } = plan;
   const out = host.output(batch * m * n, 'matmul');
   if (batch * m * n === 0) return out;
-  const skinny = n <= SKINNY_MAX_COLS && (host.variants.matmul ?? 'skinny') === 'skinny';
+  const variant = chooseVariant(host, n);
   const constants = {
     TRANSPOSE_A: plan.transposeA ? 1 : 0,
     TRANSPOSE_B: plan.transposeB ? 1 : 0,
@@ -31,7 +48,7 @@ export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: Gpu
   const buffers = [a.buffer, b.buffer, bias?.buffer ?? host.unusedRead, out.buffer];
   const uniforms = params(['u32', m], ['u32', k], ['u32', n], ['u32', plan.aBatchStride], ['u32', plan.bBatchStride]);
   const shape = `${batch}x${m}x${k}x${n}${plan.transposeA ? ' aT' : ''}${plan.transposeB ? ' bT' : ''}`;
-  if (skinny) {
+  if (variant === 'skinny') {
     const spec = {
       shader: host.shader([{ name: 'matmul/skinny.wgsl', code: skinnyWgsl }]),
       entryPoint: 'main',
@@ -39,6 +56,17 @@ export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: Gpu
       bindings: signature(3, 1),
     };
     host.dispatch(`matmul skinny ${shape}`, spec, buffers, uniforms, Math.ceil(m / SKINNY_ROWS), batch);
+    return out;
+  }
+  if (variant === 'blocked') {
+    const spec = {
+      shader: host.shader([{ name: 'matmul/blocked.wgsl', code: blockedWgsl }]),
+      entryPoint: 'main',
+      constants,
+      bindings: signature(3, 1),
+    };
+    const grid: [number, number, number] = [Math.ceil(n / BLOCKED_TILE), Math.ceil(m / BLOCKED_TILE), batch];
+    host.dispatchGrid(`matmul blocked ${shape}`, spec, buffers, uniforms, grid);
     return out;
   }
   const vec4 = host.variants.vec4 !== false;

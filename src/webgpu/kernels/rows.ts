@@ -9,6 +9,9 @@ import type { ShaderPart } from '../shader.js';
 /** Rows at most this long get one invocation each; longer rows get a workgroup. */
 const THREAD_ROW_MAX_COLS = 32;
 const THREAD_ROWS_PER_WORKGROUP = 64;
+/** On a software adapter, fewer rows than this, each longer than the next, get a workgroup each. */
+const SOFTWARE_FEW_ROWS = 256;
+const SOFTWARE_LONG_ROW = 4096;
 
 /** How a row-wise kernel (softmax, its backward, cross-entropy) is launched for one shape. */
 export interface RowLaunch {
@@ -34,11 +37,19 @@ export function rowLibrary(host: KernelHost): ShaderPart[] {
 /**
  * Short rows (C = 10 classes) run one per invocation, so a workgroup serves 64 rows instead of
  * idling; long rows run one per workgroup, sized to the row, and are cached in workgroup memory
- * when they fit beside the reduction's slots.
+ * when they fit beside the reduction's slots. A software adapter runs a row per invocation
+ * unless the rows are few and long (64 x 50257): there a barrier costs more than the
+ * parallelism inside a row gains.
  */
+function perThread(host: KernelHost, rows: number, cols: number): boolean {
+  const forced = host.variants.rows;
+  if (forced !== undefined) return forced === 'thread';
+  if (host.software) return rows >= SOFTWARE_FEW_ROWS || cols <= SOFTWARE_LONG_ROW;
+  return cols <= THREAD_ROW_MAX_COLS;
+}
+
 export function planRows(host: KernelHost, { rows, cols }: RowsPlan, cacheable: boolean): RowLaunch {
-  const perThread = host.variants.rows === undefined ? cols <= THREAD_ROW_MAX_COLS : host.variants.rows === 'thread';
-  if (perThread) {
+  if (perThread(host, rows, cols)) {
     const wg = THREAD_ROWS_PER_WORKGROUP;
     return { entryPoint: 'rows_per_thread', wg, cache: 1, workgroups: Math.ceil(rows / wg) };
   }

@@ -1,0 +1,120 @@
+// The main job (`npm start`): trains a softmax-regression classifier on real data on WebGPU
+// (Node, through the `webgpu` package; the CPU backend where there is no adapter) and on
+// the CPU backend, and shows both side by side.
+//
+//   npm start -- --dataset mnist|iris --epochs 10 --batch-size 128 --optimizer sgd|adam
+//                --learning-rate 0.5 --backend both|webgpu|cpu --seed 1
+
+import { createContext, type Context, type EpochLogs, type OptimizerOptions } from '../src/index.js';
+import { standardize, type Dataset, type Split } from '../datasets/dataset.js';
+import { irisSplit, loadIris } from '../datasets/iris.js';
+import { mnistSplit } from '../datasets/mnist.js';
+import { loadMnist } from '../datasets/mnist-node.js';
+import { choiceOption, intOption, parseArgs } from './args.js';
+import { nodeGpu } from './node-gpu.js';
+
+const args = parseArgs(process.argv.slice(2));
+const dataset = choiceOption(args, 'dataset', ['mnist', 'iris'] as const, 'mnist');
+const optimizerType = choiceOption(args, 'optimizer', ['sgd', 'adam'] as const, 'sgd');
+const backendChoice = choiceOption(args, 'backend', ['both', 'webgpu', 'cpu'] as const, 'both');
+const epochs = intOption(args, 'epochs', dataset === 'mnist' ? 10 : 100);
+const batchSize = intOption(args, 'batch-size', dataset === 'mnist' ? 128 : 16);
+const seed = intOption(args, 'seed', 1);
+const learningRate = Number(args.get('learning-rate') ?? (optimizerType === 'sgd' ? 0.5 : 0.01));
+if (!(learningRate > 0)) throw new Error(`--learning-rate must be a positive number, got ${args.get('learning-rate')}`);
+const optimizer: OptimizerOptions = { type: optimizerType, learningRate };
+
+const tty = process.stdout.isTTY === true;
+
+function bar(done: number, total: number, width = 30): string {
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(done).padStart(String(total).length)}/${total}`;
+}
+
+function epochLine(tag: string, logs: EpochLogs): string {
+  const val = logs.valLoss === undefined ? '' : `  val loss ${logs.valLoss.toFixed(4)}  val acc ${logs.valAccuracy!.toFixed(4)}`;
+  return `${tag} epoch ${String(logs.epoch + 1).padStart(String(epochs).length)}/${epochs}  loss ${logs.loss.toFixed(4)}  acc ${logs.accuracy.toFixed(4)}${val}  ${logs.seconds.toFixed(2)} s`;
+}
+
+/** MNIST's pixels are already in [0, 1]; Iris's centimetres are standardized by the training rows. */
+async function load(): Promise<Split> {
+  if (dataset === 'mnist') return mnistSplit(await loadMnist());
+  const { train, test } = irisSplit(loadIris());
+  return standardize(train, test);
+}
+
+async function openContexts(): Promise<[string, Context][]> {
+  const contexts: [string, Context][] = [];
+  if (backendChoice !== 'cpu') {
+    const ctx = await createContext({ backend: 'auto', gpu: await nodeGpu() });
+    if (ctx.backend === 'webgpu') {
+      const a = ctx.adapter!;
+      const name = [a.vendor, a.architecture, a.description].filter((s) => s !== '').join(' ');
+      console.log(`WebGPU adapter: ${name}`);
+      if (a.isSoftware) {
+        console.log('  This is a SOFTWARE adapter: a CPU emulating a GPU. Its times say nothing about a real GPU.');
+      }
+      contexts.push(['webgpu', ctx]);
+    } else {
+      console.log('WebGPU: no adapter found; training on the CPU backend only.');
+    }
+  }
+  if (backendChoice !== 'webgpu') contexts.push(['cpu', await createContext({ backend: 'cpu' })]);
+  return contexts;
+}
+
+async function train(tag: string, ctx: Context, { train, test }: Split): Promise<{ seconds: number[]; accuracy: number }> {
+  const tensors = (d: Dataset) => [ctx.tensor(d.x, [d.rows, d.features]), ctx.tensor(d.y)] as const;
+  const [x, y] = tensors(train);
+  const [xTest, yTest] = tensors(test);
+  const model = ctx.softmaxRegression({ features: train.features, classes: train.classes, seed, optimizer });
+  const label = `[${tag}]`.padEnd(8);
+  const seconds: number[] = [];
+  await model.fit(x, y, {
+    epochs,
+    batchSize,
+    validationData: [xTest, yTest],
+    onBatchEnd: ({ epoch, batch, batches }) => {
+      if (tty) process.stdout.write(`\r${label} epoch ${epoch + 1}/${epochs} ${bar(batch + 1, batches)}`);
+    },
+    onEpochEnd: (logs) => {
+      seconds.push(logs.seconds);
+      if (tty) process.stdout.write('\r\x1b[2K');
+      console.log(epochLine(label, logs));
+    },
+  });
+  const { accuracy } = await model.evaluate(xTest, yTest);
+  model.dispose();
+  for (const t of [x, y, xTest, yTest]) t.dispose();
+  ctx.destroy();
+  return { seconds, accuracy };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const split = await load();
+console.log(
+  `webgpu-softmax: softmax regression on ${split.train.name} (${split.train.rows} train / ${split.test.rows} test rows, ` +
+    `${split.train.features} features, ${split.train.classes} classes)`,
+);
+console.log(`${optimizerType}, learning rate ${learningRate}, batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
+const contexts = await openContexts();
+const results: [string, { seconds: number[]; accuracy: number }][] = [];
+for (const [tag, ctx] of contexts) results.push([tag, await train(tag, ctx, split)]);
+
+console.log('\nTest accuracy: ' + results.map(([tag, r]) => `${tag} ${r.accuracy.toFixed(4)}`).join(', '));
+console.log('\nSeconds per epoch (the first includes compiling the GPU pipelines):');
+console.log(['epoch', ...results.map(([tag]) => tag)].map((s) => s.padStart(8)).join(' '));
+for (let e = 0; e < epochs; e++) {
+  console.log([String(e + 1), ...results.map(([, r]) => r.seconds[e]!.toFixed(3))].map((s) => s.padStart(8)).join(' '));
+}
+console.log(['median', ...results.map(([, r]) => median(r.seconds).toFixed(3))].map((s) => s.padStart(8)).join(' '));
+if (results.length === 2) {
+  const [gpu, cpu] = results.map(([, r]) => median(r.seconds)) as [number, number];
+  console.log(`\nmedian epoch: ${results[0]![0]} takes ${(gpu / cpu).toFixed(2)}x the time of ${results[1]![0]}`);
+}
+process.exit(0);
