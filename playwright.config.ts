@@ -29,10 +29,19 @@ export default defineConfig({
     baseURL: 'http://127.0.0.1:4173',
     launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS },
   },
-  webServer: {
-    command: 'npx vite --config e2e/vite.config.ts',
-    url: 'http://127.0.0.1:4173/e2e/index.html',
-    reuseExistingServer: false,
-    timeout: 60_000,
-  },
+  webServer: [
+    {
+      command: 'npx vite --config e2e/vite.config.ts',
+      url: 'http://127.0.0.1:4173/e2e/index.html',
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
+      // The MNIST demo (`npm run demo`), for e2e/demo.spec.ts.
+      command: 'npx vite --config demo/vite.config.ts',
+      url: 'http://127.0.0.1:4174/demo/',
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+  ],
 });

@@ -123,6 +123,27 @@ describe.each(BACKENDS)('training (%s)', (backend) => {
   });
 });
 
+it('fit lets the event loop run during an epoch, so a page can repaint', async () => {
+  const ctx = await openContext('cpu');
+  const rows = 2000;
+  const x = ctx.tensor(uniform(rows * 200, 1), [rows, 200]);
+  const y = ctx.tensor(labels(rows, 10, 2));
+  const model = ctx.softmaxRegression({ features: 200, classes: 10 });
+  let timerRan = false;
+  let ranBeforeLastBatch = false;
+  setTimeout(() => (timerRan = true), 0);
+  const started = performance.now();
+  await model.fit(x, y, {
+    batchSize: 8,
+    onBatchEnd: ({ batch, batches }) => {
+      if (batch === batches - 1) ranBeforeLastBatch = timerRan;
+    },
+  });
+  expect(performance.now() - started).toBeGreaterThan(100);
+  expect(ranBeforeLastBatch).toBe(true);
+  ctx.destroy();
+});
+
 describe('WebGPU training', () => {
   it('optimizer steps agree with the CPU backend to a float32 rounding', async () => {
     const [gpu, cpu] = await Promise.all([openContext('webgpu'), openContext('cpu')]);

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   createContext,
+  DeviceError,
   DeviceLostError,
   LimitError,
   ShaderCompileError,
   WebGPUUnavailableError,
   type Context,
 } from '../src/index.js';
+import { internals } from '../src/internal.js';
+import type { WebGPUBackend } from '../src/webgpu/backend.js';
 import { foldGrid } from '../src/webgpu/kernel-host.js';
 import { PipelineCache } from '../src/webgpu/pipeline-cache.js';
 import { ComposedShader } from '../src/webgpu/shader.js';
@@ -217,6 +220,19 @@ describe('devices', () => {
     const lost = await Promise.race([device.lost.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
     expect(lost).toBe(false);
     device.destroy();
+  });
+
+  it('reports an error the device raised outside a batch at the next read, once', async () => {
+    const ctx = await openContext('webgpu');
+    const t = ctx.tensor(new Float32Array([1, 2]), [2]);
+    const device = (ctx[internals].backend() as WebGPUBackend).device;
+    device.createBuffer({ label: 'too large', size: 2 ** 52, usage: 0x80 });
+    await new Promise((r) => setTimeout(r, 50));
+    const failed = t.read();
+    await expect(failed).rejects.toThrow(DeviceError);
+    await expect(failed).rejects.toThrow(/^read: the GPU reported an error: .*too large/s);
+    expect(Array.from(await t.read())).toEqual([1, 2]);
+    ctx.destroy();
   });
 
   it('survives device loss: reads reject clearly, the context carries on on the CPU', async () => {

@@ -14,6 +14,14 @@ type F32 = Tensor<'float32'>;
 /** Logits evaluated at once, at most (16 MiB): `evaluate` works through larger sets in chunks. */
 const EVALUATE_CHUNK_ELEMENTS = 2 ** 22;
 
+/** `fit` lets the event loop run at least this often, so a page can repaint and handle input. */
+const YIELD_EVERY_MS = 50;
+
+/** A macrotask: awaiting promises alone never lets a browser render or handle events. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /**
  * Multinomial logistic regression, `p = softmax(xW + b)`, trained with cross-entropy. Every
  * step runs on the context's backend: on WebGPU the forward pass, the fused loss and
@@ -83,6 +91,7 @@ export class SoftmaxRegression {
     const ctx = this.#ctx;
     const batches = Math.ceil(rows / batchSize);
     const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
+    let yielded = performance.now();
     for (let epoch = 0; epoch < epochs; epoch++) {
       const started = performance.now();
       const order = options.shuffle === false ? null : ctx.tensor(this.#random.permutation(rows));
@@ -100,6 +109,10 @@ export class SoftmaxRegression {
           // One submit per step keeps the device busy while the next step is recorded.
           await ctx.flush();
           options.onBatchEnd?.({ epoch, batch, batches });
+          if (performance.now() - yielded > YIELD_EVERY_MS) {
+            await nextTask();
+            yielded = performance.now();
+          }
         }
         figures = await metrics.read();
       } finally {

@@ -12,7 +12,7 @@ import type {
   SgdPlan,
   Storage,
 } from '../backend.js';
-import { DeviceLostError, WebGPUSoftmaxError } from '../errors.js';
+import { DeviceError, DeviceLostError, WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../tensor.js';
 import { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MAP_READ } from './flags.js';
@@ -47,6 +47,15 @@ export class WebGPUBackend implements Backend {
   #loss: DeviceLoss | null = null;
   #destroyed = false;
   #profiling = false;
+  /**
+   * Errors the device raised outside the error scopes around each submit (a failed buffer
+   * allocation, say), reported by the next flush or read. Listened for only on a device the
+   * library made: on the app's own device they may be the app's.
+   */
+  readonly #uncaptured: string[] = [];
+  readonly #onUncaptured = (event: Event): void => {
+    if (this.#uncaptured.length < 8) this.#uncaptured.push((event as GPUUncapturedErrorEvent).error.message);
+  };
 
   constructor({ device, adapter, owned }: OpenedDevice, variants: KernelVariants) {
     this.#device = device;
@@ -61,6 +70,7 @@ export class WebGPUBackend implements Backend {
       this.#loss = { reason: info.reason, message: info.message };
       return this.#loss;
     });
+    if (owned) device.addEventListener('uncapturederror', this.#onUncaptured);
   }
 
   /** The device this backend runs on. */
@@ -84,6 +94,7 @@ export class WebGPUBackend implements Backend {
     try {
       this.#queue.copy(buffer, staging, bytes);
       await this.#queue.flush();
+      this.#reportUncaptured('read');
       await Promise.race([staging.mapAsync(MAP_READ), this.lost.then(() => Promise.reject(new Error('device lost')))]);
       const data = staging.getMappedRange().slice(0);
       staging.unmap();
@@ -160,31 +171,32 @@ export class WebGPUBackend implements Backend {
   async profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
     this.#usable('profile');
     if (this.#profiling) throw new WebGPUSoftmaxError('profile: a profile is already running on this context');
-    if (!this.#device.features.has('timestamp-query')) {
-      const result = await fn();
-      await this.flush();
-      return { result, kernels: [], totalMs: NaN, source: 'unavailable' };
-    }
-    // Work queued before the profile is not the profile's.
-    await this.#queue.flush();
-    const batches: Promise<KernelTiming[]>[] = [];
     this.#profiling = true;
-    this.#queue.profile((timings) => batches.push(timings));
-    let result: T;
     try {
-      result = await fn();
+      if (!this.#device.features.has('timestamp-query')) {
+        const result = await fn();
+        await this.#queue.flush();
+        return { result, kernels: [], totalMs: NaN, source: 'unavailable' };
+      }
+      // Work queued before the profile is not the profile's.
       await this.#queue.flush();
+      const batches: Promise<KernelTiming[]>[] = [];
+      this.#queue.profile((timings) => batches.push(timings));
+      const result = await fn();
+      await this.#queue.flush();
+      this.#queue.profile(null);
+      const kernels = (await Promise.all(batches)).flat();
+      return { result, kernels, totalMs: kernels.reduce((s, k) => s + k.ms, 0), source: 'timestamp-query' };
     } finally {
       this.#queue.profile(null);
       this.#profiling = false;
     }
-    const kernels = (await Promise.all(batches)).flat();
-    return { result, kernels, totalMs: kernels.reduce((s, k) => s + k.ms, 0), source: 'timestamp-query' };
   }
 
   async flush(): Promise<void> {
     this.#usable('flush');
     await this.#queue.flush();
+    this.#reportUncaptured('flush');
   }
 
   pooledBytes(): number {
@@ -196,7 +208,16 @@ export class WebGPUBackend implements Backend {
     this.#destroyed = true;
     this.#pool.destroy();
     this.#host.destroy();
-    if (this.#owned) this.#device.destroy();
+    if (this.#owned) {
+      this.#device.removeEventListener('uncapturederror', this.#onUncaptured);
+      this.#device.destroy();
+    }
+  }
+
+  #reportUncaptured(where: string): void {
+    if (this.#uncaptured.length === 0) return;
+    const messages = this.#uncaptured.splice(0);
+    throw new DeviceError(`${where}: the GPU reported ${messages.length === 1 ? 'an error' : 'errors'}: ${messages.join('; ')}`);
   }
 
   #usable(where: string): void {

@@ -7,6 +7,7 @@ import skinnyWgsl from '../../../shaders/matmul/skinny.wgsl?raw';
 import tiledWgsl from '../../../shaders/matmul/tiled.wgsl?raw';
 import type { MatmulPlan } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
+import type { ShaderPart } from '../shader.js';
 import type { GpuStorage } from '../storage.js';
 
 const TILE = 64;
@@ -32,8 +33,8 @@ function chooseVariant(host: KernelHost, n: number): Variant {
 
 /**
  * Batched `op(a) · op(b) + bias` (shaders/matmul/: tiled.wgsl, skinny.wgsl, blocked.wgsl).
- * The tiled and blocked kernels load each operand as vec4 where its rows in memory hold a
- * multiple of 4 elements.
+ * The tiled kernel loads each operand as vec4 where its rows in memory hold a multiple of 4
+ * elements (load_*_vec4.wgsl), and as floats otherwise (load_*_scalar.wgsl).
  */
 export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: GpuStorage | null, plan: MatmulPlan): GpuStorage {
   const { batch, m, k, n } = plan;
@@ -45,44 +46,33 @@ export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: Gpu
     TRANSPOSE_B: plan.transposeB ? 1 : 0,
     HAS_BIAS: bias === null ? 0 : 1,
   };
+  const spec = (parts: readonly ShaderPart[], extra: Record<string, number> = {}) => ({
+    shader: host.shader(parts),
+    entryPoint: 'main',
+    constants: { ...constants, ...extra },
+    bindings: signature(3, 1),
+  });
   const buffers = [a.buffer, b.buffer, bias?.buffer ?? host.unusedRead, out.buffer];
   const uniforms = params(['u32', m], ['u32', k], ['u32', n], ['u32', plan.aBatchStride], ['u32', plan.bBatchStride]);
   const shape = `${batch}x${m}x${k}x${n}${plan.transposeA ? ' aT' : ''}${plan.transposeB ? ' bT' : ''}`;
   if (variant === 'skinny') {
-    const spec = {
-      shader: host.shader([{ name: 'matmul/skinny.wgsl', code: skinnyWgsl }]),
-      entryPoint: 'main',
-      constants: { ...constants, NC: n },
-      bindings: signature(3, 1),
-    };
-    host.dispatch(`matmul skinny ${shape}`, spec, buffers, uniforms, Math.ceil(m / SKINNY_ROWS), batch);
-    return out;
-  }
-  if (variant === 'blocked') {
-    const spec = {
-      shader: host.shader([{ name: 'matmul/blocked.wgsl', code: blockedWgsl }]),
-      entryPoint: 'main',
-      constants,
-      bindings: signature(3, 1),
-    };
-    const grid: [number, number, number] = [Math.ceil(n / BLOCKED_TILE), Math.ceil(m / BLOCKED_TILE), batch];
-    host.dispatchGrid(`matmul blocked ${shape}`, spec, buffers, uniforms, grid);
-    return out;
-  }
-  const vec4 = host.variants.vec4 !== false;
-  const aVec4 = vec4 && (plan.transposeA ? m : k) % 4 === 0;
-  const bVec4 = vec4 && (plan.transposeB ? k : n) % 4 === 0;
-  const spec = {
-    shader: host.shader([
+    const skinny = spec([{ name: 'matmul/skinny.wgsl', code: skinnyWgsl }], { NC: n });
+    host.dispatch(`matmul skinny ${shape}`, skinny, buffers, uniforms, Math.ceil(m / SKINNY_ROWS), batch);
+  } else if (variant === 'blocked') {
+    const blocked = spec([{ name: 'matmul/blocked.wgsl', code: blockedWgsl }]);
+    const grid = [Math.ceil(n / BLOCKED_TILE), Math.ceil(m / BLOCKED_TILE), batch] as const;
+    host.dispatchGrid(`matmul blocked ${shape}`, blocked, buffers, uniforms, grid);
+  } else {
+    const vec4 = host.variants.vec4 !== false;
+    const aVec4 = vec4 && (plan.transposeA ? m : k) % 4 === 0;
+    const bVec4 = vec4 && (plan.transposeB ? k : n) % 4 === 0;
+    const tiled = spec([
       aVec4 ? { name: 'matmul/load_a_vec4.wgsl', code: loadAVec4 } : { name: 'matmul/load_a_scalar.wgsl', code: loadAScalar },
       bVec4 ? { name: 'matmul/load_b_vec4.wgsl', code: loadBVec4 } : { name: 'matmul/load_b_scalar.wgsl', code: loadBScalar },
       { name: 'matmul/tiled.wgsl', code: tiledWgsl },
-    ]),
-    entryPoint: 'main',
-    constants,
-    bindings: signature(3, 1),
-  };
-  const label = `matmul tiled${aVec4 ? ' a4' : ''}${bVec4 ? ' b4' : ''} ${shape}`;
-  host.dispatchGrid(label, spec, buffers, uniforms, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
+    ]);
+    const label = `matmul tiled${aVec4 ? ' a4' : ''}${bVec4 ? ' b4' : ''} ${shape}`;
+    host.dispatchGrid(label, tiled, buffers, uniforms, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
+  }
   return out;
 }

@@ -1,0 +1,70 @@
+import type { Context, EpochLogs, SoftmaxRegression } from '../src/index.js';
+import type { Split } from '../datasets/dataset.js';
+import { confusionMatrix } from './confusion.js';
+import type { Settings } from './controls.js';
+
+export interface TrainingHooks {
+  /** After each batch is queued; nothing has been read back yet. */
+  onBatch(epoch: number, batch: number, batches: number): void;
+  /** After each epoch, with the confusion matrix of the test digits under that epoch's weights. */
+  onEpoch(logs: EpochLogs, confusion: Int32Array): void | Promise<void>;
+}
+
+/** Every run starts from the same shuffles, so runs on the two backends train alike. */
+const SEED = 1;
+
+/**
+ * Trains a new model on `ctx` and returns it; the caller owns it and disposes it. The data
+ * is uploaded for this run and freed when it ends, whether it succeeds or not.
+ */
+export async function train(ctx: Context, { train, test }: Split, settings: Settings, hooks: TrainingHooks): Promise<SoftmaxRegression> {
+  const x = ctx.tensor(train.x, [train.rows, train.features]);
+  const y = ctx.tensor(train.y);
+  const xTest = ctx.tensor(test.x, [test.rows, test.features]);
+  const yTest = ctx.tensor(test.y);
+  const model = ctx.softmaxRegression({
+    features: train.features,
+    classes: train.classes,
+    seed: SEED,
+    optimizer: settings.optimizer,
+  });
+  try {
+    await model.fit(x, y, {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      validationData: [xTest, yTest],
+      onBatchEnd: ({ epoch, batch, batches }) => hooks.onBatch(epoch, batch, batches),
+      onEpochEnd: async (logs) => {
+        const p = model.predict(xTest);
+        let probabilities: Float32Array;
+        try {
+          probabilities = await p.read();
+        } finally {
+          p.dispose();
+        }
+        await hooks.onEpoch(logs, confusionMatrix(probabilities, test.y, test.classes));
+      },
+    });
+    return model;
+  } catch (error) {
+    model.dispose();
+    throw error;
+  } finally {
+    for (const t of [x, y, xTest, yTest]) t.dispose();
+  }
+}
+
+/** The model's probabilities for one 28x28 image. */
+export async function predictOne(ctx: Context, model: SoftmaxRegression, pixels: Float32Array): Promise<Float32Array> {
+  const x = ctx.tensor(pixels, [1, pixels.length]);
+  try {
+    const p = model.predict(x);
+    try {
+      return await p.read();
+    } finally {
+      p.dispose();
+    }
+  } finally {
+    x.dispose();
+  }
+}

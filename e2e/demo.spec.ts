@@ -1,0 +1,62 @@
+import { expect, test } from '@playwright/test';
+
+// The demo has its own server (see playwright.config.ts); the suite's baseURL is the parity harness.
+const DEMO = 'http://127.0.0.1:4174/demo/';
+
+test('the MNIST demo trains on WebGPU and classifies a drawn digit', async ({ page }) => {
+  // One SwiftShader epoch, pipeline compiles included, takes about a minute on a 2-core machine.
+  test.setTimeout(300_000);
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+
+  await page.goto(DEMO);
+  const status = page.locator('#status');
+  await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  // No silent skip: a browser without a WebGPU adapter fails here, with the page's reason.
+  const adapter = page.locator('#adapter');
+  await expect(adapter, `WebGPU is unavailable: ${await adapter.textContent()}`).toHaveAttribute('data-webgpu', 'available');
+  await expect(page.locator('#backend option[value="webgpu"]')).toBeEnabled();
+
+  await page.getByLabel('Backend', { exact: true }).selectOption('webgpu');
+  await expect(adapter).toContainText('WebGPU adapter');
+  await page.getByLabel('Epochs', { exact: true }).fill('1');
+  const started = Date.now();
+  await page.getByRole('button', { name: 'Train' }).click();
+  await expect(status).toHaveAttribute('data-state', /done|error/, { timeout: 240_000 });
+  expect(await status.getAttribute('data-state'), (await status.textContent()) ?? '').toBe('done');
+  console.log(`demo: one WebGPU epoch trained in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const accuracy = Number(await page.locator('#test-accuracy').getAttribute('data-accuracy'));
+  console.log(`demo: test accuracy ${accuracy.toFixed(4)}`);
+  expect(accuracy).toBeGreaterThan(0.8);
+  await expect(page.locator('#confusion td')).toHaveCount(100);
+  await expect(page.locator('#runs th[data-backend="WebGPU"]')).toHaveCount(1);
+
+  // A "1": one vertical stroke down the middle of the canvas.
+  const canvas = page.locator('#sketch');
+  // page.mouse works in viewport coordinates, and the canvas starts below the fold.
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  if (box === null) throw new Error('the drawing canvas is not visible');
+  const x = box.x + box.width / 2;
+  await page.mouse.move(x, box.y + box.height * 0.15);
+  await page.mouse.down();
+  await page.mouse.move(x + 4, box.y + box.height * 0.85, { steps: 20 });
+  await page.mouse.up();
+
+  const bars = page.locator('#probabilities [data-probability]');
+  await expect(bars).toHaveCount(10);
+  const probabilities = (await bars.evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset['probability']))).map(Number);
+  for (const p of probabilities) {
+    expect(p).toBeGreaterThanOrEqual(0);
+    expect(p).toBeLessThanOrEqual(1);
+  }
+  expect(Math.abs(probabilities.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-4);
+  console.log(`demo: the drawn "1" is predicted as ${await page.locator('#probabilities').getAttribute('data-predicted')}`);
+
+  await page.screenshot({ path: 'e2e/screenshots/demo.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
