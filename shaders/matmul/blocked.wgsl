@@ -8,24 +8,11 @@
 // The inner loop has no branches: element (row, k) of op(a) sits at a_row[row] + k * a_step
 // whatever the transpose (likewise for b), and rows or columns past the edge are clamped to
 // the last one, read like any other, and never written.
-
-override TRANSPOSE_A: bool = false;
-override TRANSPOSE_B: bool = false;
-override HAS_BIAS: bool = false;
-
-struct Params {
-  m: u32,
-  k: u32,
-  n: u32,
-  a_batch_stride: u32,
-  b_batch_stride: u32,
-}
+//
+// Specialisations, uniforms and bindings 2 to 4 (bias, out, params): interface.wgsl.
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
 
 /// Where row `row` of op(a) starts, for k = 0.
 fn a_row(base: u32, row: u32) -> u32 {

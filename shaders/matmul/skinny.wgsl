@@ -5,29 +5,17 @@
 // share of K with NC running sums in registers, and the shares meet in workgroup memory.
 // Invocations are laid out so that neighbours read neighbouring addresses of a: along K when
 // a is stored [M, K], along the rows when it is stored transposed.
+//
+// Specialisations, uniforms and bindings 2 to 4 (bias, out, params): interface.wgsl.
 
-override TRANSPOSE_A: bool = false;
-override TRANSPOSE_B: bool = false;
-override HAS_BIAS: bool = false;
 override NC: u32 = 16u;
 
 const MAX_COLS = 16u;
 const ROWS = 16u;
 const SLICES = 8u;
 
-struct Params {
-  m: u32,
-  k: u32,
-  n: u32,
-  a_batch_stride: u32,
-  b_batch_stride: u32,
-}
-
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
 
 // shares[(row * NC + j) * SLICES + slice]
 var<workgroup> shares: array<f32, ROWS * SLICES * NC>;

@@ -5,26 +5,12 @@
 // adjacent in memory (load_a, load_b: vec4 loads where the shape allows, see load_*.wgsl);
 // whether a chunk runs along K or along the rows depends on the transpose. Out-of-range
 // elements load as 0, so edges need no special path; writes are bounds-checked.
-
-override TRANSPOSE_A: bool = false;
-override TRANSPOSE_B: bool = false;
-override HAS_BIAS: bool = false;
+//
+// Specialisations, uniforms and bindings 2 to 4 (bias, out, params): interface.wgsl.
 
 const TILE = 64u;
 const DEPTH = 16u;
 const CHUNKS = TILE / 4u;
-
-struct Params {
-  m: u32,
-  k: u32,
-  n: u32,
-  a_batch_stride: u32,
-  b_batch_stride: u32,
-}
-
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
 
 // a_tile[k * CHUNKS + i / 4][i % 4] = op(a)[row0 + i, k0 + k]
 var<workgroup> a_tile: array<vec4f, DEPTH * CHUNKS>;

@@ -3,6 +3,7 @@ import loadAVec4 from '../../../shaders/matmul/load_a_vec4.wgsl?raw';
 import loadBScalar from '../../../shaders/matmul/load_b_scalar.wgsl?raw';
 import loadBVec4 from '../../../shaders/matmul/load_b_vec4.wgsl?raw';
 import blockedWgsl from '../../../shaders/matmul/blocked.wgsl?raw';
+import interfaceWgsl from '../../../shaders/matmul/interface.wgsl?raw';
 import skinnyWgsl from '../../../shaders/matmul/skinny.wgsl?raw';
 import tiledWgsl from '../../../shaders/matmul/tiled.wgsl?raw';
 import type { MatmulPlan } from '../../backend.js';
@@ -47,7 +48,7 @@ export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: Gpu
     HAS_BIAS: bias === null ? 0 : 1,
   };
   const spec = (parts: readonly ShaderPart[], extra: Record<string, number> = {}) => ({
-    shader: host.shader(parts),
+    shader: host.shader([{ name: 'matmul/interface.wgsl', code: interfaceWgsl }, ...parts]),
     entryPoint: 'main',
     constants: { ...constants, ...extra },
     bindings: signature(3, 1),

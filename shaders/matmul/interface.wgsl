@@ -1,0 +1,19 @@
+// What every matmul kernel shares with src/webgpu/kernels/matmul.ts: its specialisations,
+// its uniforms, and bindings 2 to 4. Bindings 0 and 1 (a and b) are each kernel's own, as
+// floats or as vec4s (load_*.wgsl).
+
+override TRANSPOSE_A: bool = false;
+override TRANSPOSE_B: bool = false;
+override HAS_BIAS: bool = false;
+
+struct Params {
+  m: u32,
+  k: u32,
+  n: u32,
+  a_batch_stride: u32,
+  b_batch_stride: u32,
+}
+
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
