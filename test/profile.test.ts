@@ -24,6 +24,15 @@ describe.each(BACKENDS)('ctx.profile (%s)', (backend) => {
     ctx.destroy();
   });
 
+  it('profiles work that holds no kernel, such as a bare read', async () => {
+    const ctx = await openContext(backend);
+    const t = ctx.tensor(new Float32Array([1, 2, 3]), [3]);
+    const { result, kernels } = await ctx.profile(() => t.read());
+    expect(Array.from(result)).toEqual([1, 2, 3]);
+    expect(kernels).toEqual([]);
+    ctx.destroy();
+  });
+
   it('refuses a second profile while one runs', async () => {
     const ctx = await openContext(backend);
     let release!: () => void;

@@ -118,7 +118,7 @@ export class CommandQueue {
     profiler: Profiler | null,
   ): void {
     const uniforms = this.#uploadUniforms(dispatches, batch);
-    const timestamps = profiler === null ? null : this.#timestamps(dispatches.length, batch);
+    const timestamps = profiler === null || dispatches.length === 0 ? null : this.#timestamps(dispatches.length, batch);
     const encoder = this.#device.createCommandEncoder({ label: `webgpu-softmax batch ${batch}` });
     let pass: GPUComputePassEncoder | null = null;
     let d = 0;

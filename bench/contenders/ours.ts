@@ -1,0 +1,106 @@
+// This library as a contender, on WebGPU or on its CPU backend, through its public API only.
+// `webgpu-softmax` is the built dist/ in both environments (a self-reference in Node, a Vite
+// alias in the browser), so the benchmark measures what users install.
+
+import { createContext, type AdapterReport, type Context } from 'webgpu-softmax';
+import type { Job } from '../inputs.js';
+import { Latest, type Contender, type KernelTime, type Workload } from './types.js';
+
+export interface OursContender extends Contender {
+  /** The adapter the WebGPU context runs on; null for the CPU backend. */
+  readonly adapter: AdapterReport | null;
+}
+
+/** Opens a context on `backend`; WebGPU must really be WebGPU (no silent CPU fallback). */
+export async function oursContender(backend: 'webgpu' | 'cpu', gpu: GPU | undefined): Promise<OursContender> {
+  const ctx = await createContext(backend === 'webgpu' ? { backend: 'webgpu', ...(gpu === undefined ? {} : { gpu }) } : { backend: 'cpu' });
+  const adapter = ctx.adapter;
+  return {
+    id: backend === 'webgpu' ? 'ours-webgpu' : 'ours-cpu',
+    description:
+      backend === 'webgpu'
+        ? `webgpu-softmax on WebGPU (${adapter?.architecture || adapter?.vendor || 'unknown adapter'})`
+        : 'webgpu-softmax CPU backend (TypeScript, one thread, float64 sums)',
+    adapter,
+    prepare: async (job) => prepare(ctx, backend, job),
+    destroy: () => ctx.destroy(),
+  };
+}
+
+async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promise<Workload> {
+  // After a lost device the context carries on on the CPU; a "WebGPU" figure from there would lie.
+  if (ctx.backend !== backend) throw new Error(`the ${backend} context now runs on ${ctx.backend}: ${ctx.lost?.message ?? ''}`);
+  const owned: { dispose(): void }[] = [];
+  const hold = <T extends { dispose(): void }>(t: T): T => (owned.push(t), t);
+  const latest = new Latest();
+  // Reading a 1-element tensor copies it in a submit queued after every earlier one, and the
+  // mapping resolves only once that submit (and so all earlier work) has finished.
+  const sentinel = hold(ctx.tensor(new Float32Array(1)));
+  let step: () => void | Promise<void>;
+
+  switch (job.kind) {
+    case 'matmul': {
+      const { m, k, n, transposeA } = job.case;
+      const a = hold(ctx.tensor(job.inputs.a, transposeA ? [k, m] : [m, k]));
+      const b = hold(ctx.tensor(job.inputs.b, [k, n]));
+      step = () => latest.keep(ctx.matmul(a, b, { transposeA }));
+      break;
+    }
+    case 'softmax': {
+      const z = hold(ctx.tensor(job.inputs.logits, [job.case.rows, job.case.cols]));
+      step = () => latest.keep(ctx.softmax(z));
+      break;
+    }
+    case 'crossEntropy': {
+      const z = hold(ctx.tensor(job.inputs.logits, [job.case.rows, job.case.cols]));
+      const y = hold(ctx.tensor(job.inputs.labels));
+      step = () => {
+        const { loss, grad } = ctx.crossEntropyWithGrad(z, y);
+        latest.keep(loss, grad);
+      };
+      break;
+    }
+    case 'trainStep':
+    case 'epoch': {
+      const c = job.case;
+      const x = hold(ctx.tensor(job.inputs.x, [job.inputs.rows, c.features]));
+      const y = hold(ctx.tensor(job.inputs.labels));
+      const model = hold(
+        ctx.softmaxRegression({
+          features: c.features,
+          classes: c.classes,
+          init: 'zeros',
+          seed: job.kind === 'epoch' ? job.case.seed : 0,
+          optimizer: { type: 'sgd', learningRate: c.learningRate },
+        }),
+      );
+      if (job.kind === 'trainStep') {
+        step = () => latest.keep(model.trainStep(x, y));
+      } else {
+        const batchSize = job.case.batch;
+        // fit itself reads back once per epoch (its metrics and the weights), never per batch.
+        step = async () => void (await model.fit(x, y, { epochs: 1, batchSize }));
+      }
+      break;
+    }
+  }
+
+  const run = async (): Promise<void> => {
+    await step();
+    // One submit per iteration, as `fit` does per batch: the GPU starts on this iteration
+    // while the next is recorded. Resolves on submission, not on completion; a no-op on the CPU.
+    await ctx.flush();
+  };
+  return {
+    run,
+    sync: async () => void (await sentinel.read()),
+    kernelTime: async (): Promise<KernelTime> => {
+      const profile = await ctx.profile(run);
+      return { ms: Number.isNaN(profile.totalMs) ? null : profile.totalMs, source: profile.source };
+    },
+    dispose: () => {
+      latest.dispose();
+      for (const t of owned.reverse()) t.dispose();
+    },
+  };
+}
