@@ -7,6 +7,7 @@ import {
   ShaderCompileError,
   WebGPUUnavailableError,
   type Context,
+  type Tensor,
 } from '../src/index.js';
 import { internals } from '../src/internal.js';
 import type { WebGPUBackend } from '../src/webgpu/backend.js';
@@ -23,10 +24,10 @@ async function nodeDevice(): Promise<GPUDevice> {
 }
 
 /** One linear-layer training step's ops, each result disposed. */
-function step(ctx: Context, x: ReturnType<Context['tensor']>, w: ReturnType<Context['tensor']>, y: ReturnType<Context['tensor']>) {
-  const z = ctx.matmul(x as never, w as never);
+function step(ctx: Context, x: Tensor<'float32'>, w: Tensor<'float32'>, y: Tensor<'int32'>) {
+  const z = ctx.matmul(x, w);
   const { loss, grad } = ctx.crossEntropyWithGrad(z, y);
-  const dw = ctx.matmul(x as never, grad, { transposeA: true });
+  const dw = ctx.matmul(x, grad, { transposeA: true });
   const db = ctx.sum(grad, { axis: 0 });
   for (const t of [z, loss, grad, dw, db]) t.dispose();
 }

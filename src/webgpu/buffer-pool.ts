@@ -16,7 +16,6 @@ export class BufferPool {
   readonly #free = new Map<string, GPUBuffer[]>();
   #waiting: Waiting[] = [];
   #freeBytes = 0;
-  #allocated = 0;
 
   constructor(device: GPUDevice, capacity: number) {
     this.#device = device;
@@ -29,11 +28,6 @@ export class BufferPool {
     return this.#freeBytes;
   }
 
-  /** Bytes of every buffer this pool has made and not destroyed. */
-  get allocatedBytes(): number {
-    return this.#allocated;
-  }
-
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
     const size = this.#bucket(bytes);
     const list = this.#free.get(`${usage}:${size}`);
@@ -43,7 +37,6 @@ export class BufferPool {
       reused.label = label;
       return reused;
     }
-    this.#allocated += size;
     return this.#device.createBuffer({ label, size, usage });
   }
 
@@ -69,12 +62,10 @@ export class BufferPool {
     this.#free.clear();
     this.#waiting = [];
     this.#freeBytes = 0;
-    this.#allocated = 0;
   }
 
   #keep(buffer: GPUBuffer): void {
     if (this.#freeBytes + buffer.size > this.#capacity) {
-      this.#allocated -= buffer.size;
       buffer.destroy();
       return;
     }
