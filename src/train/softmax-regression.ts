@@ -15,7 +15,7 @@ type F32 = Tensor<'float32'>;
 const EVALUATE_CHUNK_ELEMENTS = 2 ** 22;
 
 /** `fit` lets the event loop run at least this often, so a page can repaint and handle input. */
-const YIELD_EVERY_MS = 50;
+export const YIELD_EVERY_MS = 50;
 
 /** A macrotask: awaiting promises alone never lets a browser render or handle events. */
 function nextTask(): Promise<void> {
