@@ -4,7 +4,7 @@ import { createContext, ShapeError, ValueError, type Context, type OptimizerOpti
 import { createOptimizer } from '../src/train/optimizers.js';
 import { YIELD_EVERY_MS } from '../src/train/softmax-regression.js';
 import { expectAllClose } from './helpers/allclose.js';
-import { BACKENDS, nodeGpu, openContext } from './helpers/backends.js';
+import { BACKENDS, countSubmits, nodeDevice, openContext } from './helpers/backends.js';
 import { values, type FixtureCase } from './helpers/cases.js';
 import { labels, uniform } from './helpers/random.js';
 
@@ -161,22 +161,15 @@ describe('WebGPU training', () => {
   });
 
   it('a training step is one submit', async () => {
-    const adapter = await (await nodeGpu()).requestAdapter();
-    const device = await adapter!.requestDevice();
-    let submits = 0;
-    const submit = device.queue.submit.bind(device.queue);
-    device.queue.submit = (b) => {
-      submits++;
-      submit(b);
-    };
+    const device = await nodeDevice();
     const ctx = await createContext({ device });
     const model = ctx.softmaxRegression({ features: 5, classes: 3, optimizer: { type: 'adam', learningRate: 0.1 } });
     const { x, y } = blobs(ctx, 16, 3);
     await ctx.flush();
-    submits = 0;
+    const submits = countSubmits(device);
     const loss = model.trainStep(x, y);
     await loss.read();
-    expect(submits).toBe(1);
+    expect(submits()).toBe(1);
     ctx.destroy();
     device.destroy();
   });

@@ -16,3 +16,28 @@ export async function openContext(name: BackendName, kernels: KernelVariants = {
   if (name === 'cpu') return createContext({ backend: 'cpu' });
   return createContext({ backend: 'webgpu', gpu: await nodeGpu(), kernels });
 }
+
+/** A device of its own on Node's adapter, with subgroups where the adapter has them. */
+export async function nodeDevice(): Promise<GPUDevice> {
+  const adapter = await (await nodeGpu()).requestAdapter();
+  if (adapter === null) throw new Error('no WebGPU adapter: the WebGPU tests need one (SwiftShader will do)');
+  return adapter.requestDevice({ requiredFeatures: [...adapter.features].filter((f) => f === 'subgroups') as GPUFeatureName[] });
+}
+
+/**
+ * Counts `device`'s queue submits from now on.
+ *
+ * @example
+ * const submits = countSubmits(device);
+ * await ctx.flush();
+ * expect(submits()).toBe(1);
+ */
+export function countSubmits(device: GPUDevice): () => number {
+  let submits = 0;
+  const submit = device.queue.submit.bind(device.queue);
+  device.queue.submit = (buffers) => {
+    submits++;
+    submit(buffers);
+  };
+  return () => submits;
+}
