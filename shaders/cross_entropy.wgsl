@@ -15,7 +15,6 @@
 // All share one bind-group layout.
 
 override WG: u32 = 256u;
-override CACHE: u32 = 1u;
 // The target kind changes what is read per logit, so it selects a pipeline; the rest are
 // uniform flags, which cost nothing per logit and spare a compile per combination.
 override PROBS: bool = false;
@@ -41,8 +40,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(6) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(7) var<uniform> params: Params;
-
-var<workgroup> row_cache: array<f32, CACHE>;
 
 fn has(flag: u32) -> bool {
   return (params.flags & flag) != 0u;
@@ -156,15 +153,10 @@ fn row_per_workgroup(
     return;
   }
   let base = row * params.cols;
-  let cached = params.cols <= CACHE;
   let label = label_of(row);
   var s = stats_empty();
   for (var c = lid; c < params.cols; c += WG) {
-    let v = z[base + c];
-    if (cached) {
-      row_cache[c] = v;
-    }
-    s = stats_push(s, v);
+    s = stats_push(s, first_pass_value(base, c));
     s.z += target_weight(base, c, label);
   }
   s = workgroup_stats(s, lid);
@@ -172,12 +164,7 @@ fn row_per_workgroup(
   let ignored = is_ignored(label);
   var part = stats_empty();
   for (var c = lid; c < params.cols; c += WG) {
-    var v: f32;
-    if (cached) {
-      v = row_cache[c];
-    } else {
-      v = z[base + c];
-    }
+    let v = second_pass_value(base, c);
     let t = target_weight(base, c, label);
     part.z += loss_term(v, t, s);
     if (has(WITH_GRAD)) {

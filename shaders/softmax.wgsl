@@ -8,7 +8,6 @@
 
 override WG: u32 = 256u;
 override LOG: bool = false;
-override CACHE: u32 = 1u;
 
 struct Params {
   rows: u32,
@@ -18,8 +17,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> z: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
-
-var<workgroup> row_cache: array<f32, CACHE>;
 
 fn output_of(v: f32, s: vec4f) -> f32 {
   if (LOG) {
@@ -61,23 +58,13 @@ fn row_per_workgroup(
     return;
   }
   let base = row * params.cols;
-  let cached = params.cols <= CACHE;
   var s = stats_empty();
   for (var c = lid; c < params.cols; c += WG) {
-    let v = z[base + c];
-    if (cached) {
-      row_cache[c] = v;
-    }
-    s = stats_push(s, v);
+    s = stats_push(s, first_pass_value(base, c));
   }
   s = workgroup_stats(s, lid);
   for (var c = lid; c < params.cols; c += WG) {
-    var v: f32;
-    if (cached) {
-      v = row_cache[c];
-    } else {
-      v = z[base + c];
-    }
+    let v = second_pass_value(base, c);
     out[base + c] = output_of(v, s);
   }
 }

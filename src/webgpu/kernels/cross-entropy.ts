@@ -2,7 +2,7 @@ import crossEntropyWgsl from '../../../shaders/cross_entropy.wgsl?raw';
 import type { BackendCrossEntropyResult, CrossEntropyPlan } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
 import type { GpuStorage } from '../storage.js';
-import { planRows, rowLibrary } from './rows.js';
+import { planRows, ROW_CACHE, rowLibrary } from './rows.js';
 
 /** Bits of `Params.flags` in shaders/cross_entropy.wgsl. */
 const WEIGHTED = 1;
@@ -35,7 +35,7 @@ export function crossEntropy(
   const launch = planRows(host, { rows, cols: classes }, true);
   const constants = { PROBS: plan.target === 'probs' ? 1 : 0 };
   const flags = (weights === null ? 0 : WEIGHTED) | (plan.withGrad ? WITH_GRAD : 0) | (mean ? MEAN : 0);
-  const shader = host.shader([...rowLibrary(host), { name: 'cross_entropy.wgsl', code: crossEntropyWgsl }]);
+  const shader = host.shader([...rowLibrary(host), ROW_CACHE, { name: 'cross_entropy.wgsl', code: crossEntropyWgsl }]);
   const bindings = signature(3, 4);
   const buffers = [
     z.buffer,

@@ -1,5 +1,6 @@
 import reduceSubgroup from '../../../shaders/lib/reduce_subgroup.wgsl?raw';
 import reduceWorkgroup from '../../../shaders/lib/reduce_workgroup.wgsl?raw';
+import rowCache from '../../../shaders/lib/row_cache.wgsl?raw';
 import rowStats from '../../../shaders/lib/row_stats.wgsl?raw';
 import special from '../../../shaders/lib/special.wgsl?raw';
 import type { RowsPlan } from '../../backend.js';
@@ -33,6 +34,9 @@ export function rowLibrary(host: KernelHost): ShaderPart[] {
       : { name: 'lib/reduce_workgroup.wgsl', code: reduceWorkgroup },
   ];
 }
+
+/** Workgroup memory that keeps a row between two passes, for kernels planned with `cacheable`. */
+export const ROW_CACHE: ShaderPart = { name: 'lib/row_cache.wgsl', code: rowCache };
 
 /**
  * Short rows (C = 10 classes) run one per invocation, so a workgroup serves 64 rows instead of

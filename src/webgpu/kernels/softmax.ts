@@ -3,7 +3,7 @@ import softmaxBackwardWgsl from '../../../shaders/softmax_backward.wgsl?raw';
 import type { RowsPlan } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
 import type { GpuStorage } from '../storage.js';
-import { planRows, rowLibrary } from './rows.js';
+import { planRows, ROW_CACHE, rowLibrary } from './rows.js';
 
 /** softmax or log-softmax of each row (shaders/softmax.wgsl). */
 export function softmax(host: KernelHost, z: GpuStorage, plan: RowsPlan, log: boolean): GpuStorage {
@@ -11,7 +11,7 @@ export function softmax(host: KernelHost, z: GpuStorage, plan: RowsPlan, log: bo
   if (plan.rows * plan.cols === 0) return out;
   const launch = planRows(host, plan, true);
   const spec = {
-    shader: host.shader([...rowLibrary(host), { name: 'softmax.wgsl', code: softmaxWgsl }]),
+    shader: host.shader([...rowLibrary(host), ROW_CACHE, { name: 'softmax.wgsl', code: softmaxWgsl }]),
     entryPoint: launch.entryPoint,
     constants: { WG: launch.wg, LOG: log ? 1 : 0, CACHE: launch.cache },
     bindings: signature(1, 1),
