@@ -9,15 +9,19 @@ import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { choiceOption, parseArgs } from '../cli/args.js';
+import { parseArgs } from 'node:util';
+import { choice } from '../cli/args.js';
 import { nodeGpu } from '../cli/node-gpu.js';
 import { loadMnist } from '../datasets/mnist-node.js';
 import { SETTINGS } from './measure.js';
 
-const args = parseArgs(process.argv.slice(2));
-const mode = choiceOption(args, 'mode', ['quick', 'full'] as const, 'full');
-const out = args.get('out');
-const caseIds = (args.get('cases') ?? '').split(',').filter((id) => id !== '');
+const { values: args } = parseArgs({
+  args: process.argv.slice(2),
+  options: { mode: { type: 'string' }, out: { type: 'string' }, cases: { type: 'string' } },
+});
+const mode = choice('mode', args.mode, ['quick', 'full'] as const, 'full');
+const out = args.out;
+const caseIds = (args.cases ?? '').split(',').filter((id) => id !== '');
 if (out === undefined) throw new Error('bench/node: --out <file> is required');
 
 const require = createRequire(import.meta.url);

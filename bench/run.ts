@@ -9,7 +9,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, release, tmpdir, type } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { choiceOption, parseArgs } from '../cli/args.js';
+import { parseArgs } from 'node:util';
+import { choice } from '../cli/args.js';
 import { selectCases } from './cases.js';
 import { runBrowser } from './browser.js';
 import { messageOf } from './contenders/types.js';
@@ -20,14 +21,13 @@ import type { BenchReport, EnvironmentName, EnvironmentRequest, EnvironmentResul
 
 const started = performance.now();
 const argv = process.argv.slice(2);
-const args = parseArgs(argv);
-const known = new Set(['quick', 'only', 'cases']);
-for (const name of args.keys()) {
-  if (!known.has(name)) throw new Error(`unknown option --${name}; options are --quick, --only node|browser, --cases id,id`);
-}
-const quick = args.has('quick');
-const only = choiceOption(args, 'only', ['both', 'node', 'browser'] as const, 'both');
-const cases = selectCases(quick, args.has('cases') ? args.get('cases')!.split(',').filter((s) => s !== '') : null);
+const { values: args } = parseArgs({
+  args: argv,
+  options: { quick: { type: 'boolean' }, only: { type: 'string' }, cases: { type: 'string' } },
+});
+const quick = args.quick === true;
+const only = choice('only', args.only, ['both', 'node', 'browser'] as const, 'both');
+const cases = selectCases(quick, args.cases === undefined ? null : args.cases.split(',').filter((s) => s !== ''));
 const request: EnvironmentRequest = { settings: SETTINGS[quick ? 'quick' : 'full'], caseIds: cases.map((c) => c.id) };
 const root = process.cwd();
 

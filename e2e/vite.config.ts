@@ -11,4 +11,7 @@ export default defineConfig({
   logLevel: 'warn',
   resolve: { alias: { 'webgpu-softmax': fileURLToPath(new URL('../dist/index.js', import.meta.url)) } },
   server: { host: '127.0.0.1', port: 4173, strictPort: true },
+  // Pre-bundled up front: discovered on the first page load, they would make Vite re-optimise
+  // and reload mid-test.
+  optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
 });

@@ -1,4 +1,4 @@
-import type { DType } from './tensor.js';
+import type { DType } from './dtype.js';
 import type { AdapterReport } from './webgpu/device.js';
 
 /** Where a context runs its ops. */
@@ -120,6 +120,18 @@ export interface BackendCrossEntropyResult {
 }
 
 /**
+ * What a WebGPU backend offers an app that shares its device: tensors over the app's own
+ * buffers, and the buffers behind the backend's tensors.
+ */
+export interface GpuBufferAccess {
+  readonly device: GPUDevice;
+  /** A storage over `elements` values of an app's buffer from byte `offset`; never pooled, never destroyed. */
+  borrow(buffer: GPUBuffer, offset: number, elements: number): Storage;
+  /** Submits the work queued so far (which includes the writes of `storage`) and returns its buffer. */
+  bufferOf(storage: Storage): Promise<GPUBuffer>;
+}
+
+/**
  * One method per op. The context has validated every shape, dtype and option before it calls
  * any of these, so a backend trusts its plan and never throws for bad input.
  */
@@ -131,6 +143,8 @@ export interface Backend {
   readonly adapter: AdapterReport | null;
   /** Resolves if the device is lost; null where there is no device. */
   readonly lost: Promise<DeviceLoss> | null;
+  /** GPU buffers shared with the app; null on the CPU. */
+  readonly gpuBuffers: GpuBufferAccess | null;
   upload(data: Float32Array | Int32Array): Storage;
   read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array>;
   release(storage: Storage): void;

@@ -9,6 +9,7 @@ import {
   ValueError,
 } from './errors.js';
 import { planCrossEntropy, type CrossEntropyOptions } from './ops/cross-entropy.js';
+import { planBorrow } from './ops/gpu-buffer.js';
 import { planMatmul, type MatmulOptions } from './ops/matmul.js';
 import { planRows } from './ops/rows.js';
 import { planSum, type SumOptions } from './ops/sum.js';
@@ -24,13 +25,22 @@ import type { AdapterReport } from './webgpu/device.js';
 export interface MemoryInfo {
   /** Tensors created and not yet disposed. */
   readonly tensors: number;
-  /** Bytes those tensors occupy on the backend (GPU buffers as allocated, rounding included). */
+  /**
+   * Bytes those tensors occupy on the backend (GPU buffers as allocated, rounding included);
+   * the app's buffers behind `tensorFromGPUBuffer` tensors are the app's, not counted.
+   */
   readonly bytes: number;
   /** Bytes of freed GPU buffers kept for reuse; 0 on the CPU. */
   readonly pooledBytes: number;
 }
 
 type F32 = Tensor<'float32'>;
+
+/** @internal How `createContext` chose the backend. */
+export interface BackendChoice {
+  readonly reason: string;
+  readonly adapter: AdapterReport | null;
+}
 
 /**
  * Owns a backend and every tensor made through it. Each op checks shapes, dtypes and options
@@ -50,6 +60,7 @@ export class Context {
   #bytes = 0;
   #destroyed = false;
   #lost: DeviceLoss | null = null;
+  readonly #choice: BackendChoice;
   /** How this context's tensors reach it; also the proof that a tensor is ours. */
   readonly #owner: TensorOwner = {
     read: (t, dtype) => {
@@ -77,8 +88,9 @@ export class Context {
    * @internal Use `createContext`. If the backend's device is lost, the context carries on
    * with `fallback()`: tensors made from then on live there.
    */
-  constructor(backend: Backend, fallback: () => Backend) {
+  constructor(backend: Backend, fallback: () => Backend, choice: BackendChoice) {
     this.#backend = backend;
+    this.#choice = choice;
     void backend.lost?.then((loss) => {
       if (this.#destroyed || this.#backend !== backend) return;
       this.#lost = loss;
@@ -93,11 +105,37 @@ export class Context {
   }
 
   /**
-   * The GPU adapter behind a WebGPU context (vendor, architecture, and `isSoftware`, true for an
-   * emulation such as SwiftShader); null on the CPU.
+   * Why `backend` is what it is, in a sentence: what was asked for, the adapter found, or why
+   * WebGPU was passed over.
+   *
+   * @example
+   * const ctx = await createContext();
+   * console.log(ctx.backend, ctx.backendReason);
+   * // cpu the only WebGPU adapter is a software one (google swiftshader ...), which emulates ...
+   */
+  get backendReason(): string {
+    if (this.#lost !== null) return `the WebGPU device was lost (${this.#lost.reason}), so the context carries on on the CPU`;
+    return this.#choice.reason;
+  }
+
+  /**
+   * The GPU adapter the context saw (vendor, architecture, and `isSoftware`, true for an
+   * emulation such as SwiftShader), also when `'auto'` chose the CPU over a software adapter;
+   * null where no adapter was looked at or found.
    */
   get adapter(): AdapterReport | null {
-    return this.#backend.adapter;
+    return this.#backend.adapter ?? this.#choice.adapter;
+  }
+
+  /**
+   * The `GPUDevice` a WebGPU context runs on, to share with another library (TF.js, ONNX
+   * Runtime Web) or the app's own pipelines; null on the CPU, and after the device was lost.
+   *
+   * @example
+   * const backend = new WebGPUBackend(ctx.device!); // TF.js's WebGPU backend on our device
+   */
+  get device(): GPUDevice | null {
+    return this.#backend.gpuBuffers?.device ?? null;
   }
 
   /** Why the WebGPU device was lost, if it was; its tensors' data is gone, and reading them rejects. */
@@ -131,6 +169,55 @@ export class Context {
     this.#checkBytes('tensor', shape);
     const hostInt32 = data instanceof Int32Array ? data.slice() : null;
     return this.#adopt(backend.upload(data), shape, dtype, hostInt32);
+  }
+
+  /**
+   * A tensor over an app's `GPUBuffer`, without a copy: `shape` elements of `dtype` from
+   * `byteOffset` (a multiple of the device's `minStorageBufferOffsetAlignment`, 256 on most).
+   * The buffer must come from this context's device (open the context with
+   * `createContext({ device })`) and have `STORAGE` usage; reading the tensor back also uses
+   * `COPY_SRC` where the buffer has it. The app keeps ownership: disposing the tensor never
+   * destroys the buffer, and ops see what the app last wrote there before they run. Class ids
+   * in such a tensor are not range-checked on the host, which would need a read-back. A buffer
+   * of another device is reported by the next read or flush, as a `ContextMismatchError`.
+   *
+   * @example
+   * const ctx = await createContext({ device });            // the app's device
+   * const x = ctx.tensorFromGPUBuffer(embeddings, [n, 512]); // float32 [n, 512], no copy
+   */
+  tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype?: 'float32', byteOffset?: number): F32;
+  tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype: 'int32', byteOffset?: number): Tensor<'int32'>;
+  tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype?: DType, byteOffset?: number): Tensor;
+  tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype: DType = 'float32', byteOffset = 0): Tensor {
+    const access = this.#live('tensorFromGPUBuffer').gpuBuffers;
+    if (access === null) {
+      throw new ValueError(
+        'tensorFromGPUBuffer: this context runs on the CPU backend; GPU buffers need a WebGPU context on their device (createContext({ device }))',
+      );
+    }
+    const { elements } = planBorrow(buffer, shape, dtype, byteOffset, access.device.limits);
+    return this.#adopt(access.borrow(buffer, byteOffset, elements), shape, dtype, null);
+  }
+
+  /**
+   * The `GPUBuffer` that holds `t`, after submitting the work that writes it, for another
+   * library or the app to bind or copy from. Its usage is `STORAGE | COPY_SRC | COPY_DST`; it
+   * may be larger than the tensor (buffers come in size buckets), and `t`'s elements start at
+   * byte 0 (at the tensor's `byteOffset` for one made by `tensorFromGPUBuffer`). It stays
+   * valid until `t` is disposed; after that the library may reuse it. Do not write to it
+   * while `t` is in use. Async because the submit may wait for a pipeline to compile: once it
+   * resolves, anything the app submits to the device's queue runs after that work.
+   *
+   * @example
+   * const probs = model.predict(x);
+   * const buffer = await ctx.gpuBuffer(probs);
+   * const onTfjs = tf.tensor({ buffer }, probs.shape, 'float32'); // TF.js reads it on the same device
+   */
+  async gpuBuffer(t: Tensor): Promise<GPUBuffer> {
+    const access = this.#live('gpuBuffer').gpuBuffers;
+    const storage = this.#internals(t, 'gpuBuffer', 't').storage;
+    if (access === null) throw new ValueError(`gpuBuffer: ${t} lives on the CPU backend; only a WebGPU context has GPU buffers`);
+    return access.bufferOf(storage);
   }
 
   /**

@@ -2,14 +2,18 @@ import { Context } from './context.js';
 import { CpuBackend } from './cpu/backend.js';
 import { WebGPUUnavailableError } from './errors.js';
 import { WebGPUBackend } from './webgpu/backend.js';
-import { isLost, openDevice } from './webgpu/device.js';
+import { isLost, openDevice, type AdapterReport } from './webgpu/device.js';
 import type { KernelVariants } from './webgpu/kernel-host.js';
 
 /** Options of `createContext`. */
 export interface ContextOptions {
   /**
-   * `'auto'` (default) uses WebGPU where an adapter exists and the CPU otherwise; `'webgpu'`
-   * throws a `WebGPUUnavailableError` where it cannot have WebGPU; `'cpu'` never touches a GPU.
+   * `'auto'` (default) uses WebGPU on a hardware adapter, or on the app's own `device`, and the
+   * CPU otherwise: where there is no adapter, and where the only adapter is a software one
+   * (SwiftShader, llvmpipe, WARP), which emulates a GPU on the CPU more slowly than the CPU
+   * backend computes. `'webgpu'` uses any adapter, software ones included, and throws a
+   * `WebGPUUnavailableError` where there is none; `'cpu'` never touches a GPU.
+   * `ctx.backendReason` says which was chosen and why.
    */
   readonly backend?: 'auto' | 'webgpu' | 'cpu';
   /** A `GPU` to use instead of `navigator.gpu`: in Node, `create([])` from the `webgpu` package. */
@@ -25,18 +29,19 @@ export interface ContextOptions {
  * Opens a context on the requested backend.
  *
  * @example
- * const ctx = await createContext();                          // WebGPU if it can, else the CPU
+ * const ctx = await createContext();                          // WebGPU on a real GPU, else the CPU
  * const gpuCtx = await createContext({ backend: 'webgpu' });  // WebGPU or a clear error
- * import { create, globals } from 'webgpu';                   // Node
- * Object.assign(globalThis, globals);
+ * import { create } from 'webgpu';                            // Node
  * const nodeCtx = await createContext({ gpu: create([]) });
  */
 export async function createContext(options: ContextOptions = {}): Promise<Context> {
   const choice = options.backend ?? 'auto';
   const cpu = () => new CpuBackend();
-  if (choice === 'cpu') return new Context(cpu(), cpu);
+  if (choice === 'cpu') return new Context(cpu(), cpu, { reason: "backend 'cpu' was asked for", adapter: null });
+  let seen: AdapterReport | null = null;
   try {
     const opened = await openDevice(options);
+    seen = opened.adapter;
     if (await isLost(opened.device)) {
       throw new WebGPUUnavailableError('createContext: the WebGPU device is lost');
     }
@@ -44,9 +49,28 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
       if (opened.owned) opened.device.destroy();
       throw new WebGPUUnavailableError("createContext: kernels.reduce 'subgroup' needs the device feature 'subgroups'");
     }
-    return new Context(new WebGPUBackend(opened, options.kernels ?? {}), cpu);
+    if (choice === 'auto' && opened.owned && opened.adapter.isSoftware) {
+      opened.device.destroy();
+      const reason =
+        `the only WebGPU adapter is a software one (${describeAdapter(opened.adapter)}), which emulates a GPU on the ` +
+        "CPU more slowly than the CPU backend; pass backend: 'webgpu' to use it anyway";
+      return new Context(cpu(), cpu, { reason, adapter: opened.adapter });
+    }
+    const reason =
+      options.device !== undefined
+        ? 'the app passed its own GPUDevice'
+        : choice === 'webgpu'
+          ? "backend 'webgpu' was asked for"
+          : `a hardware WebGPU adapter was found (${describeAdapter(opened.adapter)})`;
+    return new Context(new WebGPUBackend(opened, options.kernels ?? {}), cpu, { reason, adapter: opened.adapter });
   } catch (error) {
-    if (choice === 'auto' && error instanceof WebGPUUnavailableError) return new Context(cpu(), cpu);
+    if (choice === 'auto' && error instanceof WebGPUUnavailableError) {
+      return new Context(cpu(), cpu, { reason: `WebGPU is unavailable: ${error.message.replace(/^createContext: /, '')}`, adapter: seen });
+    }
     throw error;
   }
+}
+
+function describeAdapter(a: AdapterReport): string {
+  return [a.vendor, a.architecture, a.description].filter((s) => s !== '').join(' ') || 'unnamed';
 }

@@ -1,3 +1,7 @@
+// The published types use `Symbol.dispose` (for `using`) and the WebGPU types; an app whose
+// `lib` lacks them (say `["es2022", "dom"]`) gets them through these, kept in the .d.ts.
+/// <reference lib="esnext.disposable" preserve="true" />
+/// <reference types="@webgpu/types" preserve="true" />
 export { createContext, type ContextOptions } from './create-context.js';
 export { Context, type MemoryInfo } from './context.js';
 export type { AdapterReport } from './webgpu/device.js';

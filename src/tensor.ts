@@ -1,12 +1,9 @@
 import type { Backend, Storage } from './backend.js';
+import type { DType, TypedArrayFor } from './dtype.js';
 import { DisposedError } from './errors.js';
 import { formatShape, sizeOf, type Shape } from './shape.js';
 
-/** Element types: float32 for values, int32 for class ids. */
-export type DType = 'float32' | 'int32';
-
-/** The typed array that holds a tensor of dtype `D`. */
-export type TypedArrayFor<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
+export type { DType, TypedArrayFor };
 
 /** What a tensor needs from the context that made it. */
 export interface TensorOwner {

@@ -12,7 +12,7 @@ import type {
   Storage,
 } from '../backend.js';
 import { WebGPUSoftmaxError } from '../errors.js';
-import type { DType } from '../tensor.js';
+import type { DType } from '../dtype.js';
 import { crossEntropy } from './cross-entropy.js';
 import { matmul } from './matmul.js';
 import { sumRows } from './reduce.js';
@@ -29,6 +29,7 @@ export class CpuBackend implements Backend {
   readonly tensorByteLimit = null;
   readonly adapter = null;
   readonly lost = null;
+  readonly gpuBuffers = null;
   /** Set while `profile` runs: each op's wall time. */
   #timings: KernelTiming[] | null = null;
 

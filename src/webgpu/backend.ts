@@ -11,9 +11,10 @@ import type {
   Profile,
   SgdPlan,
   Storage,
+  GpuBufferAccess,
 } from '../backend.js';
-import { DeviceError, DeviceLostError, WebGPUSoftmaxError } from '../errors.js';
-import type { DType } from '../tensor.js';
+import { ContextMismatchError, DeviceError, DeviceLostError, WebGPUSoftmaxError } from '../errors.js';
+import type { DType } from '../dtype.js';
 import { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MAP_READ } from './flags.js';
 import { CommandQueue } from './command-queue.js';
@@ -39,13 +40,19 @@ export class WebGPUBackend implements Backend {
   readonly adapter: AdapterReport;
   readonly tensorByteLimit: { readonly bytes: number; readonly name: string };
   readonly lost: Promise<DeviceLoss>;
+  readonly gpuBuffers: GpuBufferAccess;
   readonly #device: GPUDevice;
+  /** Held only to keep it alive as long as the device (see `OpenedDevice.gpu`). */
+  readonly #gpu: GPU | null;
   readonly #owned: boolean;
   readonly #pool: BufferPool;
   readonly #queue: CommandQueue;
+  readonly #pipelines: PipelineCache;
   readonly #host: KernelHost;
   #loss: DeviceLoss | null = null;
   #destroyed = false;
+  /** Device-side checks of borrowed buffers not yet reported: each resolves to an error message or null. */
+  #borrowChecks: Promise<string | null>[] = [];
   #profiling = false;
   /**
    * Errors the device raised outside the error scopes around each submit (a failed buffer
@@ -57,14 +64,24 @@ export class WebGPUBackend implements Backend {
     if (this.#uncaptured.length < 8) this.#uncaptured.push((event as GPUUncapturedErrorEvent).error.message);
   };
 
-  constructor({ device, adapter, owned }: OpenedDevice, variants: KernelVariants) {
+  constructor(opened: OpenedDevice, variants: KernelVariants) {
+    const { device, adapter, owned } = opened;
     this.#device = device;
+    this.#gpu = opened.gpu;
+    this.gpuBuffers = {
+      device,
+      borrow: (buffer, offset, elements) => this.#borrow(buffer, offset, elements),
+      bufferOf: async (storage) => {
+        await this.flush();
+        return gpu(storage).buffer;
+      },
+    };
     this.#owned = owned;
     this.adapter = adapter;
     this.tensorByteLimit = { bytes: device.limits.maxStorageBufferBindingSize, name: 'maxStorageBufferBindingSize' };
     this.#pool = new BufferPool(device, Math.min(POOL_CAPACITY, device.limits.maxBufferSize));
-    const pipelines = new PipelineCache(device);
-    this.#queue = new CommandQueue(device, this.#pool, pipelines);
+    this.#pipelines = new PipelineCache(device);
+    this.#queue = new CommandQueue(device, this.#pool, this.#pipelines);
     this.#host = new KernelHost(device, this.#pool, this.#queue, variants, adapter.isSoftware);
     this.lost = device.lost.then((info) => {
       this.#loss = { reason: info.reason, message: info.message };
@@ -78,6 +95,7 @@ export class WebGPUBackend implements Backend {
     return this.#device;
   }
 
+
   upload(data: Float32Array | Int32Array): Storage {
     this.#usable('tensor');
     const storage = this.#host.output(data.length, 'tensor');
@@ -87,14 +105,23 @@ export class WebGPUBackend implements Backend {
 
   async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
     this.#usable('read');
-    const { buffer, elements } = gpu(storage);
+    const source = gpu(storage);
+    if (source.borrowed && (source.buffer.usage & BufferUsage.COPY_SRC) === 0) {
+      // Copying needs COPY_SRC, which an app's buffer may lack; binding it as storage does not.
+      const copy = gatherRows(this.#host, source, null, { rows: 1, cols: source.elements, start: 0 });
+      try {
+        return await this.read(copy, dtype);
+      } finally {
+        this.release(copy);
+      }
+    }
+    const { buffer, elements, offset } = source;
     const bytes = elements * 4;
     if (bytes === 0) return dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
     const staging = this.#device.createBuffer({ label: 'read staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     try {
-      this.#queue.copy(buffer, staging, bytes);
-      await this.#queue.flush();
-      this.#reportUncaptured('read');
+      this.#queue.copy(buffer, offset, staging, bytes);
+      await this.#submit('read');
       await Promise.race([staging.mapAsync(MAP_READ), this.lost.then(() => Promise.reject(new Error('device lost')))]);
       const data = staging.getMappedRange().slice(0);
       staging.unmap();
@@ -110,8 +137,9 @@ export class WebGPUBackend implements Backend {
   }
 
   release(storage: Storage): void {
-    if (this.#loss !== null || this.#destroyed) return;
-    this.#host.done(gpu(storage).buffer);
+    const { buffer, borrowed } = gpu(storage);
+    if (this.#loss !== null || this.#destroyed || borrowed) return;
+    this.#host.done(buffer);
   }
 
   matmul(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan): Storage {
@@ -195,8 +223,7 @@ export class WebGPUBackend implements Backend {
 
   async flush(): Promise<void> {
     this.#usable('flush');
-    await this.#queue.flush();
-    this.#reportUncaptured('flush');
+    await this.#submit('flush');
   }
 
   pooledBytes(): number {
@@ -212,6 +239,45 @@ export class WebGPUBackend implements Backend {
       this.#device.removeEventListener('uncapturederror', this.#onUncaptured);
       this.#device.destroy();
     }
+  }
+
+  /**
+   * Wraps an app's buffer. Nothing tells synchronously which device a buffer belongs to, so
+   * it is bound once inside an error scope, and a failure is reported by the next flush or read,
+   * before that batch's results can be used.
+   */
+  #borrow(buffer: GPUBuffer, offset: number, elements: number): GpuStorage {
+    this.#usable('tensorFromGPUBuffer');
+    if (elements === 0) return this.#host.output(0, 'empty tensor');
+    const name = buffer.label === '' ? 'the buffer' : `buffer '${buffer.label}'`;
+    this.#device.pushErrorScope('validation');
+    this.#device.createBindGroup({
+      label: `tensorFromGPUBuffer check of ${name}`,
+      layout: this.#pipelines.bindGroupLayout(['read']),
+      entries: [{ binding: 0, resource: { buffer, offset, size: elements * 4 } }],
+    });
+    this.#borrowChecks.push(
+      this.#device.popErrorScope().then((error) =>
+        error === null
+          ? null
+          : `tensorFromGPUBuffer: ${name} cannot be used on this context's device (was it made by another GPUDevice, or destroyed?): ${error.message}`,
+      ),
+    );
+    return new GpuStorage(buffer, elements, offset, true);
+  }
+
+  /** Submits what is queued, then reports what went wrong outside the batch's own error scopes. */
+  async #submit(where: string): Promise<void> {
+    // Without pending checks, flush at once: a read's copy then goes in its own submit, not a later one.
+    const checks = this.#borrowChecks.splice(0);
+    const failures = checks.length === 0 ? [] : (await Promise.all(checks)).filter((m) => m !== null);
+    if (failures.length > 0) {
+      // The batch fails too, for the same reason, less clearly: report the cause.
+      await this.#queue.flush().catch(() => {});
+      throw new ContextMismatchError(failures.join('; '));
+    }
+    await this.#queue.flush();
+    this.#reportUncaptured(where);
   }
 
   #reportUncaptured(where: string): void {

@@ -4,12 +4,15 @@ import type { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MAP_READ } from './flags.js';
 import type { KernelSpec, PipelineCache } from './pipeline-cache.js';
 
+/** A buffer a dispatch binds whole, or a range of one (an app's buffer, from an offset). */
+export type Bindable = GPUBuffer | GPUBufferBinding;
+
 interface Dispatch {
   readonly kind: 'dispatch';
   readonly label: string;
   readonly spec: KernelSpec;
   readonly pipeline: Promise<GPUComputePipeline>;
-  readonly buffers: readonly GPUBuffer[];
+  readonly buffers: readonly Bindable[];
   readonly uniforms: ArrayBuffer;
   readonly grid: readonly [number, number, number];
 }
@@ -17,6 +20,7 @@ interface Dispatch {
 interface Copy {
   readonly kind: 'copy';
   readonly source: GPUBuffer;
+  readonly sourceOffset: number;
   readonly target: GPUBuffer;
   readonly bytes: number;
 }
@@ -58,15 +62,15 @@ export class CommandQueue {
     return this.#recording.length === 0 && this.#inFlight === 0 ? null : this.#batch;
   }
 
-  dispatch(label: string, spec: KernelSpec, buffers: readonly GPUBuffer[], uniforms: ArrayBuffer, grid: readonly [number, number, number]): void {
+  dispatch(label: string, spec: KernelSpec, buffers: readonly Bindable[], uniforms: ArrayBuffer, grid: readonly [number, number, number]): void {
     const pipeline = this.#pipelines.pipeline(spec);
     // A compile error surfaces when the batch is flushed; until then nobody awaits this promise.
     pipeline.catch(() => {});
     this.#recording.push({ kind: 'dispatch', label, spec, pipeline, buffers, uniforms, grid });
   }
 
-  copy(source: GPUBuffer, target: GPUBuffer, bytes: number): void {
-    this.#recording.push({ kind: 'copy', source, target, bytes });
+  copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, bytes: number): void {
+    this.#recording.push({ kind: 'copy', source, sourceOffset, target, bytes });
   }
 
   /**
@@ -126,7 +130,7 @@ export class CommandQueue {
       if (command.kind === 'copy') {
         pass?.end();
         pass = null;
-        encoder.copyBufferToBuffer(command.source, 0, command.target, 0, command.bytes);
+        encoder.copyBufferToBuffer(command.source, command.sourceOffset, command.target, 0, command.bytes);
         continue;
       }
       if (pass === null || timestamps !== null) {
@@ -144,7 +148,7 @@ export class CommandQueue {
         entries: command.spec.bindings.map((kind, binding) =>
           kind === 'uniform'
             ? { binding, resource: { buffer: uniforms!, offset: d * UNIFORM_STRIDE, size: UNIFORM_STRIDE } }
-            : { binding, resource: { buffer: command.buffers[binding]! } },
+            : { binding, resource: bufferBinding(command.buffers[binding]!) },
         ),
       });
       pass.setPipeline(pipelines[d]!);
@@ -194,4 +198,8 @@ export class CommandQueue {
       },
     };
   }
+}
+
+function bufferBinding(b: Bindable): GPUBufferBinding {
+  return 'buffer' in b ? b : { buffer: b };
 }

@@ -20,6 +20,12 @@ export interface OpenedDevice {
   readonly adapter: AdapterReport;
   /** False for a device the caller passed in: the library must never destroy it. */
   readonly owned: boolean;
+  /**
+   * The `GPU` the device came from. Node's `webgpu` package tears Dawn's instance down when
+   * its `GPU` is garbage-collected, crashing the process under a live device, so whoever holds
+   * the device holds this too.
+   */
+  readonly gpu: GPU | null;
 }
 
 export interface DeviceRequest {
@@ -50,7 +56,7 @@ const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|software|basic render|w
 export async function openDevice(request: DeviceRequest): Promise<OpenedDevice> {
   if (request.device !== undefined) {
     const device = request.device;
-    return { device, adapter: describe(device.adapterInfo, [...device.features]), owned: false };
+    return { device, adapter: describe(device.adapterInfo, [...device.features]), owned: false, gpu: request.gpu ?? null };
   }
   const gpu = request.gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
   if (gpu === undefined) {
@@ -74,7 +80,7 @@ export async function openDevice(request: DeviceRequest): Promise<OpenedDevice> 
   } catch (cause) {
     throw new WebGPUUnavailableError(`createContext: requestDevice() failed: ${(cause as Error).message}`, { cause });
   }
-  return { device, adapter: describe(adapter.info, requiredFeatures), owned: true };
+  return { device, adapter: describe(adapter.info, requiredFeatures), owned: true, gpu };
 }
 
 function describe(info: GPUAdapterInfo, features: readonly string[]): AdapterReport {

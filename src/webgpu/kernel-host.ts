@@ -1,6 +1,6 @@
 import { LimitError } from '../errors.js';
 import type { BufferPool } from './buffer-pool.js';
-import type { CommandQueue } from './command-queue.js';
+import type { Bindable, CommandQueue } from './command-queue.js';
 import { BufferUsage } from './flags.js';
 import type { BindingKind, KernelSpec } from './pipeline-cache.js';
 import { ComposedShader, type ShaderPart } from './shader.js';
@@ -102,13 +102,13 @@ export class KernelHost {
   }
 
   /** Records a dispatch of `workgroups` workgroups, folded into 2-D past the per-dimension limit. */
-  dispatch(label: string, spec: KernelSpec, buffers: readonly GPUBuffer[], uniforms: ArrayBuffer, workgroups: number, batch = 1): void {
+  dispatch(label: string, spec: KernelSpec, buffers: readonly Bindable[], uniforms: ArrayBuffer, workgroups: number, batch = 1): void {
     if (workgroups === 0 || batch === 0) return;
     this.#queue.dispatch(label, spec, buffers, uniforms, foldGrid(label, workgroups, batch, this.limits.maxComputeWorkgroupsPerDimension));
   }
 
   /** Records a dispatch on an explicit 3-D grid (each dimension within the limit). */
-  dispatchGrid(label: string, spec: KernelSpec, buffers: readonly GPUBuffer[], uniforms: ArrayBuffer, grid: readonly [number, number, number]): void {
+  dispatchGrid(label: string, spec: KernelSpec, buffers: readonly Bindable[], uniforms: ArrayBuffer, grid: readonly [number, number, number]): void {
     if (grid.some((g) => g === 0)) return;
     const max = this.limits.maxComputeWorkgroupsPerDimension;
     if (grid.some((g) => g > max)) {

@@ -38,13 +38,13 @@ export function crossEntropy(
   const shader = host.shader([...rowLibrary(host), ROW_CACHE, { name: 'cross_entropy.wgsl', code: crossEntropyWgsl }]);
   const bindings = signature(3, 4);
   const buffers = [
-    z.buffer,
-    target.buffer,
-    weights?.buffer ?? host.unusedRead,
+    z.binding,
+    target.binding,
+    weights?.binding ?? host.unusedRead,
     norm ?? host.unusedWrite(3),
     rowLoss,
-    grad?.buffer ?? host.unusedWrite(5),
-    total?.buffer ?? host.unusedWrite(6),
+    grad?.binding ?? host.unusedWrite(5),
+    total?.binding ?? host.unusedWrite(6),
   ];
   const uniforms = params(
     ['u32', rows],

@@ -53,7 +53,7 @@ export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: Gpu
     constants: { ...constants, ...extra },
     bindings: signature(3, 1),
   });
-  const buffers = [a.buffer, b.buffer, bias?.buffer ?? host.unusedRead, out.buffer];
+  const buffers = [a.binding, b.binding, bias?.binding ?? host.unusedRead, out.binding];
   const uniforms = params(['u32', m], ['u32', k], ['u32', n], ['u32', plan.aBatchStride], ['u32', plan.bBatchStride]);
   const shape = `${batch}x${m}x${k}x${n}${plan.transposeA ? ' aT' : ''}${plan.transposeB ? ' bT' : ''}`;
   if (variant === 'skinny') {

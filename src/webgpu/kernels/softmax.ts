@@ -17,7 +17,7 @@ export function softmax(host: KernelHost, z: GpuStorage, plan: RowsPlan, log: bo
     bindings: signature(1, 1),
   };
   const label = `${log ? 'logSoftmax' : 'softmax'} ${launch.entryPoint} ${plan.rows}x${plan.cols}`;
-  host.dispatch(label, spec, [z.buffer, out.buffer], params(['u32', plan.rows], ['u32', plan.cols]), launch.workgroups);
+  host.dispatch(label, spec, [z.binding, out.binding], params(['u32', plan.rows], ['u32', plan.cols]), launch.workgroups);
   return out;
 }
 
@@ -33,6 +33,6 @@ export function softmaxBackward(host: KernelHost, p: GpuStorage, dp: GpuStorage,
     bindings: signature(2, 1),
   };
   const label = `softmaxBackward ${launch.entryPoint} ${plan.rows}x${plan.cols}`;
-  host.dispatch(label, spec, [p.buffer, dp.buffer, out.buffer], params(['u32', plan.rows], ['u32', plan.cols]), launch.workgroups);
+  host.dispatch(label, spec, [p.binding, dp.binding, out.binding], params(['u32', plan.rows], ['u32', plan.cols]), launch.workgroups);
   return out;
 }

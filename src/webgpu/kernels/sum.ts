@@ -20,7 +20,7 @@ export function sumRows(host: KernelHost, t: GpuStorage, plan: RowsPlan): GpuSto
   host.dispatch(
     `sum ${plan.rows}x${plan.cols}`,
     spec,
-    [t.buffer, out.buffer],
+    [t.binding, out.binding],
     params(['u32', plan.rows], ['u32', plan.cols]),
     Math.ceil(plan.cols / cols),
   );

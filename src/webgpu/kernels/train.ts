@@ -21,7 +21,7 @@ export function gatherRows(host: KernelHost, t: GpuStorage, indices: GpuStorage 
   host.dispatch(
     `gatherRows ${plan.rows}x${plan.cols}`,
     spec,
-    [t.buffer, indices?.buffer ?? host.unusedRead, out.buffer],
+    [t.binding, indices?.binding ?? host.unusedRead, out.binding],
     params(['u32', plan.rows], ['u32', plan.cols], ['u32', plan.start]),
     Math.ceil(elements / WG),
   );
@@ -42,7 +42,7 @@ export function sgdStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, v
   host.dispatch(
     `sgd ${plan.elements}`,
     optimizerSpec(host, 'sgd'),
-    [grad.buffer, param.buffer, velocity?.buffer ?? host.unusedWrite(2), host.unusedWrite(3)],
+    [grad.binding, param.binding, velocity?.binding ?? host.unusedWrite(2), host.unusedWrite(3)],
     params(
       ['u32', plan.elements],
       ['f32', plan.learningRate],
@@ -60,7 +60,7 @@ export function adamStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, 
   host.dispatch(
     `adam ${plan.elements}`,
     optimizerSpec(host, 'adam'),
-    [grad.buffer, param.buffer, m.buffer, v.buffer],
+    [grad.binding, param.binding, m.binding, v.binding],
     params(
       ['u32', plan.elements],
       ['f32', plan.stepSize],
@@ -85,7 +85,7 @@ export function accumulateMetrics(host: KernelHost, z: GpuStorage, target: GpuSt
   host.dispatch(
     `metrics ${plan.rows}x${plan.classes}`,
     spec,
-    [z.buffer, target.buffer, loss.buffer, acc.buffer],
+    [z.binding, target.binding, loss.binding, acc.binding],
     params(['u32', plan.rows], ['u32', plan.classes], ['i32', plan.ignoreIndex], ['f32', plan.lossScale]),
     1,
   );
