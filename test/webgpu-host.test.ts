@@ -201,6 +201,64 @@ describe('devices', () => {
     const ctx = await createContext({ gpu: noAdapter });
     expect(ctx.backend).toBe('cpu');
     expect(ctx.adapter).toBeNull();
+    expect(ctx.backendReason).toBe('WebGPU is unavailable: WebGPU is available but requestAdapter() found no adapter');
+  });
+
+  it("'auto' passes over a software adapter for the CPU, and says so; 'webgpu' and the app's device still use it", async () => {
+    const gpu = await nodeGpu();
+    const destroyed: GPUDevice[] = [];
+    const watched = {
+      requestAdapter: async (o?: GPURequestAdapterOptions) => {
+        const adapter = (await gpu.requestAdapter(o))!;
+        const requestDevice = adapter.requestDevice.bind(adapter);
+        adapter.requestDevice = async (d) => {
+          const device = await requestDevice(d);
+          const destroy = device.destroy.bind(device);
+          device.destroy = () => void (destroyed.push(device), destroy());
+          return device;
+        };
+        return adapter;
+      },
+    } as unknown as GPU;
+    const auto = await createContext({ gpu: watched });
+    expect(auto.backend).toBe('cpu');
+    expect(auto.device).toBeNull();
+    expect(auto.adapter).toMatchObject({ architecture: 'swiftshader', isSoftware: true });
+    expect(auto.backendReason).toMatch(/^the only WebGPU adapter is a software one \(google swiftshader.*\).*pass backend: 'webgpu' to use it anyway$/);
+    // The device it opened to look is not left behind.
+    expect(destroyed).toHaveLength(1);
+
+    const asked = await createContext({ gpu, backend: 'webgpu' });
+    expect(asked.backend).toBe('webgpu');
+    expect(asked.backendReason).toBe("backend 'webgpu' was asked for");
+    const device = await nodeDevice();
+    const given = await createContext({ device });
+    expect(given.backend).toBe('webgpu');
+    expect(given.backendReason).toBe('the app passed its own GPUDevice');
+    const cpu = await createContext({ backend: 'cpu' });
+    expect(cpu.backendReason).toBe("backend 'cpu' was asked for");
+    for (const c of [auto, asked, given, cpu]) c.destroy();
+  });
+
+  it("'auto' takes a hardware adapter", async () => {
+    const gpu = await nodeGpu();
+    const hardware = {
+      requestAdapter: async () => {
+        const adapter = (await gpu.requestAdapter())!;
+        const info = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200', isFallbackAdapter: false };
+        return new Proxy(adapter, {
+          get: (a, key) => {
+            if (key === 'info') return info;
+            const value: unknown = Reflect.get(a, key, a);
+            return typeof value === 'function' ? value.bind(a) : value;
+          },
+        });
+      },
+    } as unknown as GPU;
+    const ctx = await createContext({ gpu: hardware });
+    expect(ctx.backend).toBe('webgpu');
+    expect(ctx.backendReason).toBe('a hardware WebGPU adapter was found (nvidia hopper NVIDIA H200)');
+    ctx.destroy();
   });
 
   it('never destroys a device the caller passed in', async () => {
