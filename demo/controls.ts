@@ -1,9 +1,11 @@
 import type { OptimizerOptions } from '../src/index.js';
 import type { BackendChoice } from './backends.js';
+import type { Thread } from './trainer.js';
 
 /** What the form asks for, checked. */
 export interface Settings {
   readonly backend: BackendChoice;
+  readonly thread: Thread;
   readonly optimizer: OptimizerOptions;
   readonly epochs: number;
   readonly batchSize: number;
@@ -15,6 +17,7 @@ export const DEFAULT_LEARNING_RATE: Readonly<Record<OptimizerOptions['type'], nu
 export interface Controls {
   readonly form: HTMLFormElement;
   readonly backend: HTMLSelectElement;
+  readonly thread: HTMLSelectElement;
   readonly optimizer: HTMLSelectElement;
   readonly learningRate: HTMLInputElement;
   readonly epochs: HTMLInputElement;
@@ -26,6 +29,8 @@ export interface Controls {
 export function readSettings(c: Controls): Settings {
   const backend = c.backend.value;
   if (backend !== 'webgpu' && backend !== 'cpu') throw new Error(`Unknown backend "${backend}"`);
+  const thread = c.thread.value;
+  if (thread !== 'worker' && thread !== 'page') throw new Error(`Unknown thread "${thread}"`);
   const type = c.optimizer.value;
   if (type !== 'sgd' && type !== 'adam') throw new Error(`Unknown optimizer "${type}"`);
   const learningRate = Number(c.learningRate.value);
@@ -34,6 +39,7 @@ export function readSettings(c: Controls): Settings {
   }
   return {
     backend,
+    thread,
     optimizer: { type, learningRate },
     epochs: positiveInteger(c.epochs, 'Epochs'),
     batchSize: positiveInteger(c.batchSize, 'The batch size'),
@@ -59,5 +65,5 @@ export function followOptimizerDefaults(c: Controls): void {
 
 /** Locks the form while a run trains: changing the settings mid-run would not affect it. */
 export function setBusy(c: Controls, busy: boolean): void {
-  for (const e of [c.backend, c.optimizer, c.learningRate, c.epochs, c.batchSize, c.train]) e.disabled = busy;
+  for (const e of [c.backend, c.thread, c.optimizer, c.learningRate, c.epochs, c.batchSize, c.train]) e.disabled = busy;
 }

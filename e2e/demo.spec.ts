@@ -60,3 +60,47 @@ test('the MNIST demo trains on WebGPU and classifies a drawn digit', async ({ pa
   await page.screenshot({ path: 'e2e/screenshots/demo.png', fullPage: true });
   expect(errors).toEqual([]);
 });
+
+test('training in a worker keeps the page drawing; on the main thread it stutters', async ({ page }) => {
+  test.setTimeout(300_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  await page.goto(DEMO);
+  const status = page.locator('#status');
+  await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  await page.getByLabel('Backend', { exact: true }).selectOption('cpu');
+  await page.getByLabel('Epochs', { exact: true }).fill('3');
+
+  const gaps: Record<string, number> = {};
+  for (const thread of ['page', 'worker'] as const) {
+    await page.getByLabel('Train in', { exact: true }).selectOption(thread);
+    await page.getByRole('button', { name: 'Train' }).click();
+    await expect(status).toHaveAttribute('data-state', 'training');
+    await expect(status).toHaveAttribute('data-state', /done|error/, { timeout: 240_000 });
+    expect(await status.getAttribute('data-state'), (await status.textContent()) ?? '').toBe('done');
+    const accuracy = Number(await page.locator('#test-accuracy').getAttribute('data-accuracy'));
+    expect(accuracy).toBeGreaterThan(0.85);
+    const column = await page.locator(`#runs th[data-thread="${thread}"]`).count();
+    expect(column).toBe(1);
+    const cells = page.locator('#runs td[data-frame-gap]');
+    gaps[thread] = Number(await cells.last().getAttribute('data-frame-gap'));
+  }
+  console.log(
+    `demo: longest frame gap while 3 CPU epochs trained: ${gaps['page']!.toFixed(0)} ms on the main thread, ` +
+      `${gaps['worker']!.toFixed(0)} ms with the worker`,
+  );
+  // The main thread yields every 50 ms at best; the worker leaves it free to draw every frame.
+  expect(gaps['page']!).toBeGreaterThan(50);
+  expect(gaps['worker']!).toBeLessThan(gaps['page']!);
+
+  // The drawing is judged by the model the worker trained.
+  const canvas = page.locator('#sketch');
+  await canvas.scrollIntoViewIfNeeded();
+  const box = (await canvas.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.15);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 4, box.y + box.height * 0.85, { steps: 20 });
+  await page.mouse.up();
+  await expect(page.locator('#probabilities [data-probability]')).toHaveCount(10);
+  expect(errors).toEqual([]);
+});

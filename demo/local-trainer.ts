@@ -1,0 +1,45 @@
+import type { SoftmaxRegression, Context } from '../src/index.js';
+import { WebGPUUnavailableError } from '../src/index.js';
+import type { Split } from '../datasets/dataset.js';
+import { Backends, type BackendChoice } from './backends.js';
+import type { Settings } from './controls.js';
+import type { Probe, Trainer, TrainingHooks } from './trainer.js';
+import { predictOne, train } from './training.js';
+
+/**
+ * Trains on the thread it lives on: the page's, or a worker's (demo/training-worker.ts runs
+ * one there). It touches no DOM, so the same code serves both.
+ */
+export class LocalTrainer implements Trainer {
+  readonly #split: Split;
+  readonly #backends = new Backends();
+  #trained: { ctx: Context; model: SoftmaxRegression } | null = null;
+
+  constructor(split: Split) {
+    this.#split = split;
+  }
+
+  async probe(backend: BackendChoice): Promise<Probe> {
+    try {
+      return { adapter: (await this.#backends.get(backend)).adapter };
+    } catch (error) {
+      if (error instanceof WebGPUUnavailableError) return { unavailable: error.message };
+      throw error;
+    }
+  }
+
+  async train(settings: Settings, hooks: TrainingHooks) {
+    const ctx = await this.#backends.get(settings.backend);
+    // The old model goes before the new one trains: a drawing waits for the new one.
+    this.#trained?.model.dispose();
+    this.#trained = null;
+    const model = await train(ctx, this.#split, settings, hooks);
+    this.#trained = { ctx, model };
+    return { adapter: ctx.adapter };
+  }
+
+  async predict(pixels: Float32Array): Promise<Float32Array | null> {
+    const trained = this.#trained;
+    return trained === null ? null : predictOne(trained.ctx, trained.model, pixels);
+  }
+}

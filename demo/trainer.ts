@@ -1,0 +1,25 @@
+import type { AdapterReport, EpochLogs } from '../src/index.js';
+import type { BackendChoice } from './backends.js';
+import type { Settings } from './controls.js';
+
+/** Where training runs: a module worker (the default, so the page stays smooth) or the page's own thread. */
+export type Thread = 'worker' | 'page';
+
+export interface TrainingHooks {
+  /** After each batch is queued; nothing has been read back yet. */
+  onBatch(epoch: number, batch: number, batches: number): void;
+  /** After each epoch, with the confusion matrix of the test digits under that epoch's weights. */
+  onEpoch(logs: EpochLogs, confusion: Int32Array): void | Promise<void>;
+}
+
+/** A backend's adapter, or why it cannot be had. */
+export type Probe = { readonly adapter: AdapterReport | null } | { readonly unavailable: string };
+
+/** Trains on the digits it was given and judges drawings with the last model it trained. */
+export interface Trainer {
+  probe(backend: BackendChoice): Promise<Probe>;
+  /** Trains a new model, which replaces the last one once it is done; resolves with its adapter. */
+  train(settings: Settings, hooks: TrainingHooks): Promise<{ readonly adapter: AdapterReport | null }>;
+  /** The latest model's probabilities for one 28x28 image; null while there is none. */
+  predict(pixels: Float32Array): Promise<Float32Array | null>;
+}
