@@ -1,4 +1,5 @@
 import type { Backend, BackendKind, DeviceLoss, Profile, Storage } from './backend.js';
+import { describe } from './describe.js';
 import {
   ContextMismatchError,
   DeviceLostError,
@@ -462,10 +463,4 @@ export class Context {
 
 function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return value.constructor?.name ?? 'an object';
-  return typeof value;
 }

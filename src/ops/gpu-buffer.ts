@@ -1,3 +1,4 @@
+import { describe } from '../describe.js';
 import { DTypeError, LimitError, ShapeError, ValueError } from '../errors.js';
 import { checkShape, formatShape, sizeOf, type Shape } from '../shape.js';
 import { BufferUsage } from '../webgpu/flags.js';
@@ -66,10 +67,4 @@ function usageNames(usage: number): string {
     .filter(([, flag]) => (usage & flag) !== 0)
     .map(([n]) => n);
   return `0x${usage.toString(16)} (${names.join(' | ') || 'none'})`;
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return value.constructor?.name ?? 'an object';
-  return typeof value;
 }
