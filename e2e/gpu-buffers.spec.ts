@@ -7,7 +7,8 @@ test('Chromium: TF.js and webgpu-softmax share a GPUDevice and hand each other b
   });
   page.on('pageerror', (e) => console.error(`page: ${e.message}`));
   await page.goto('/e2e/interop.html');
-  await expect(page.locator('#status')).toHaveText('ready');
+  // The first load waits for Vite to bundle TF.js.
+  await expect(page.locator('#status')).toHaveText('ready', { timeout: 60_000 });
   const report = await page.evaluate(() => (globalThis as unknown as { runInterop: () => Promise<InteropReport> }).runInterop());
   expect(report.sameDevice).toBe(true);
   expect(report.weightsMatch).toBe(true);

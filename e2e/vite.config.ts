@@ -11,6 +11,9 @@ export default defineConfig({
   logLevel: 'warn',
   resolve: { alias: { 'webgpu-softmax': fileURLToPath(new URL('../dist/index.js', import.meta.url)) } },
   server: { host: '127.0.0.1', port: 4173, strictPort: true },
+  // In the checkout, not node_modules/.vite: a checkout that shares node_modules with another
+  // (a git worktree) would otherwise re-bundle the dependencies under a page mid-load.
+  cacheDir: fileURLToPath(new URL('../.vite/e2e', import.meta.url)),
   // Pre-bundled up front: discovered on the first page load, they would make Vite re-optimise
   // and reload mid-test.
   optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
