@@ -9,20 +9,20 @@ import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { choice } from '../cli/args.js';
+import { choice, parseOptions, parseOrExit, UsageError } from '../cli/args.js';
 import { nodeGpu } from '../cli/node-gpu.js';
 import { loadMnist } from '../datasets/mnist-node.js';
 import { SETTINGS } from './measure.js';
 
-const { values: args } = parseArgs({
-  args: process.argv.slice(2),
-  options: { mode: { type: 'string' }, out: { type: 'string' }, cases: { type: 'string' } },
+const { mode, out, caseIds } = parseOrExit('bench/node', () => {
+  const args = parseOptions(process.argv.slice(2), { mode: { type: 'string' }, out: { type: 'string' }, cases: { type: 'string' } });
+  if (args.out === undefined) throw new UsageError('--out <file> is required');
+  return {
+    mode: choice('mode', args.mode, ['quick', 'full'] as const, 'full'),
+    out: args.out,
+    caseIds: (args.cases ?? '').split(',').filter((id) => id !== ''),
+  };
 });
-const mode = choice('mode', args.mode, ['quick', 'full'] as const, 'full');
-const out = args.out;
-const caseIds = (args.cases ?? '').split(',').filter((id) => id !== '');
-if (out === undefined) throw new Error('bench/node: --out <file> is required');
 
 const require = createRequire(import.meta.url);
 const gpu = await nodeGpu();

@@ -9,8 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, release, tmpdir, type } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { choice } from '../cli/args.js';
+import { choice, parseOptions, parseOrExit } from '../cli/args.js';
 import { selectCases } from './cases.js';
 import { runBrowser } from './browser.js';
 import { messageOf } from './contenders/types.js';
@@ -21,13 +20,15 @@ import type { BenchReport, EnvironmentName, EnvironmentRequest, EnvironmentResul
 
 const started = performance.now();
 const argv = process.argv.slice(2);
-const { values: args } = parseArgs({
-  args: argv,
-  options: { quick: { type: 'boolean' }, only: { type: 'string' }, cases: { type: 'string' } },
+const { quick, only, caseIds } = parseOrExit('npm run bench', () => {
+  const args = parseOptions(argv, { quick: { type: 'boolean' }, only: { type: 'string' }, cases: { type: 'string' } });
+  return {
+    quick: args.quick === true,
+    only: choice('only', args.only, ['both', 'node', 'browser'] as const, 'both'),
+    caseIds: args.cases === undefined ? null : args.cases.split(',').filter((s) => s !== ''),
+  };
 });
-const quick = args.quick === true;
-const only = choice('only', args.only, ['both', 'node', 'browser'] as const, 'both');
-const cases = selectCases(quick, args.cases === undefined ? null : args.cases.split(',').filter((s) => s !== ''));
+const cases = selectCases(quick, caseIds);
 const request: EnvironmentRequest = { settings: SETTINGS[quick ? 'quick' : 'full'], caseIds: cases.map((c) => c.id) };
 const root = process.cwd();
 

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -30,27 +30,16 @@ export interface TrainOptions {
 
 /** The options of `npm start`, or `'help'`; throws a `UsageError` naming what is wrong. */
 export function parseCommandLine(argv: readonly string[]): TrainOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        dataset: { type: 'string' },
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        optimizer: { type: 'string' },
-        'learning-rate': { type: 'string' },
-        backend: { type: 'string' },
-        seed: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    // Node's messages carry a hint about '--' that does not apply through npm start; keep the first sentence.
-    throw new UsageError((error as Error).message.split('. ')[0]!.replace(/\.$/, ''));
-  }
+  const values = parseOptions(argv, {
+    dataset: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    optimizer: { type: 'string' },
+    'learning-rate': { type: 'string' },
+    backend: { type: 'string' },
+    seed: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help === true) return 'help';
   const dataset = choice('dataset', values.dataset, ['mnist', 'iris'] as const, 'mnist');
   const optimizer = choice('optimizer', values.optimizer, ['sgd', 'adam'] as const, 'sgd');
@@ -63,6 +52,27 @@ export function parseCommandLine(argv: readonly string[]): TrainOptions | 'help'
     seed: positiveInteger('seed', values.seed, 1),
     learningRate: positiveNumber('learning-rate', values['learning-rate'], optimizer === 'sgd' ? 0.5 : 0.01),
   };
+}
+
+/** `util.parseArgs` in strict mode, its complaints turned into `UsageError`s. */
+export function parseOptions<const T extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: T) {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    // Node's messages carry a hint about '--' that does not apply through npm; keep the first sentence.
+    throw new UsageError((error as Error).message.split('. ')[0]!.replace(/\.$/, ''));
+  }
+}
+
+/** Runs `parse`; a `UsageError` prints `program: message` as one line and exits with code 2. */
+export function parseOrExit<T>(program: string, parse: () => T, hint = ''): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${program}: ${error.message}${hint}`);
+    process.exit(2);
+  }
 }
 
 function positiveInteger(name: string, raw: string | undefined, fallback: number): number {

@@ -10,20 +10,14 @@ import { standardize, type Dataset, type Split } from '../datasets/dataset.js';
 import { irisSplit, loadIris } from '../datasets/iris.js';
 import { mnistSplit } from '../datasets/mnist.js';
 import { loadMnist } from '../datasets/mnist-node.js';
-import { parseCommandLine, USAGE, UsageError, type TrainOptions } from './args.js';
+import { parseCommandLine, parseOrExit, USAGE, type TrainOptions } from './args.js';
 import { nodeGpu } from './node-gpu.js';
 
 function commandLine(): TrainOptions {
-  try {
-    const parsed = parseCommandLine(process.argv.slice(2));
-    if (parsed !== 'help') return parsed;
-    console.log(USAGE);
-    process.exit(0);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`npm start: ${error.message} (npm start -- --help lists the options)`);
-    process.exit(2);
-  }
+  const parsed = parseOrExit('npm start', () => parseCommandLine(process.argv.slice(2)), ' (npm start -- --help lists the options)');
+  if (parsed !== 'help') return parsed;
+  console.log(USAGE);
+  process.exit(0);
 }
 
 const { dataset, epochs, batchSize, seed, learningRate, backend: backendChoice, optimizer: optimizerType } = commandLine();
