@@ -212,26 +212,27 @@ function parseEntry(name: string, info: unknown): TensorEntry {
 /** The spec's layout rules: tensors inside the buffer, not overlapping, with no holes. */
 function checkLayout(entries: readonly TensorEntry[], dataLength: number): void {
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let covered = 0;
+  let previous: TensorEntry | undefined;
   for (const e of sorted) {
     if (e.end > dataLength) {
       throw new ShapeError(
         `safetensors: tensor '${e.name}' ends at byte ${e.end} of the data, but the file holds only ${dataLength} data bytes: it is truncated or its header lies`,
       );
     }
-    if (e.begin !== covered) {
+    const covered = previous?.end ?? 0;
+    if (previous !== undefined && e.begin < covered) {
       throw new ShapeError(
-        e.begin < covered
-          ? `safetensors: tensor '${e.name}' at bytes [${e.begin}, ${e.end}) overlaps the tensor before it`
-          : `safetensors: the data has a hole at bytes [${covered}, ${e.begin}) before tensor '${e.name}'`,
+        `safetensors: tensor '${e.name}' at bytes [${e.begin}, ${e.end}) overlaps tensor '${previous.name}' at [${previous.begin}, ${previous.end})`,
       );
     }
-    covered = e.end;
+    if (e.begin > covered) {
+      throw new ShapeError(`safetensors: the data has a hole at bytes [${covered}, ${e.begin}) before tensor '${e.name}'`);
+    }
+    previous = e;
   }
+  const covered = previous?.end ?? 0;
   if (covered !== dataLength) {
-    throw new ShapeError(
-      `safetensors: the file has ${dataLength - covered} data bytes after the last tensor that no tensor claims`,
-    );
+    throw new ShapeError(`safetensors: the file has ${dataLength - covered} data bytes after the last tensor that no tensor claims`);
   }
 }
 
