@@ -96,3 +96,70 @@ describe('ONNX round trip and bad input', () => {
     expect(() => readOnnx(toBinary(ModelProtoSchema, model))).toThrow(/initializer '2.bias' of shape \[2\] needs 8 bytes, but holds 4/);
   });
 });
+
+describe('ONNX opset 20 and graphs spelled other ways', () => {
+  it('opset 20 writes gelu as one Gelu node; onnxruntime runs it, and it reads back', async () => {
+    const { fromBinary } = await import('@bufbuild/protobuf');
+    const { ModelProtoSchema } = await import('../src/export/onnx-proto/onnx_pb.js');
+    const desc = randomMlp(9, [11, 6], 4, 'gelu', 21);
+    const bytes = writeOnnx(desc, { opset: 20 });
+    const model = fromBinary(ModelProtoSchema, bytes);
+    expect(model.opsetImport[0]!.version).toBe(20n);
+    expect(model.graph!.node.map((n) => n.opType)).toEqual(['Gemm', 'Gelu', 'Gemm', 'Gelu', 'Gemm', 'Softmax']);
+    const rows = 17;
+    const x = uniform(rows * 9, 6, 3);
+    const { out } = await runOrt(bytes, x, rows, 9);
+    expect(maxAbsDiff(out['probabilities']!.data as Float32Array, forward64(desc, x, rows).probabilities)).toBeLessThan(1e-5);
+    expect(readOnnx(bytes)).toEqual(desc);
+    expect(() => writeOnnx(desc, { opset: 18 as 17 })).toThrow(/opset must be 17 or 20, got 18/);
+  });
+
+  /** Our model with its Gemms rewritten as MatMul([in, out] weight) then Add(bias), as Keras-to-ONNX tools write them. */
+  async function asMatMulAdd(desc: MlpDescription): Promise<Uint8Array> {
+    const { create, fromBinary, toBinary } = await import('@bufbuild/protobuf');
+    const { ModelProtoSchema, NodeProtoSchema } = await import('../src/export/onnx-proto/onnx_pb.js');
+    const model = fromBinary(ModelProtoSchema, writeOnnx(desc));
+    const graph = model.graph!;
+    graph.node = graph.node.flatMap((n) => {
+      if (n.opType !== 'Gemm') return [n];
+      const [x, w, b] = n.input as [string, string, string];
+      const weight = graph.initializer.find((t) => t.name === w)!;
+      const [outSize, inSize] = weight.dims.map(Number) as [number, number];
+      const data = new Float32Array(weight.rawData.slice().buffer);
+      const transposed = new Float32Array(data.length);
+      for (let o = 0; o < outSize; o++) for (let i = 0; i < inSize; i++) transposed[i * outSize + o] = data[o * inSize + i]!;
+      weight.dims = [BigInt(inSize), BigInt(outSize)];
+      weight.rawData = new Uint8Array(transposed.buffer);
+      const product = `${n.name}/product`;
+      return [
+        create(NodeProtoSchema, { opType: 'MatMul', name: `${n.name}/MatMul`, input: [x, w], output: [product] }),
+        create(NodeProtoSchema, { opType: 'Add', name: `${n.name}/Add`, input: [b, product], output: n.output }),
+      ];
+    });
+    return toBinary(ModelProtoSchema, model);
+  }
+
+  it('reads MatMul + Add layers as Gemm ones, and onnxruntime agrees they are the same model', async () => {
+    const desc = randomMlp(5, [7], 3, 'tanh', 4);
+    const bytes = await asMatMulAdd(desc);
+    expect(readOnnx(bytes)).toEqual(desc);
+    const x = uniform(8 * 5, 2, 2);
+    const { out } = await runOrt(bytes, x, 8, 5);
+    expect(maxAbsDiff(out['probabilities']!.data as Float32Array, forward64(desc, x, 8).probabilities)).toBeLessThan(1e-5);
+  });
+
+  it('names an activation it does not support, and mixed activations', async () => {
+    const { fromBinary, toBinary } = await import('@bufbuild/protobuf');
+    const { ModelProtoSchema } = await import('../src/export/onnx-proto/onnx_pb.js');
+    const model = fromBinary(ModelProtoSchema, writeOnnx(randomMlp(4, [3, 3], 2, 'relu', 1)));
+    const relus = model.graph!.node.filter((n) => n.opType === 'Relu');
+    relus[1]!.opType = 'Sigmoid';
+    expect(() => readOnnx(toBinary(ModelProtoSchema, model))).toThrow(/Sigmoid '\/3\/Relu' after '\/2\/Gemm_output_0' is not a supported activation/);
+    relus[1]!.opType = 'Tanh';
+    expect(() => readOnnx(toBinary(ModelProtoSchema, model))).toThrow(/activation after layer 1 is tanh, but after layer 0 it is relu/);
+    relus[1]!.opType = 'Relu';
+    const gemm = model.graph!.node.find((n) => n.opType === 'Gemm')!;
+    gemm.attribute.push({ ...gemm.attribute[0]!, name: 'alpha', type: 1, f: 2 });
+    expect(() => readOnnx(toBinary(ModelProtoSchema, model))).toThrow(/Gemm '\/0\/Gemm' has alpha = 2; only transA 0, alpha 1, beta 1/);
+  });
+});

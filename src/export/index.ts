@@ -3,12 +3,12 @@
 // `importClassifier(bytes, opts)` builds a model from what `importMlp` returns.
 import { ValueError } from '../errors.js';
 import type { MlpActivation, MlpDescription } from './mlp.js';
-import { readOnnx, writeOnnx } from './onnx.js';
+import { readOnnx, writeOnnx, type WriteOnnxOptions } from './onnx.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { writeTfjs, type TfjsModelArtifacts } from './tfjs.js';
 
 export { layerSizes, validateMlp, type MlpActivation, type MlpDescription, type MlpLayer } from './mlp.js';
-export { ONNX_INPUT, ONNX_LOGITS, ONNX_OPSET, ONNX_PROBABILITIES, readOnnx, writeOnnx, type ReadOnnxOptions } from './onnx.js';
+export { ONNX_INPUT, ONNX_LOGITS, ONNX_OPSET, ONNX_PROBABILITIES, readOnnx, writeOnnx, type ReadOnnxOptions, type WriteOnnxOptions } from './onnx.js';
 export { readSafetensors, writeSafetensors, type ReadSafetensorsOptions } from './safetensors.js';
 export {
   readTfjs,
@@ -35,6 +35,9 @@ export interface ImportOptions {
   readonly activation?: MlpActivation;
 }
 
+/** Options of {@link exportMlp}; `opset` applies to ONNX only. */
+export type ExportOptions = WriteOnnxOptions;
+
 /**
  * Writes a trained head in one of the export formats: ONNX and safetensors as bytes, TF.js as
  * `tf.io.ModelArtifacts`. Throws before writing anything if `desc` is malformed.
@@ -42,13 +45,13 @@ export interface ImportOptions {
  * @example
  * const blob = new Blob([exportMlp(head, 'onnx')], { type: 'application/octet-stream' });
  */
-export function exportMlp(desc: MlpDescription, format: 'onnx' | 'safetensors'): Uint8Array;
+export function exportMlp(desc: MlpDescription, format: 'onnx' | 'safetensors', options?: ExportOptions): Uint8Array;
 export function exportMlp(desc: MlpDescription, format: 'tfjs'): TfjsModelArtifacts;
-export function exportMlp(desc: MlpDescription, format: ExportFormat): Uint8Array | TfjsModelArtifacts;
-export function exportMlp(desc: MlpDescription, format: ExportFormat): Uint8Array | TfjsModelArtifacts {
+export function exportMlp(desc: MlpDescription, format: ExportFormat, options?: ExportOptions): Uint8Array | TfjsModelArtifacts;
+export function exportMlp(desc: MlpDescription, format: ExportFormat, options: ExportOptions = {}): Uint8Array | TfjsModelArtifacts {
   switch (format) {
     case 'onnx':
-      return writeOnnx(desc);
+      return writeOnnx(desc, options);
     case 'safetensors':
       return writeSafetensors(desc);
     case 'tfjs':

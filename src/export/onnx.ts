@@ -25,14 +25,23 @@ import {
 } from './onnx-proto/onnx_pb.js';
 
 /**
- * The opset we write. 17 is what `torch.onnx.export` wrote by default for years and what every
+ * The opset we write by default. 17 is what `torch.onnx.export` wrote by default for years and what every
  * onnxruntime since 1.12 (Node, Web, mobile) runs; Softmax has had per-axis semantics since 13.
  * Gelu became a standard op only in opset 20 (onnxruntime 1.17+), so at 17 we spell it
  * 0.5·x·(1 + erf(x/√2)) with Erf, Mul and Add, as PyTorch's exporter does.
  */
 export const ONNX_OPSET = 17;
-/** IR version 8 is the one that goes with opset 17 (onnx 1.12). */
-const ONNX_IR_VERSION = 8n;
+/** The IR version that goes with each opset we write (onnx 1.12 and 1.15). */
+const IR_VERSIONS = { 17: 8n, 20: 9n } as const;
+
+/** Options of {@link writeOnnx}. */
+export interface WriteOnnxOptions {
+  /**
+   * 17 (default): runs everywhere onnxruntime ≥ 1.12 does; gelu spelled with Erf.
+   * 20: gelu as the standard Gelu op (one node, onnxruntime ≥ 1.17 fuses it).
+   */
+  readonly opset?: 17 | 20;
+}
 
 /** The names of the graph's input and outputs, as the issue fixes them. */
 export const ONNX_INPUT = 'input';
@@ -49,7 +58,7 @@ export interface ReadOnnxOptions {
 }
 
 /**
- * Writes `desc` as an ONNX model (opset 17): input 'input' [batch, features] float32, outputs
+ * Writes `desc` as an ONNX model (opset 17, or 20 if asked): input 'input' [batch, features] float32, outputs
  * 'logits' and 'probabilities' [batch, classes]. Each layer is one Gemm whose weight
  * initializer is named as in PyTorch's state_dict ('0.weight' [out, in], transB = 1).
  *
@@ -57,8 +66,10 @@ export interface ReadOnnxOptions {
  * const session = await ort.InferenceSession.create(writeOnnx(head));
  * const { probabilities } = await session.run({ input: new ort.Tensor('float32', x, [n, head.features]) });
  */
-export function writeOnnx(desc: MlpDescription): Uint8Array {
+export function writeOnnx(desc: MlpDescription, options: WriteOnnxOptions = {}): Uint8Array {
   validateMlp(desc);
+  const opset = options.opset ?? ONNX_OPSET;
+  if (opset !== 17 && opset !== 20) throw new ValueError(`onnx: opset must be 17 or 20, got ${String(opset)}`);
   const nodes: NodeProto[] = [];
   const initializers: TensorProto[] = [];
   const sizes = layerSizes(desc);
@@ -75,13 +86,13 @@ export function writeOnnx(desc: MlpDescription): Uint8Array {
     nodes.push(
       node('Gemm', `/${module}/Gemm`, [current, `${module}.weight`, `${module}.bias`], linear, [intAttribute('transB', 1)]),
     );
-    current = last ? linear : activationNodes(desc.activation, `/${module + 1}`, linear, nodes, initializers);
+    current = last ? linear : activationNodes(desc.activation, opset, `/${module + 1}`, linear, nodes, initializers);
   });
   nodes.push(node('Softmax', '/Softmax', [current], ONNX_PROBABILITIES, [intAttribute('axis', -1)]));
 
   const model = create(ModelProtoSchema, {
-    irVersion: ONNX_IR_VERSION,
-    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(ONNX_OPSET) })],
+    irVersion: IR_VERSIONS[opset],
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(opset) })],
     producerName: 'webgpu-softmax',
     docString: `MLP classifier head: ${[desc.features, ...desc.hidden, desc.classes].join('-')}, ${desc.activation}`,
     metadataProps: [create(StringStringEntryProtoSchema, { key: 'activation', value: desc.activation })],
@@ -99,6 +110,7 @@ export function writeOnnx(desc: MlpDescription): Uint8Array {
 /** Appends the nodes of `activation` applied to `x`; returns the name of their output. */
 function activationNodes(
   activation: MlpActivation,
+  opset: 17 | 20,
   prefix: string,
   x: string,
   nodes: NodeProto[],
@@ -107,6 +119,7 @@ function activationNodes(
   const out = `${prefix}/output_0`;
   if (activation === 'relu') nodes.push(node('Relu', `${prefix}/Relu`, [x], out));
   else if (activation === 'tanh') nodes.push(node('Tanh', `${prefix}/Tanh`, [x], out));
+  else if (opset >= 20) nodes.push(node('Gelu', `${prefix}/Gelu`, [x], out));
   else {
     if (!initializers.some((t) => t.name === 'gelu.sqrt_half')) {
       initializers.push(
