@@ -163,3 +163,15 @@ describe('ONNX opset 20 and graphs spelled other ways', () => {
     expect(() => readOnnx(toBinary(ModelProtoSchema, model))).toThrow(/Gemm '\/0\/Gemm' has alpha = 2; only transA 0, alpha 1, beta 1/);
   });
 });
+
+it('names a graph input whose declared type or shape does not fit the first layer', async () => {
+  const { fromBinary, toBinary } = await import('@bufbuild/protobuf');
+  const { ModelProtoSchema } = await import('../src/export/onnx-proto/onnx_pb.js');
+  const model = fromBinary(ModelProtoSchema, writeOnnx(randomMlp(4, [3], 2, 'relu', 1)));
+  const tensorType = model.graph!.input[0]!.type!.value;
+  if (tensorType.case !== 'tensorType') throw new Error('expected a tensor type');
+  tensorType.value.shape!.dim[1]!.value = { case: 'dimValue', value: 5n };
+  expect(() => readOnnx(toBinary(ModelProtoSchema, model))).toThrow(/input 'input' is \[batch, 5\], but the first layer takes \[batch, 4\]/);
+  tensorType.value.elemType = 11;
+  expect(() => readOnnx(toBinary(ModelProtoSchema, model))).toThrow(/input 'input' is DOUBLE; expected FLOAT/);
+});

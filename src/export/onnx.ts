@@ -222,9 +222,11 @@ export function readOnnx(bytes: Uint8Array, options: ReadOnnxOptions = {}): MlpD
   const layers: MlpLayer[] = [];
   const sizes: number[] = [];
   const activations: MlpActivation[] = [];
-  let current = (inputs[0] as ValueInfoProto).name;
+  const input = inputs[0] as ValueInfoProto;
+  let current = input.name;
   for (;;) {
     const linear = readLinear(current, consumers, constants);
+    if (sizes.length === 0) checkInput(input, linear.inSize);
     if (sizes.length > 0 && sizes[sizes.length - 1] !== linear.inSize) {
       throw new ShapeError(
         `onnx: node '${linear.nodeName}' takes ${linear.inSize} inputs, but the layer before it gives ${sizes[sizes.length - 1]}: the shapes do not chain`,
@@ -259,6 +261,23 @@ export function readOnnx(bytes: Uint8Array, options: ReadOnnxOptions = {}): MlpD
   };
   validateMlp(desc);
   return desc;
+}
+
+/** The graph input, where it declares its type, must be float32 [batch, features]. */
+function checkInput(input: ValueInfoProto, features: number): void {
+  const type = input.type?.value;
+  if (type?.case !== 'tensorType') return;
+  if (type.value.elemType !== TensorProto_DataType.FLOAT) {
+    const name = TensorProto_DataType[type.value.elemType] ?? String(type.value.elemType);
+    throw new DTypeError(`onnx: input '${input.name}' is ${name}; expected FLOAT (float32) features`);
+  }
+  const dim = type.value.shape?.dim;
+  if (dim === undefined) return;
+  const width = dim[1]?.value;
+  if (dim.length !== 2 || (width?.case === 'dimValue' && width.value !== BigInt(features))) {
+    const shown = dim.map((d) => (d.value.case === undefined ? '?' : String(d.value.value)));
+    throw new ShapeError(`onnx: input '${input.name}' is [${shown.join(', ')}], but the first layer takes [batch, ${features}]`);
+  }
 }
 
 function isDefaultDomain(n: NodeProto): boolean {
