@@ -40,7 +40,7 @@ describe('our writers still produce the committed fixture bytes that PyTorch rea
 });
 
 /** The models generate.py trains in PyTorch and saves with safetensors and torch.onnx.export. */
-const TORCH_CASES = ['torch-relu', 'torch-gelu', 'torch-tanh', 'torch-linear'];
+const TORCH_CASES = ['torch-relu', 'torch-gelu', 'torch-tanh', 'torch-linear', 'torch-dropout'];
 const expectedFile = () => JSON.parse(readFileSync(DIR + 'expected.json', 'utf8')) as Expected;
 
 describe('PyTorch reads our safetensors (load_state_dict strict=True)', () => {

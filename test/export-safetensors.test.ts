@@ -178,6 +178,8 @@ describe('safetensors: corrupt or mismatched files are refused, naming the tenso
     expect(() => readSafetensors(drop('0.bias'))).toThrow(/'0.bias' is missing/);
     const extra = join({ ...header, '3.running_mean': { dtype: 'F32', shape: [1], data_offsets: [data.length, data.length + 4] } }, new Uint8Array([...data, 0, 0, 0, 0]));
     expect(() => readSafetensors(extra)).toThrow(/unexpected tensor\(s\) '3.running_mean'/);
+    const stray = join({ ...header, '5.weight': { dtype: 'F32', shape: [1, 2], data_offsets: [data.length, data.length + 8] } }, new Uint8Array([...data, ...new Uint8Array(8)]));
+    expect(() => readSafetensors(stray)).toThrow(/'5.bias' is missing/);
     expect(() => readSafetensors(join({ 'fc.weight': { dtype: 'F32', shape: [0], data_offsets: [0, 0] } }, new Uint8Array()))).toThrow(
       /no '0.weight' and '0.bias'.*'fc.weight'/,
     );

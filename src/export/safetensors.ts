@@ -248,7 +248,7 @@ function readF32(view: DataView, dataStart: number, entry: TensorEntry): Float32
 }
 
 /** A Linear layer found in a state_dict: its weight [out, in] and bias [out] tensors. */
-export interface NamedLinear<T> {
+interface NamedLinear<T> {
   readonly weight: T;
   readonly bias: T;
   readonly inSize: number;
@@ -256,19 +256,37 @@ export interface NamedLinear<T> {
 }
 
 /**
- * Finds the Linear layers of an `nn.Sequential(Linear, act, ..., Linear)` state_dict: '0.weight'
- * [out, in] and '0.bias' [out], then '2.', '4.', ...; checks that they chain and that no tensor is
- * missing or extra. Shared by the safetensors and ONNX readers (PyTorch's ONNX export keeps
- * the state_dict names on its initializers).
+ * Finds the Linear layers of an `nn.Sequential` state_dict: '<i>.weight' [out, in] and '<i>.bias'
+ * [out] for rising module indices i. We write 0, 2, 4, ... (Linear, activation, Linear, ...);
+ * PyTorch heads with parameter-free modules between (Dropout: Linear, ReLU, Dropout, Linear
+ * gives 0 and 3) read as well. Checks that every layer has both tensors, that they chain, and
+ * that no other tensor is there.
  */
-export function mlpLayersFromNames<T>(
+function mlpLayersFromNames<T>(
   tensors: ReadonlyMap<string, T>,
   shapeOf: (tensor: T) => readonly number[],
   format: string,
 ): NamedLinear<T>[] {
+  const modules = new Set<number>();
+  const extra: string[] = [];
+  for (const name of tensors.keys()) {
+    const match = /^(0|[1-9][0-9]*)\.(weight|bias)$/.exec(name);
+    if (match === null) extra.push(name);
+    else modules.add(Number(match[1]));
+  }
+  if (modules.size === 0) {
+    throw new ShapeError(
+      `${format}: no '0.weight' and '0.bias': expected the state_dict of nn.Sequential(Linear, activation, ..., Linear), got tensors ${listNames(tensors.keys())}`,
+    );
+  }
+  if (extra.length > 0) {
+    throw new ShapeError(
+      `${format}: unexpected tensor(s) ${listNames(extra)}: expected only the '<index>.weight' and '<index>.bias' of the Linear layers of an nn.Sequential`,
+    );
+  }
   const layers: NamedLinear<T>[] = [];
-  const used = new Set<string>();
-  for (let module = 0; tensors.has(`${module}.weight`) || tensors.has(`${module}.bias`); module += 2) {
+  let previousName = '';
+  for (const module of [...modules].sort((a, b) => a - b)) {
     const weightName = `${module}.weight`;
     const biasName = `${module}.bias`;
     const weight = tensors.get(weightName);
@@ -279,33 +297,21 @@ export function mlpLayersFromNames<T>(
     }
     const wShape = shapeOf(weight);
     const bShape = shapeOf(bias);
-    if (wShape.length !== 2) {
+    const [outSize, inSize] = wShape;
+    if (wShape.length !== 2 || outSize === undefined || inSize === undefined || outSize < 1 || inSize < 1) {
       throw new ShapeError(`${format}: '${weightName}' has shape [${wShape.join(', ')}]; a Linear weight is [out, in]`);
     }
-    const [outSize, inSize] = wShape as [number, number];
     if (bShape.length !== 1 || bShape[0] !== outSize) {
       throw new ShapeError(`${format}: '${biasName}' has shape [${bShape.join(', ')}], but '${weightName}' [${outSize}, ${inSize}] needs [${outSize}]`);
     }
     const previous = layers[layers.length - 1];
     if (previous !== undefined && previous.outSize !== inSize) {
       throw new ShapeError(
-        `'${weightName}' takes ${inSize} inputs, but the layer before it ('${module - 2}.weight') gives ${previous.outSize}: the shapes do not chain`,
+        `${format}: '${weightName}' takes ${inSize} inputs, but the layer before it ('${previousName}') gives ${previous.outSize}: the shapes do not chain`,
       );
     }
-    if (outSize < 1 || inSize < 1) throw new ShapeError(`${format}: '${weightName}' has an empty shape [${outSize}, ${inSize}]`);
     layers.push({ weight, bias, inSize, outSize });
-    used.add(weightName).add(biasName);
-  }
-  if (layers.length === 0) {
-    throw new ShapeError(
-      `no '0.weight' and '0.bias': expected the state_dict of nn.Sequential(Linear, activation, ..., Linear), got tensors ${listNames(tensors.keys())}`,
-    );
-  }
-  const extra = [...tensors.keys()].filter((name) => !used.has(name));
-  if (extra.length > 0) {
-    throw new ShapeError(
-      `unexpected tensor(s) ${listNames(extra)}: expected only '0.weight', '0.bias', ... '${2 * (layers.length - 1)}.bias' of nn.Sequential(Linear, activation, ..., Linear)`,
-    );
+    previousName = weightName;
   }
   return layers;
 }
