@@ -194,15 +194,7 @@ interface Constant {
  * const head = readOnnx(new Uint8Array(await fs.readFile('head.onnx')));
  */
 export function readOnnx(bytes: Uint8Array, options: ReadOnnxOptions = {}): MlpDescription {
-  if (!(bytes instanceof Uint8Array)) throw new ValueError('onnx: expected the file\'s bytes as a Uint8Array');
-  let graph: GraphProto | undefined;
-  try {
-    graph = fromBinary(ModelProtoSchema, bytes).graph;
-  } catch (cause) {
-    throw new ValueError(`onnx: the bytes are not an ONNX model (protobuf decoding failed: ${String(cause)})`, { cause });
-  }
-  if (graph === undefined) throw new ValueError('onnx: the model has no graph');
-  const g = graph;
+  const g = decodeGraph(bytes);
 
   const constants = new Map<string, Constant>();
   for (const t of g.initializer) constants.set(t.name, tensorData(t, `initializer '${t.name}'`));
@@ -225,6 +217,7 @@ export function readOnnx(bytes: Uint8Array, options: ReadOnnxOptions = {}): MlpD
   const input = inputs[0] as ValueInfoProto;
   let current = input.name;
   for (;;) {
+    if (layers.length > g.node.length) throw new ValueError('onnx: the graph has a cycle');
     const linear = readLinear(current, consumers, constants);
     if (sizes.length === 0) checkInput(input, linear.inSize);
     if (sizes.length > 0 && sizes[sizes.length - 1] !== linear.inSize) {
@@ -261,6 +254,18 @@ export function readOnnx(bytes: Uint8Array, options: ReadOnnxOptions = {}): MlpD
   };
   validateMlp(desc);
   return desc;
+}
+
+function decodeGraph(bytes: Uint8Array): GraphProto {
+  if (!(bytes instanceof Uint8Array)) throw new ValueError("onnx: expected the file's bytes as a Uint8Array");
+  let graph: GraphProto | undefined;
+  try {
+    graph = fromBinary(ModelProtoSchema, bytes).graph;
+  } catch (cause) {
+    throw new ValueError(`onnx: the bytes are not an ONNX model (protobuf decoding failed: ${String(cause)})`, { cause });
+  }
+  if (graph === undefined) throw new ValueError('onnx: the model has no graph');
+  return graph;
 }
 
 /** The graph input, where it declares its type, must be float32 [batch, features]. */
