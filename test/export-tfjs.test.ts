@@ -36,6 +36,22 @@ describe("TF.js export, loaded by @tensorflow/tfjs's loadLayersModel", () => {
     model.dispose();
   });
 
+  it('loads twice side by side (an app reloading a retrained head), each predicting its own weights', async () => {
+    const a = randomMlp(5, [4], 3, 'relu', 5);
+    const b = randomMlp(5, [4], 3, 'relu', 6);
+    const first = await tf.loadLayersModel(tf.io.fromMemory(writeTfjs(a)));
+    const second = await tf.loadLayersModel(tf.io.fromMemory(writeTfjs(b)));
+    const x = uniform(3 * 5, 9, 2);
+    const input = tf.tensor2d(x, [3, 5]);
+    for (const [model, desc] of [[first, a], [second, b]] as const) {
+      const p = model.predict(input) as tf.Tensor;
+      expect(maxAbsDiff(await p.data(), forward64(desc, x, 3).probabilities)).toBeLessThan(1e-5);
+      p.dispose();
+      model.dispose();
+    }
+    input.dispose();
+  });
+
   it('reads back what TF.js itself saves of the loaded model', async () => {
     const desc = randomMlp(5, [4], 3, 'gelu', 2);
     const model = await tf.loadLayersModel(tf.io.fromMemory(writeTfjs(desc)));
