@@ -40,6 +40,17 @@ describe('safetensors round trip', () => {
     expect(importMlp(exportMlp(desc, 'safetensors'), { format: 'safetensors' })).toEqual(desc);
   });
 
+  it('reads a file that lies at an odd offset inside a larger buffer (a slice of a download)', () => {
+    const desc = randomMlp(6, [5], 4, 'gelu', 3);
+    const bytes = writeSafetensors(desc);
+    const host = new Uint8Array(bytes.length + 10);
+    host.set(bytes, 3);
+    expect(readSafetensors(host.subarray(3, 3 + bytes.length))).toEqual(desc);
+    const onnxHost = new Uint8Array(exportMlp(desc, 'onnx').length + 10);
+    onnxHost.set(exportMlp(desc, 'onnx'), 5);
+    expect(importMlp(onnxHost.subarray(5, 5 + onnxHost.length - 10), { format: 'onnx' })).toEqual(desc);
+  });
+
   it('lays the file out as the spec asks: header padded to 8 bytes, tensors by name, no holes, [out, in] weights', () => {
     const desc = randomMlp(3, [2], 2, 'relu', 1);
     const bytes = writeSafetensors(desc);
