@@ -74,6 +74,13 @@ describe('TF.js round trip and bad input', () => {
     expect(readTfjs(writeTfjs(desc))).toEqual(desc);
   });
 
+  it("reads the Python converter's wrapping of the topology in model_config", () => {
+    const desc = randomMlp(4, [3], 2, 'tanh', 2);
+    const a = writeTfjs(desc);
+    expect(readTfjs({ ...a, modelTopology: { keras_version: '2.15.0', backend: 'tensorflow', model_config: a.modelTopology } })).toEqual(desc);
+    expect(() => readTfjs({ ...a, modelTopology: { class_name: 'Functional', config: {} } })).toThrow(/must be a Keras Sequential model/);
+  });
+
   it('names weights that are missing, of the wrong dtype, or longer than the data', () => {
     const a = writeTfjs(randomMlp(4, [3], 2, 'relu', 1));
     expect(() => readTfjs({ ...a, weightSpecs: a.weightSpecs.slice(0, 3) })).toThrow(/weightData holds 92 bytes, but weightSpecs describe 84/);

@@ -121,7 +121,9 @@ export interface TfjsArtifactsLike {
  * const head = readTfjs(writeTfjs(trained)); // the same weights, bit for bit
  */
 export function readTfjs(artifacts: TfjsArtifactsLike): MlpDescription {
-  const topology = artifacts.modelTopology as TfjsModelTopology | undefined;
+  // Files from the Python converter (tensorflowjs_converter) wrap the model in `model_config`.
+  const raw = artifacts.modelTopology as (TfjsModelTopology & { model_config?: TfjsModelTopology }) | undefined;
+  const topology = raw?.model_config ?? raw;
   if (topology?.class_name !== 'Sequential' || !Array.isArray(topology.config?.layers)) {
     throw new ValueError('tfjs: modelTopology must be a Keras Sequential model of Dense layers');
   }
