@@ -71,6 +71,21 @@ export interface CrossEntropyPlan {
   readonly withGrad: boolean;
 }
 
+/**
+ * A validated `linearCrossEntropy` call: the cross-entropy of `x · weight + bias` (`crossEntropy`
+ * has `rows` = N and `classes` = C), never holding all N rows of logits at once.
+ */
+export interface LinearCrossEntropyPlan {
+  /** D, the columns of `x`. */
+  readonly features: number;
+  /** `weight` is stored `[C, D]` (a PyTorch `Linear`, a tied embedding) instead of `[D, C]`. */
+  readonly transposeWeight: boolean;
+  readonly hasBias: boolean;
+  /** Rows of logits formed at a time; null lets the backend choose from its limits. */
+  readonly chunkRows: number | null;
+  readonly crossEntropy: CrossEntropyPlan;
+}
+
 /** `rows` rows of `cols` elements, taken at `indices[start + r]`, or from row `start` on when there are no indices. */
 export interface GatherPlan {
   readonly rows: number;
@@ -119,6 +134,14 @@ export interface BackendCrossEntropyResult {
   readonly grad: Storage | null;
 }
 
+/** The loss of a linear cross-entropy call and, when the plan asks, its gradients (`gradBias` only with a bias). */
+export interface BackendLinearCrossEntropyResult {
+  readonly loss: Storage;
+  readonly gradX: Storage | null;
+  readonly gradWeight: Storage | null;
+  readonly gradBias: Storage | null;
+}
+
 /**
  * One method per op. The context has validated every shape, dtype and option before it calls
  * any of these, so a backend trusts its plan and never throws for bad input.
@@ -144,6 +167,15 @@ export interface Backend {
     classWeights: Storage | null,
     plan: CrossEntropyPlan,
   ): BackendCrossEntropyResult;
+  /** `crossEntropy(x · weight + bias)` and its gradients, in chunks of rows; see `LinearCrossEntropyPlan`. */
+  linearCrossEntropy(
+    x: Storage,
+    weight: Storage,
+    bias: Storage | null,
+    target: Storage,
+    classWeights: Storage | null,
+    plan: LinearCrossEntropyPlan,
+  ): BackendLinearCrossEntropyResult;
   /** Sums `rows` rows of `cols` columns into `cols` column totals. */
   sumRows(t: Storage, plan: RowsPlan): Storage;
   /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order). */

@@ -9,6 +9,7 @@ import {
   ValueError,
 } from './errors.js';
 import { planCrossEntropy, type CrossEntropyOptions } from './ops/cross-entropy.js';
+import { planLinearCrossEntropy, type LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 import { planMatmul, type MatmulOptions } from './ops/matmul.js';
 import { planRows } from './ops/rows.js';
 import { planSum, type SumOptions } from './ops/sum.js';
@@ -220,6 +221,38 @@ export class Context {
   }
 
   /**
+   * `crossEntropy(matmul(x, weight) + bias, target)` without ever holding the `[N, C]` logits:
+   * they are formed a chunk of rows at a time (`chunkRows`), so N·C may be far beyond what one
+   * buffer holds. `x` is `[N, D]`, `weight` `[D, C]` (or `[C, D]` with `transposeWeight`),
+   * `target` int32 `[N]` class ids or float32 `[N, C]` probabilities; every `crossEntropy`
+   * option has its meaning there. Returns a scalar, or `[N]` for `reduction: 'none'`.
+   *
+   * @example
+   * const loss = ctx.linearCrossEntropy(hidden, embedding, nextTokens, { transposeWeight: true });
+   */
+  linearCrossEntropy(x: F32, weight: F32, target: Tensor, options: LinearCrossEntropyOptions<F32> = {}): F32 {
+    return this.#linearCrossEntropy('linearCrossEntropy', x, weight, target, options, false).loss;
+  }
+
+  /**
+   * The loss of `linearCrossEntropy` and its gradients from one pass over the chunks: `gradX`
+   * (`[N, D]`), `gradWeight` (in `weight`'s layout) and `gradBias` (`[C]`; null without a bias),
+   * equal to `crossEntropyWithGrad` followed by `dz · Wᵀ`, `xᵀ · dz` and the column sums of dz.
+   *
+   * @example
+   * const { loss, gradX, gradWeight, gradBias } = ctx.linearCrossEntropyWithGrad(x, w, labels, { bias: b });
+   */
+  linearCrossEntropyWithGrad(
+    x: F32,
+    weight: F32,
+    target: Tensor,
+    options: LinearCrossEntropyOptions<F32> = {},
+  ): { loss: F32; gradX: F32; gradWeight: F32; gradBias: F32 | null } {
+    const result = this.#linearCrossEntropy('linearCrossEntropyWithGrad', x, weight, target, options, true);
+    return { loss: result.loss, gradX: result.gradX!, gradWeight: result.gradWeight!, gradBias: result.gradBias };
+  }
+
+  /**
    * Sums over the first axis (`{ axis: 0 }`: the column sums of a matrix, a bias gradient),
    * or over every element when no axis is given (a scalar).
    */
@@ -323,6 +356,57 @@ export class Context {
       return {
         loss: this.#adopt(result.loss, lossShape, 'float32', null),
         grad: result.grad === null ? null : this.#adopt(result.grad, z.shape, 'float32', null),
+      };
+    } finally {
+      if (uploaded !== null) backend.release(uploaded);
+    }
+  }
+
+  #linearCrossEntropy(
+    where: string,
+    x: F32,
+    weight: F32,
+    target: Tensor,
+    options: LinearCrossEntropyOptions<F32>,
+    withGrad: boolean,
+  ): { loss: F32; gradX: F32 | null; gradWeight: F32 | null; gradBias: F32 | null } {
+    const backend = this.#live(where);
+    const sx = this.#floats(x, where, 'x');
+    const sweight = this.#floats(weight, where, 'weight');
+    const sbias = options.bias === undefined ? null : this.#floats(options.bias, where, 'bias');
+    const targetInternals = this.#internals(target, where, 'target');
+    const weights = options.classWeights;
+    let weightShape: Shape | null = null;
+    let sw: Storage | null = null;
+    if (weights instanceof Tensor) {
+      sw = this.#floats(weights, where, 'classWeights');
+      weightShape = weights.shape;
+    } else if (weights !== undefined) {
+      weightShape = [weights.length];
+    }
+    const { plan, lossShape } = planLinearCrossEntropy(
+      where,
+      x,
+      weight,
+      options.bias?.shape ?? null,
+      target,
+      targetInternals.hostInt32,
+      weightShape,
+      options,
+      withGrad,
+    );
+    if (plan.chunkRows !== null) this.#checkBytes(`${where} (chunkRows)`, [plan.chunkRows, plan.crossEntropy.classes]);
+    const uploaded = sw === null && weights !== undefined && !(weights instanceof Tensor)
+      ? backend.upload(Float32Array.from(weights))
+      : null;
+    try {
+      const r = backend.linearCrossEntropy(sx, sweight, sbias, targetInternals.storage, sw ?? uploaded, plan);
+      const adopt = (storage: Storage | null, shape: Shape) => (storage === null ? null : this.#adopt(storage, shape, 'float32', null));
+      return {
+        loss: this.#adopt(r.loss, lossShape, 'float32', null),
+        gradX: adopt(r.gradX, x.shape),
+        gradWeight: adopt(r.gradWeight, weight.shape),
+        gradBias: adopt(r.gradBias, [plan.crossEntropy.classes]),
       };
     } finally {
       if (uploaded !== null) backend.release(uploaded);

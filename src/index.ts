@@ -7,6 +7,7 @@ export { Tensor, type DType, type TypedArrayFor } from './tensor.js';
 export type { Shape } from './shape.js';
 export type { BackendKind, KernelTiming, Profile, Reduction } from './backend.js';
 export type { CrossEntropyOptions } from './ops/cross-entropy.js';
+export type { LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SumOptions } from './ops/sum.js';
 export { SoftmaxRegression } from './train/softmax-regression.js';

@@ -4,6 +4,7 @@ import type {
   CrossEntropyPlan,
   GatherPlan,
   KernelTiming,
+  LinearCrossEntropyPlan,
   MatmulPlan,
   MetricsPlan,
   RowsPlan,
@@ -14,6 +15,7 @@ import type {
 import { WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../tensor.js';
 import { crossEntropy } from './cross-entropy.js';
+import { linearCrossEntropy } from './linear-cross-entropy.js';
 import { matmul } from './matmul.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
@@ -65,6 +67,30 @@ export class CpuBackend implements Backend {
       const targets = plan.target === 'index' ? ints(target) : floats(target);
       const { loss, grad } = crossEntropy(floats(z), targets, classWeights === null ? null : floats(classWeights), plan);
       return { loss: new CpuStorage(loss), grad: grad === null ? null : new CpuStorage(grad) };
+    });
+  }
+
+  linearCrossEntropy(
+    x: Storage,
+    weight: Storage,
+    bias: Storage | null,
+    target: Storage,
+    classWeights: Storage | null,
+    plan: LinearCrossEntropyPlan,
+  ) {
+    const { rows, classes } = plan.crossEntropy;
+    return this.#timed(`linearCrossEntropy ${rows}x${plan.features}x${classes}`, () => {
+      const targets = plan.crossEntropy.target === 'index' ? ints(target) : floats(target);
+      const r = linearCrossEntropy(
+        floats(x),
+        floats(weight),
+        bias === null ? null : floats(bias),
+        targets,
+        classWeights === null ? null : floats(classWeights),
+        plan,
+      );
+      const wrap = (a: Float32Array | null) => (a === null ? null : new CpuStorage(a));
+      return { loss: new CpuStorage(r.loss), gradX: wrap(r.gradX), gradWeight: wrap(r.gradWeight), gradBias: wrap(r.gradBias) };
     });
   }
 

@@ -5,6 +5,7 @@ import type {
   DeviceLoss,
   GatherPlan,
   KernelTiming,
+  LinearCrossEntropyPlan,
   MatmulPlan,
   MetricsPlan,
   RowsPlan,
@@ -20,6 +21,7 @@ import { CommandQueue } from './command-queue.js';
 import type { AdapterReport, OpenedDevice } from './device.js';
 import { KernelHost, type KernelVariants } from './kernel-host.js';
 import { crossEntropy } from './kernels/cross-entropy.js';
+import { linearCrossEntropy } from './kernels/linear-cross-entropy.js';
 import { matmul } from './kernels/matmul.js';
 import { softmax, softmaxBackward } from './kernels/softmax.js';
 import { sumRows } from './kernels/sum.js';
@@ -137,6 +139,26 @@ export class WebGPUBackend implements Backend {
   crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan) {
     this.#usable('crossEntropy');
     return crossEntropy(this.#host, gpu(z), gpu(target), classWeights === null ? null : gpu(classWeights), plan);
+  }
+
+  linearCrossEntropy(
+    x: Storage,
+    weight: Storage,
+    bias: Storage | null,
+    target: Storage,
+    classWeights: Storage | null,
+    plan: LinearCrossEntropyPlan,
+  ) {
+    this.#usable('linearCrossEntropy');
+    return linearCrossEntropy(
+      this.#host,
+      gpu(x),
+      gpu(weight),
+      bias === null ? null : gpu(bias),
+      gpu(target),
+      classWeights === null ? null : gpu(classWeights),
+      plan,
+    );
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {

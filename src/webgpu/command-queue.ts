@@ -17,7 +17,9 @@ interface Dispatch {
 interface Copy {
   readonly kind: 'copy';
   readonly source: GPUBuffer;
+  readonly sourceOffset: number;
   readonly target: GPUBuffer;
+  readonly targetOffset: number;
   readonly bytes: number;
 }
 
@@ -65,8 +67,10 @@ export class CommandQueue {
     this.#recording.push({ kind: 'dispatch', label, spec, pipeline, buffers, uniforms, grid });
   }
 
-  copy(source: GPUBuffer, target: GPUBuffer, bytes: number): void {
-    this.#recording.push({ kind: 'copy', source, target, bytes });
+  /** Copies `bytes` from `source` to `target`; offsets and size are multiples of 4. */
+  copy(source: GPUBuffer, target: GPUBuffer, bytes: number, sourceOffset = 0, targetOffset = 0): void {
+    if (bytes === 0) return;
+    this.#recording.push({ kind: 'copy', source, sourceOffset, target, targetOffset, bytes });
   }
 
   /**
@@ -126,7 +130,7 @@ export class CommandQueue {
       if (command.kind === 'copy') {
         pass?.end();
         pass = null;
-        encoder.copyBufferToBuffer(command.source, 0, command.target, 0, command.bytes);
+        encoder.copyBufferToBuffer(command.source, command.sourceOffset, command.target, command.targetOffset, command.bytes);
         continue;
       }
       if (pass === null || timestamps !== null) {

@@ -90,6 +90,11 @@ export class KernelHost {
     this.#pool.release(buffer, this.#queue.batchInUse);
   }
 
+  /** Records a copy of `bytes` between buffers, in order with the dispatches around it. */
+  copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
+    this.#queue.copy(source, target, bytes, sourceOffset, targetOffset);
+  }
+
   /** The module made of these parts, built once. */
   shader(parts: readonly ShaderPart[]): ComposedShader {
     const key = parts.map((p) => p.name).join('+');
