@@ -194,5 +194,12 @@ export interface Backend {
   flush(): Promise<void>;
   /** Bytes the backend keeps for reuse beyond live tensors (a buffer pool). */
   pooledBytes(): number;
+  /**
+   * The most bytes the backend has held at once (tensors, scratch, staging, pooled buffers)
+   * since it was made or since `resetPeakBytes`.
+   */
+  peakBytes(): number;
+  /** Starts the high-water mark over from what is held now. */
+  resetPeakBytes(): void;
   destroy(): void;
 }

@@ -29,6 +29,12 @@ export interface MemoryInfo {
   readonly bytes: number;
   /** Bytes of freed GPU buffers kept for reuse; 0 on the CPU. */
   readonly pooledBytes: number;
+  /**
+   * The most bytes the backend has held at once since the context opened or since
+   * `resetPeakMemory()`: on WebGPU every buffer (tensors, scratch, uniforms, read staging,
+   * pooled buffers); on the CPU, tensor storage.
+   */
+  readonly peakBytes: number;
 }
 
 type F32 = Tensor<'float32'>;
@@ -288,7 +294,20 @@ export class Context {
       tensors: this.#tensors,
       bytes: this.#bytes,
       pooledBytes: this.#destroyed ? 0 : this.#backend.pooledBytes(),
+      peakBytes: this.#destroyed ? 0 : this.#backend.peakBytes(),
     };
+  }
+
+  /**
+   * Starts `memory().peakBytes` over from what the backend holds now, to measure one step.
+   *
+   * @example
+   * ctx.resetPeakMemory();
+   * await ctx.linearCrossEntropy(x, w, labels).read();
+   * console.log(ctx.memory().peakBytes);
+   */
+  resetPeakMemory(): void {
+    this.#live('resetPeakMemory').resetPeakBytes();
   }
 
   /**

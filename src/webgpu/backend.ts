@@ -92,7 +92,7 @@ export class WebGPUBackend implements Backend {
     const { buffer, elements } = gpu(storage);
     const bytes = elements * 4;
     if (bytes === 0) return dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
-    const staging = this.#device.createBuffer({ label: 'read staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const staging = this.#pool.create({ label: 'read staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     try {
       this.#queue.copy(buffer, staging, bytes);
       await this.#queue.flush();
@@ -107,7 +107,7 @@ export class WebGPUBackend implements Backend {
       if (this.#loss !== null) throw this.#lostError('read', cause);
       throw cause;
     } finally {
-      staging.destroy();
+      this.#pool.destroyBuffer(staging);
     }
   }
 
@@ -223,6 +223,14 @@ export class WebGPUBackend implements Backend {
 
   pooledBytes(): number {
     return this.#pool.pooledBytes;
+  }
+
+  peakBytes(): number {
+    return this.#pool.peakBytes;
+  }
+
+  resetPeakBytes(): void {
+    this.#pool.resetPeak();
   }
 
   destroy(): void {

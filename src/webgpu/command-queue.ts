@@ -175,10 +175,11 @@ export class CommandQueue {
 
   #timestamps(count: number, batch: number) {
     const device = this.#device;
+    const pool = this.#pool;
     const querySet = device.createQuerySet({ label: `timestamps of batch ${batch}`, type: 'timestamp', count: 2 * count });
     const bytes = 16 * count;
-    const resolved = device.createBuffer({ label: 'timestamps', size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
-    const staging = device.createBuffer({ label: 'timestamps staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const resolved = pool.create({ label: 'timestamps', size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+    const staging = pool.create({ label: 'timestamps staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     return {
       querySet,
       resolve(encoder: GPUCommandEncoder) {
@@ -191,8 +192,8 @@ export class CommandQueue {
           const ticks = new BigInt64Array(staging.getMappedRange().slice(0));
           return labels.map((label, i) => ({ label, ms: Number(ticks[2 * i + 1]! - ticks[2 * i]!) / 1e6 }));
         } finally {
-          staging.destroy();
-          resolved.destroy();
+          pool.destroyBuffer(staging);
+          pool.destroyBuffer(resolved);
           querySet.destroy();
         }
       },
