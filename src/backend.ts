@@ -84,6 +84,21 @@ export interface LinearCrossEntropyPlan {
   /** Rows of logits formed at a time; null lets the backend choose from its limits. */
   readonly chunkRows: number | null;
   readonly crossEntropy: CrossEntropyPlan;
+  /** With `crossEntropy.withGrad`: also `gradX` (a model's step needs only the parameters'). */
+  readonly withGradX: boolean;
+  /**
+   * Where given, each chunk's logits also feed a metrics accumulator as `accumulateMetrics`
+   * would (the correct and counted rows, the rows), and the loss is added times `lossScale`.
+   */
+  readonly metricsLossScale: number | null;
+}
+
+/** The `k` largest entries of each of `rows` rows of `cols` logits, written from row `firstRow` of `[N, k]` results. */
+export interface TopKPlan {
+  readonly rows: number;
+  readonly cols: number;
+  readonly k: number;
+  readonly firstRow: number;
 }
 
 /** `rows` rows of `cols` elements, taken at `indices[start + r]`, or from row `start` on when there are no indices. */
@@ -174,8 +189,11 @@ export interface Backend {
     bias: Storage | null,
     target: Storage,
     classWeights: Storage | null,
+    metrics: Storage | null,
     plan: LinearCrossEntropyPlan,
   ): BackendLinearCrossEntropyResult;
+  /** Writes each row's k most probable classes (int32) and their softmax probabilities into `indices` and `values`. */
+  topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void;
   /** Sums `rows` rows of `cols` columns into `cols` column totals. */
   sumRows(t: Storage, plan: RowsPlan): Storage;
   /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order). */

@@ -78,6 +78,7 @@ export class Context {
       return this.#internals(t, where, name).storage;
     },
     adopt: (storage, shape, dtype) => this.#adopt(storage, shape, dtype, null),
+    labels: (t) => tensorInternals(t)?.hostInt32 ?? null,
   };
 
   /**
@@ -419,7 +420,7 @@ export class Context {
       ? backend.upload(Float32Array.from(weights))
       : null;
     try {
-      const r = backend.linearCrossEntropy(sx, sweight, sbias, targetInternals.storage, sw ?? uploaded, plan);
+      const r = backend.linearCrossEntropy(sx, sweight, sbias, targetInternals.storage, sw ?? uploaded, null, plan);
       const adopt = (storage: Storage | null, shape: Shape) => (storage === null ? null : this.#adopt(storage, shape, 'float32', null));
       return {
         loss: this.#adopt(r.loss, lossShape, 'float32', null),

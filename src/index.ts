@@ -21,6 +21,7 @@ export type {
   Init,
   LossOptions,
   OptimizerOptions,
+  PredictOptions,
   SgdOptions,
   SoftmaxRegressionJSON,
   SoftmaxRegressionOptions,

@@ -11,6 +11,7 @@ import type {
   Profile,
   SgdPlan,
   Storage,
+  TopKPlan,
 } from '../backend.js';
 import { WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../tensor.js';
@@ -20,6 +21,7 @@ import { matmul } from './matmul.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
 import { CpuStorage, elements, floats, ints } from './storage.js';
+import { topK } from './top-k.js';
 import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './train.js';
 
 /**
@@ -87,6 +89,7 @@ export class CpuBackend implements Backend {
     bias: Storage | null,
     target: Storage,
     classWeights: Storage | null,
+    metrics: Storage | null,
     plan: LinearCrossEntropyPlan,
   ) {
     const { rows, classes } = plan.crossEntropy;
@@ -98,11 +101,16 @@ export class CpuBackend implements Backend {
         bias === null ? null : floats(bias),
         targets,
         classWeights === null ? null : floats(classWeights),
+        metrics === null ? null : floats(metrics),
         plan,
       );
       const wrap = (a: Float32Array | null) => (a === null ? null : this.#store(a));
       return { loss: this.#store(r.loss), gradX: wrap(r.gradX), gradWeight: wrap(r.gradWeight), gradBias: wrap(r.gradBias) };
     });
+  }
+
+  topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void {
+    this.#timed(`topK ${plan.rows}x${plan.cols} k=${plan.k}`, () => topK(floats(z), ints(indices), floats(values), plan));
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {

@@ -19,7 +19,7 @@ export interface LinearCrossEntropyArrays {
  * first row, so each row's gradient is final when it is formed.
  *
  * @example
- * const { loss } = linearCrossEntropy(x, w, null, labels, null, plan);
+ * const { loss } = linearCrossEntropy(x, w, null, labels, null, null, plan);
  */
 export function linearCrossEntropy(
   x: Float32Array,
@@ -27,6 +27,7 @@ export function linearCrossEntropy(
   bias: Float32Array | null,
   target: Float32Array | Int32Array,
   classWeights: Float32Array | null,
+  metrics: Float32Array | null,
   plan: LinearCrossEntropyPlan,
 ): LinearCrossEntropyArrays {
   const { features: d, transposeWeight } = plan;
@@ -41,12 +42,14 @@ export function linearCrossEntropy(
   const kStride = transposeWeight ? d : 1;
 
   const rowLoss = new Float64Array(rows);
-  const gradX = ce.withGrad ? new Float32Array(rows * d) : null;
+  const gradX = ce.withGrad && plan.withGradX ? new Float32Array(rows * d) : null;
   const gradW = ce.withGrad ? new Float64Array(d * c) : null;
   const gradB = ce.withGrad && bias !== null ? new Float64Array(c) : null;
   const z = new Float64Array(c);
   const t = new Float64Array(c);
   const gx = new Float64Array(d);
+  let correct = 0;
+  let counted = 0;
   for (let i = 0; i < rows; i++) {
     const xo = i * d;
     if (ce.target === 'index') {
@@ -64,8 +67,23 @@ export function linearCrossEntropy(
       const wo = f * fStride;
       for (let k = 0; k < c; k++) z[k]! += xf * weight[wo + k * kStride]!;
     }
+    // The max for the log-sum-exp, and the first largest logit for the metrics (none with a NaN).
     let max = -Infinity;
-    for (let k = 0; k < c; k++) if (z[k]! > max) max = z[k]!;
+    let best = -1;
+    let nan = false;
+    for (let k = 0; k < c; k++) {
+      const v = z[k]!;
+      if (Number.isNaN(v)) nan = true;
+      else if (best < 0 || v > max) {
+        best = k;
+        max = v;
+      }
+    }
+    if (metrics !== null) {
+      counted++;
+      const truth = ce.target === 'index' ? target[i]! : argmax(target, i * c, c);
+      if (!nan && best === truth) correct++;
+    }
     let sumExp = 0;
     if (max !== -Infinity) for (let k = 0; k < c; k++) sumExp += Math.exp(z[k]! - max);
     const shift = max === -Infinity ? Infinity : max + Math.log(sumExp);
@@ -84,6 +102,10 @@ export function linearCrossEntropy(
     for (let f = 0; f < d; f++) {
       const xf = x[xo + f]!;
       const wo = f * fStride;
+      if (gradX === null) {
+        for (let k = 0; k < c; k++) gradW[wo + k * kStride]! += xf * z[k]!;
+        continue;
+      }
       let s = 0;
       for (let k = 0; k < c; k++) {
         const dz = z[k]!;
@@ -92,7 +114,7 @@ export function linearCrossEntropy(
       }
       gx[f] = s;
     }
-    gradX!.set(gx, xo);
+    gradX?.set(gx, xo);
     if (gradB !== null) for (let k = 0; k < c; k++) gradB[k]! += z[k]!;
   }
 
@@ -103,10 +125,24 @@ export function linearCrossEntropy(
     for (let i = 0; i < rows; i++) sum += rowLoss[i]!;
     loss = Float32Array.of(ce.reduction === 'sum' ? sum : denominator !== 0 ? sum / denominator : NaN);
   }
+  if (metrics !== null) {
+    const f = Math.fround;
+    metrics[0] = f(metrics[0]! + f(loss[0]! * plan.metricsLossScale!));
+    metrics[1] = metrics[1]! + correct;
+    metrics[2] = metrics[2]! + counted;
+    metrics[3] = metrics[3]! + rows;
+  }
   return {
     loss,
     gradX,
     gradWeight: gradW === null ? null : Float32Array.from(gradW),
     gradBias: ce.withGrad && bias !== null ? Float32Array.from(gradB!) : null,
   };
+}
+
+/** The first index of a probability row's largest entry. */
+function argmax(a: Float32Array | Int32Array, offset: number, cols: number): number {
+  let best = 0;
+  for (let k = 1; k < cols; k++) if (a[offset + k]! > a[offset + best]!) best = k;
+  return best;
 }

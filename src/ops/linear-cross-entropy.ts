@@ -71,7 +71,7 @@ export function planLinearCrossEntropy(
   const logits = { shape: [rows, classes], dtype: 'float32' as const };
   const { plan: crossEntropy, lossShape } = planCrossEntropy(where, logits, target, labels, classWeights, options, withGrad);
   return {
-    plan: { features, transposeWeight, hasBias: bias !== null, chunkRows, crossEntropy },
+    plan: { features, transposeWeight, hasBias: bias !== null, chunkRows, crossEntropy, withGradX: withGrad, metricsLossScale: null },
     lossShape,
   };
 }

@@ -84,6 +84,11 @@ export interface FitOptions {
   readonly onBatchEnd?: (progress: { readonly epoch: number; readonly batch: number; readonly batches: number }) => void;
 }
 
+/** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
+export interface PredictOptions {
+  readonly topK: number;
+}
+
 export interface History {
   readonly loss: number[];
   readonly accuracy: number[];

@@ -2,9 +2,10 @@ import type { Context } from '../context.js';
 import { DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import { internals } from '../internal.js';
 import type { CrossEntropyOptions } from '../ops/cross-entropy.js';
+import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import type { Evaluation, FitOptions, History, SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './options.js';
+import type { Evaluation, FitOptions, History, PredictOptions, SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './options.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import { Random } from './random.js';
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
@@ -13,6 +14,16 @@ type F32 = Tensor<'float32'>;
 
 /** Logits evaluated at once, at most (16 MiB): `evaluate` works through larger sets in chunks. */
 const EVALUATE_CHUNK_ELEMENTS = 2 ** 22;
+
+/**
+ * A training step whose batch logits `[B, classes]` would take more bytes than this (or than
+ * the device binds) runs through the fused `linearCrossEntropy`, which forms them a chunk of
+ * rows at a time, so any number of classes trains.
+ */
+export const FUSED_STEP_LOGITS_BYTES = 32 * 2 ** 20;
+
+/** The most classes `predict(x, { topK })` returns per row. */
+export const MAX_TOP_K = 128;
 
 /** `fit` lets the event loop run at least this often, so a page can repaint and handle input. */
 export const YIELD_EVERY_MS = 50;
@@ -167,14 +178,53 @@ export class SoftmaxRegression {
     }
   }
 
-  /** Class probabilities `[N, classes]` for features `[N, features]`. */
-  predict(x: F32): F32 {
+  /**
+   * Class probabilities `[N, classes]` for features `[N, features]`; with `{ topK: k }`, only the
+   * k most probable classes of each row, largest first (`indices` int32 and `values` float32,
+   * both `[N, k]`), found on the device a chunk of rows at a time: neither the `[N, classes]`
+   * logits nor their read-back ever exist.
+   *
+   * @example
+   * const { indices, values } = model.predict(x, { topK: 5 });
+   * console.log(await indices.read(), await values.read());
+   */
+  predict(x: F32): F32;
+  predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
+  predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
     this.#alive('predict');
-    this.#checkFeatures('predict', x);
+    const rows = this.#checkFeatures('predict', x);
+    if (options !== undefined) return this.#topK(x, rows, options);
     const z = this.#ctx.matmul(x, this.#weights, { bias: this.#bias });
     const p = this.#ctx.softmax(z);
     z.dispose();
     return p;
+  }
+
+  #topK(x: F32, rows: number, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 } {
+    const k = options?.topK;
+    if (!Number.isSafeInteger(k) || k < 1 || k > Math.min(this.classes, MAX_TOP_K)) {
+      throw new ValueError(`predict: topK must be an integer in [1, ${Math.min(this.classes, MAX_TOP_K)}] (classes, at most ${MAX_TOP_K}), got ${k}`);
+    }
+    const ctx = this.#ctx;
+    const access = ctx[internals];
+    const indices = ctx.tensor(new Int32Array(rows * k), [rows, k]);
+    const values = ctx.tensor(new Float32Array(rows * k), [rows, k]);
+    const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
+    for (let start = 0; start < rows; start += chunk) {
+      const whole = start === 0 && chunk >= rows;
+      const count = Math.min(chunk, rows - start);
+      const xb = whole ? x : this.#rows(x, null, start, count);
+      const z = ctx.matmul(xb, this.#weights, { bias: this.#bias });
+      access.backend().topK(
+        access.storage(z, 'predict', 'z'),
+        access.storage(indices, 'predict', 'indices'),
+        access.storage(values, 'predict', 'values'),
+        { rows: count, cols: this.classes, k, firstRow: start },
+      );
+      z.dispose();
+      if (!whole) xb.dispose();
+    }
+    return { indices, values };
   }
 
   /** Copies of the weights (row-major `[features, classes]`) and the bias. */
@@ -270,6 +320,8 @@ export class SoftmaxRegression {
   /** Forward, fused loss and gradient, dW, db and the update; `metrics` gathers figures for `fit`. */
   #step(x: F32, y: Tensor, metrics: F32 | null): F32 {
     const ctx = this.#ctx;
+    const limit = ctx[internals].backend().tensorByteLimit?.bytes ?? Infinity;
+    if (x.shape[0]! * this.classes * 4 > Math.min(FUSED_STEP_LOGITS_BYTES, limit)) return this.#fusedStep(x, y, metrics);
     const z = ctx.matmul(x, this.#weights, { bias: this.#bias });
     const { loss, grad } = ctx.crossEntropyWithGrad(z, y, this.#lossOptions());
     if (metrics !== null) this.#accumulate(z, y, loss, metrics, x.shape[0]!);
@@ -280,6 +332,37 @@ export class SoftmaxRegression {
       { param: this.#bias, grad: db },
     ]);
     for (const t of [z, grad, dw, db]) t.dispose();
+    this.#version++;
+    this.#host = null;
+    return loss;
+  }
+
+  /** `#step` through `linearCrossEntropy`: the batch's logits are never whole, and gradX is not formed. */
+  #fusedStep(x: F32, y: Tensor, metrics: F32 | null): F32 {
+    const access = this.#ctx[internals];
+    const where = 'trainStep';
+    const options = this.#lossOptions();
+    const classWeights = this.#classWeights;
+    const { plan } = planLinearCrossEntropy(where, x, this.#weights, [this.classes], y, access.labels(y), classWeights?.shape ?? null, options, true);
+    const storage = (t: Tensor, name: string) => access.storage(t, where, name);
+    const result = access.backend().linearCrossEntropy(
+      storage(x, 'x'),
+      storage(this.#weights, 'weights'),
+      storage(this.#bias, 'bias'),
+      storage(y, 'y'),
+      classWeights === null ? null : storage(classWeights, 'classWeights'),
+      metrics === null ? null : storage(metrics, 'metrics'),
+      { ...plan, withGradX: false, metricsLossScale: x.shape[0]! },
+    );
+    const loss = access.adopt(result.loss, [], 'float32');
+    const dw = access.adopt(result.gradWeight!, [this.features, this.classes], 'float32');
+    const db = access.adopt(result.gradBias!, [this.classes], 'float32');
+    this.#optimizer.step([
+      { param: this.#weights, grad: dw },
+      { param: this.#bias, grad: db },
+    ]);
+    dw.dispose();
+    db.dispose();
     this.#version++;
     this.#host = null;
     return loss;

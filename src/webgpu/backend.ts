@@ -12,6 +12,7 @@ import type {
   Profile,
   SgdPlan,
   Storage,
+  TopKPlan,
 } from '../backend.js';
 import { DeviceError, DeviceLostError, WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../tensor.js';
@@ -25,6 +26,7 @@ import { linearCrossEntropy } from './kernels/linear-cross-entropy.js';
 import { matmul } from './kernels/matmul.js';
 import { softmax, softmaxBackward } from './kernels/softmax.js';
 import { sumRows } from './kernels/sum.js';
+import { topK } from './kernels/top-k.js';
 import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './kernels/train.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { GpuStorage } from './storage.js';
@@ -147,6 +149,7 @@ export class WebGPUBackend implements Backend {
     bias: Storage | null,
     target: Storage,
     classWeights: Storage | null,
+    metrics: Storage | null,
     plan: LinearCrossEntropyPlan,
   ) {
     this.#usable('linearCrossEntropy');
@@ -157,8 +160,14 @@ export class WebGPUBackend implements Backend {
       bias === null ? null : gpu(bias),
       gpu(target),
       classWeights === null ? null : gpu(classWeights),
+      metrics === null ? null : gpu(metrics),
       plan,
     );
+  }
+
+  topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void {
+    this.#usable('topK');
+    topK(this.#host, gpu(z), gpu(indices), gpu(values), plan);
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {

@@ -1,10 +1,11 @@
 import crossEntropyWgsl from '../../../shaders/cross_entropy.wgsl?raw';
 import type { BackendLinearCrossEntropyResult, LinearCrossEntropyPlan, MatmulPlan } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
-import type { GpuStorage } from '../storage.js';
+import { GpuStorage } from '../storage.js';
 import { matmulInto } from './matmul.js';
 import { planRows, ROW_CACHE, rowLibrary } from './rows.js';
 import { sumRowsInto } from './sum.js';
+import { accumulateMetrics } from './train.js';
 
 /** Bits of `Params.flags` in shaders/cross_entropy.wgsl. */
 const WEIGHTED = 1;
@@ -40,6 +41,9 @@ export function chunkRows(host: KernelHost, plan: LinearCrossEntropyPlan): numbe
  *                   gradX_c = dz Wᵀ; gradW (+)= x_cᵀ dz; gradBias (+)= column sums of dz
  *   once            the scalar loss from the N row losses ('mean' and 'sum')
  *
+ * With a metrics accumulator, each chunk's logits are also scored (shaders/metrics.wgsl) and
+ * the loss is added once at the end.
+ *
  * Scratch: z and dz `[R, C]`, plus `[R, D]` slices of x and gradX, `[R]` targets and row losses
  * when there is more than one chunk: bounded by `chunkRows`, whatever N. Nothing is read back.
  */
@@ -50,6 +54,7 @@ export function linearCrossEntropy(
   bias: GpuStorage | null,
   target: GpuStorage,
   classWeights: GpuStorage | null,
+  metrics: GpuStorage | null,
   plan: LinearCrossEntropyPlan,
 ): BackendLinearCrossEntropyResult {
   const ce = plan.crossEntropy;
@@ -62,7 +67,7 @@ export function linearCrossEntropy(
 
   const perRow = reduction === 'none' ? host.output(n, 'linearCrossEntropy loss') : null;
   const total = perRow === null ? host.output(1, 'linearCrossEntropy loss') : null;
-  const gradX = withGrad ? host.output(n * d, 'linearCrossEntropy gradX') : null;
+  const gradX = withGrad && plan.withGradX ? host.output(n * d, 'linearCrossEntropy gradX') : null;
   const gradWeight = withGrad ? host.output(d * c, 'linearCrossEntropy gradWeight') : null;
   const gradBias = withGrad && bias !== null ? host.output(c, 'linearCrossEntropy gradBias') : null;
 
@@ -111,6 +116,11 @@ export function linearCrossEntropy(
       host.copy(target.buffer, first * targetCols * 4, targetChunk, 0, rows * targetCols * 4);
     }
     matmulInto(host, xChunk, weight.buffer, bias?.buffer ?? null, z, linear(rows, d, c, false, plan.transposeWeight), false);
+    if (metrics !== null) {
+      // Counts only: the unused binding reads as 0, times a loss scale of 0.
+      const metricsPlan = { rows, classes: c, target: ce.target, ignoreIndex: ce.ignoreIndex, lossScale: 0 };
+      accumulateMetrics(host, new GpuStorage(z, rows * c), new GpuStorage(targetChunk, rows * targetCols), new GpuStorage(host.unusedRead, 1), metrics, metricsPlan);
+    }
     const launch = planRows(host, { rows, cols: c }, true);
     host.dispatch(
       `linearCrossEntropy ${launch.entryPoint} ${rows}x${c} ${ce.target} ${reduction}`,
@@ -122,9 +132,11 @@ export function linearCrossEntropy(
     if (!single) host.copy(lossChunk, 0, rowLossAll, first * 4, rows * 4);
     if (dz === null) continue;
     const accumulate = chunk > 0;
-    // gradX_c [rows, D] = dz · Wᵀ, Wᵀ read from W in whichever layout it has.
-    matmulInto(host, dz, weight.buffer, null, gradXChunk!, linear(rows, c, d, false, !plan.transposeWeight), false);
-    if (!single) host.copy(gradXChunk!, 0, gradX!.buffer, first * d * 4, rows * d * 4);
+    if (gradX !== null) {
+      // gradX_c [rows, D] = dz · Wᵀ, Wᵀ read from W in whichever layout it has.
+      matmulInto(host, dz, weight.buffer, null, gradXChunk!, linear(rows, c, d, false, !plan.transposeWeight), false);
+      if (!single) host.copy(gradXChunk!, 0, gradX.buffer, first * d * 4, rows * d * 4);
+    }
     // gradW in W's layout: xᵀ · dz [D, C], or dzᵀ · x [C, D].
     const gw = plan.transposeWeight
       ? { a: dz, b: xChunk, plan: linear(c, rows, d, true, false) }
@@ -135,6 +147,10 @@ export function linearCrossEntropy(
 
   if (total !== null) {
     host.dispatch(`linearCrossEntropy finalize ${shape}`, reduce('finalize'), ceBuffers(target.buffer, rowLossAll), ceUniforms(n), 1);
+  }
+  if (metrics !== null) {
+    const lossOnly = { rows: 0, classes: c, target: ce.target, ignoreIndex: ce.ignoreIndex, lossScale: plan.metricsLossScale ?? 1 };
+    accumulateMetrics(host, new GpuStorage(z, 0), target, perRow ?? total!, metrics, lossOnly);
   }
   for (const buffer of scratch) host.done(buffer);
   return { loss: perRow ?? total!, gradX, gradWeight, gradBias };
