@@ -14,8 +14,12 @@ export { SoftmaxRegression } from './train/softmax-regression.js';
 export { Random } from './train/random.js';
 export type {
   AdamOptions,
+  Batch,
+  BatchSource,
+  Dataset,
   EpochLogs,
   Evaluation,
+  FitDatasetOptions,
   FitOptions,
   History,
   Init,
