@@ -107,6 +107,9 @@ export function linearCrossEntropy(
     host.dispatch(`linearCrossEntropy mean_denominator ${shape}`, reduce('mean_denominator'), ceBuffers(target.buffer, rowLossAll), ceUniforms(n), 1);
   }
 
+  // The row kernel's variant is the one crossEntropy would choose for all N rows: chunking is
+  // about memory, and must not tip a software adapter into a workgroup per row.
+  const launch = planRows(host, { rows: n, cols: c }, true);
   const chunks = Math.max(1, Math.ceil(n / r));
   for (let chunk = 0; chunk < chunks; chunk++) {
     const first = chunk * r;
@@ -121,13 +124,12 @@ export function linearCrossEntropy(
       const metricsPlan = { rows, classes: c, target: ce.target, ignoreIndex: ce.ignoreIndex, lossScale: 0 };
       accumulateMetrics(host, new GpuStorage(z, rows * c), new GpuStorage(targetChunk, rows * targetCols), new GpuStorage(host.unusedRead, 1), metrics, metricsPlan);
     }
-    const launch = planRows(host, { rows, cols: c }, true);
     host.dispatch(
       `linearCrossEntropy ${launch.entryPoint} ${rows}x${c} ${ce.target} ${reduction}`,
       { shader, entryPoint: launch.entryPoint, constants: { ...probs, WG: launch.wg, CACHE: launch.cache }, bindings },
       ceBuffers(targetChunk, lossChunk),
       ceUniforms(rows),
-      launch.workgroups,
+      launch.entryPoint === 'rows_per_thread' ? Math.ceil(rows / launch.wg) : rows,
     );
     if (!single) host.copy(lossChunk, 0, rowLossAll, first * 4, rows * 4);
     if (dz === null) continue;
