@@ -60,6 +60,30 @@ async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promi
       };
       break;
     }
+    case 'linearCrossEntropy': {
+      const c = job.case;
+      if (c.beyond && backend === 'cpu') throw new Error('skipped: a minute or more per iteration in one JavaScript thread');
+      const x = hold(ctx.tensor(job.inputs.x, [c.rows, c.features]));
+      const w = hold(ctx.tensor(job.inputs.weight, [c.features, c.classes]));
+      const bias = hold(ctx.tensor(job.inputs.bias));
+      const y = hold(ctx.tensor(job.inputs.labels));
+      step = c.fused
+        ? () => {
+            const { loss, gradX, gradWeight, gradBias } = ctx.linearCrossEntropyWithGrad(x, w, y, { bias });
+            latest.keep(loss, gradX, gradWeight, gradBias!);
+          }
+        : () => {
+            const z = ctx.matmul(x, w, { bias });
+            const { loss, grad } = ctx.crossEntropyWithGrad(z, y);
+            const gradX = ctx.matmul(grad, w, { transposeB: true });
+            const gradWeight = ctx.matmul(x, grad, { transposeA: true });
+            const gradBias = ctx.sum(grad, { axis: 0 });
+            z.dispose();
+            grad.dispose();
+            latest.keep(loss, gradX, gradWeight, gradBias);
+          };
+      break;
+    }
     case 'trainStep':
     case 'epoch': {
       const c = job.case;
@@ -85,6 +109,11 @@ async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promi
     }
   }
 
+  // Peak memory is counted from here: what the case needs beyond its inputs.
+  await ctx.flush();
+  ctx.resetPeakMemory();
+  const baseline = ctx.memory().peakBytes;
+
   const run = async (): Promise<void> => {
     await step();
     // One submit per iteration, as `fit` does per batch: the GPU starts on this iteration
@@ -98,6 +127,7 @@ async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promi
       const profile = await ctx.profile(run);
       return { ms: Number.isNaN(profile.totalMs) ? null : profile.totalMs, source: profile.source };
     },
+    peakBytes: () => ctx.memory().peakBytes - baseline,
     dispose: () => {
       latest.dispose();
       for (const t of owned.reverse()) t.dispose();
