@@ -13,7 +13,8 @@ export interface OursContender extends Contender {
 
 /** Opens a context on `backend`; WebGPU must really be WebGPU (no silent CPU fallback). */
 export async function oursContender(backend: 'webgpu' | 'cpu', gpu: GPU | undefined): Promise<OursContender> {
-  const ctx = await createContext(backend === 'webgpu' ? { backend: 'webgpu', ...(gpu === undefined ? {} : { gpu }) } : { backend: 'cpu' });
+  const open = () => createContext(backend === 'webgpu' ? { backend: 'webgpu', ...(gpu === undefined ? {} : { gpu }) } : { backend: 'cpu' });
+  const ctx = await open();
   const adapter = ctx.adapter;
   return {
     id: backend === 'webgpu' ? 'ours-webgpu' : 'ours-cpu',
@@ -22,7 +23,24 @@ export async function oursContender(backend: 'webgpu' | 'cpu', gpu: GPU | undefi
         ? `webgpu-softmax on WebGPU (${adapter?.architecture || adapter?.vendor || 'unknown adapter'})`
         : 'webgpu-softmax CPU backend (TypeScript, one thread, float64 sums)',
     adapter,
-    prepare: async (job) => prepare(ctx, backend, job),
+    // A context per case, so its peak memory counts only what the case needs (a shared one
+    // would still hold the previous cases' freed buffers in its pool).
+    prepare: async (job) => {
+      const own = await open();
+      try {
+        const workload = await prepare(own, backend, job);
+        return {
+          ...workload,
+          dispose: () => {
+            workload.dispose();
+            own.destroy();
+          },
+        };
+      } catch (error) {
+        own.destroy();
+        throw error;
+      }
+    },
     destroy: () => ctx.destroy(),
   };
 }
