@@ -50,10 +50,26 @@ export interface EpochCase extends CaseBase {
   readonly seed: number;
 }
 
-export type BenchCase = MatmulCase | RowsCase | TrainStepCase | EpochCase;
+/**
+ * Loss and gradients of a linear layer under cross-entropy, `x` `[rows, features]`, `W`
+ * `[features, classes]`, a bias: `fused` through `linearCrossEntropyWithGrad`, else the chain
+ * matmul → crossEntropyWithGrad → dz·Wᵀ, xᵀ·dz, Σdz (TensorFlow.js: `softmaxCrossEntropy` of
+ * `matMul` under `grads`). A `beyond` case's logits exceed what one buffer may bind, so only the
+ * fused op runs it, and only on the GPU.
+ */
+export interface LinearCrossEntropyCase extends CaseBase {
+  readonly kind: 'linearCrossEntropy';
+  readonly rows: number;
+  readonly features: number;
+  readonly classes: number;
+  readonly fused: boolean;
+  readonly beyond: boolean;
+}
+
+export type BenchCase = MatmulCase | RowsCase | TrainStepCase | EpochCase | LinearCrossEntropyCase;
 
 /** Which panel of the report a case belongs to. */
-export type CaseGroup = 'matmul' | 'rows' | 'training';
+export type CaseGroup = 'matmul' | 'rows' | 'training' | 'linear';
 
 function matmul(id: string, title: string, m: number, k: number, n: number, transposeA: boolean, quick: boolean): MatmulCase {
   return { kind: 'matmul', id, title, m, k, n, transposeA, quick };
@@ -62,6 +78,20 @@ function matmul(id: string, title: string, m: number, k: number, n: number, tran
 function rows(kind: RowsCase['kind'], r: number, c: number, quick: boolean): RowsCase {
   const name = kind === 'softmax' ? 'softmax' : 'CE + grad';
   return { kind, id: `${kind === 'softmax' ? 'softmax' : 'ce'}-${r}x${c}`, title: `${name} ${r}×${c}`, rows: r, cols: c, quick };
+}
+
+function linearCe(r: number, d: number, c: number, fused: boolean, beyond = false): LinearCrossEntropyCase {
+  return {
+    kind: 'linearCrossEntropy',
+    id: `lce-${fused ? 'fused' : 'unfused'}-${r}x${d}x${c}`,
+    title: `${fused ? 'fused' : 'unfused'} linear CE ${r}×${d}→${c}`,
+    rows: r,
+    features: d,
+    classes: c,
+    fused,
+    beyond,
+    quick: false,
+  };
 }
 
 /** Every case, in report order. */
@@ -80,12 +110,19 @@ export const CASES: readonly BenchCase[] = [
   rows('crossEntropy', 64, 50257, false),
   { kind: 'trainStep', id: 'step-1024x784x10', title: 'train step 1024×784→10', batch: 1024, features: 784, classes: 10, learningRate: 0.5, quick: true },
   { kind: 'trainStep', id: 'step-256x512x10000', title: 'train step 256×512→10000', batch: 256, features: 512, classes: 10000, learningRate: 0.5, quick: false },
+  // Fused against unfused linear cross-entropy with gradients, at GPT-2's vocabulary too, and
+  // one shape whose logits (6144 × 50257 × 4 bytes = 1.24 GB) no binding can hold (the unfused
+  // chain is refused there).
+  ...[[1024, 256, 1000], [256, 256, 10_000], [256, 128, 50_257]].flatMap(([r, d, c]) => [linearCe(r!, d!, c!, true), linearCe(r!, d!, c!, false)]),
+  linearCe(6144, 32, 50_257, true, true),
+  linearCe(6144, 32, 50_257, false, true),
   { kind: 'epoch', id: 'mnist-epoch', title: 'MNIST epoch (8000 rows, batch 128)', rows: 8000, batch: 128, features: 784, classes: 10, learningRate: 0.5, seed: 1, quick: false },
 ];
 
 export function groupOf(c: BenchCase): CaseGroup {
   if (c.kind === 'matmul') return 'matmul';
   if (c.kind === 'softmax' || c.kind === 'crossEntropy') return 'rows';
+  if (c.kind === 'linearCrossEntropy') return 'linear';
   return 'training';
 }
 
@@ -111,6 +148,7 @@ export function workOf(c: BenchCase): WorkModel {
     case 'crossEntropy':
       return { unit: 'GB/s', bytes: 8 * c.rows * c.cols };
     case 'trainStep':
+    case 'linearCrossEntropy':
       return { unit: 'ms', per: 'step' };
     case 'epoch':
       return { unit: 'ms', per: 'epoch' };

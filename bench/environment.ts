@@ -102,7 +102,7 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
       try {
         workload = await contender.prepare(job);
         const m = await measure(workload, request.settings);
-        results.push({ caseId: c.id, contender: contender.id, measurement: m, error: null });
+        results.push({ caseId: c.id, contender: contender.id, measurement: m, error: null, peakBytes: workload.peakBytes?.() ?? null });
         log(resultLine(c, contender.id, m, (performance.now() - t0) / 1000));
       } catch (error) {
         results.push({ caseId: c.id, contender: contender.id, measurement: null, error: messageOf(error) });

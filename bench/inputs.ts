@@ -3,7 +3,7 @@
 
 import type { Dataset } from '../datasets/dataset.js';
 import { mnistSplit } from '../datasets/mnist.js';
-import type { EpochCase, MatmulCase, RowsCase, BenchCase, TrainStepCase } from './cases.js';
+import type { EpochCase, LinearCrossEntropyCase, MatmulCase, RowsCase, BenchCase, TrainStepCase } from './cases.js';
 
 /** `a` row-major `[m, k]`, or `[k, m]` when the case transposes it; `b` `[k, n]`. */
 export interface MatmulInputs {
@@ -24,12 +24,21 @@ export interface TrainingInputs {
   readonly labels: Int32Array;
 }
 
+/** Features `[rows, features]`, weights `[features, classes]`, a bias and one class id per row. */
+export interface LinearInputs {
+  readonly x: Float32Array;
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+  readonly labels: Int32Array;
+}
+
 /** A case with its data; `kind` sits at the top so a `switch` narrows both together. */
 export type Job =
   | { readonly kind: 'matmul'; readonly case: MatmulCase; readonly inputs: MatmulInputs }
   | { readonly kind: 'softmax' | 'crossEntropy'; readonly case: RowsCase; readonly inputs: RowsInputs }
   | { readonly kind: 'trainStep'; readonly case: TrainStepCase; readonly inputs: TrainingInputs }
-  | { readonly kind: 'epoch'; readonly case: EpochCase; readonly inputs: TrainingInputs };
+  | { readonly kind: 'epoch'; readonly case: EpochCase; readonly inputs: TrainingInputs }
+  | { readonly kind: 'linearCrossEntropy'; readonly case: LinearCrossEntropyCase; readonly inputs: LinearInputs };
 
 /** mulberry32: tiny, seeded, and the same in every JavaScript engine. */
 function generator(seed: number): () => number {
@@ -73,6 +82,18 @@ export async function makeJob(c: BenchCase, loadMnist: () => Promise<Dataset>): 
         case: c,
         inputs: { rows: c.batch, x: uniform(c.batch * c.features, 0, 1, 5), labels: classIds(c.batch, c.classes, 6) },
       };
+    case 'linearCrossEntropy': {
+      const { rows, features, classes } = c;
+      // Weights scaled so the logits spread over a few units, as in a trained layer.
+      const scale = 2 / Math.sqrt(features);
+      const inputs = {
+        x: uniform(rows * features, -1, 1, 7),
+        weight: uniform(features * classes, -scale, scale, 8),
+        bias: uniform(classes, -1, 1, 9),
+        labels: classIds(rows, classes, 10),
+      };
+      return { kind: 'linearCrossEntropy', case: c, inputs };
+    }
     case 'epoch': {
       const { train } = mnistSplit(await loadMnist());
       if (train.rows !== c.rows || train.features !== c.features || train.classes !== c.classes) {

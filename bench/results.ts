@@ -20,6 +20,8 @@ export interface CaseResult {
   readonly measurement: Measurement | null;
   /** Why there is no measurement (an error thrown by the contender), else null. */
   readonly error: string | null;
+  /** `Workload.peakBytes` after the measurement; null where the contender cannot tell. */
+  readonly peakBytes?: number | null;
 }
 
 export interface EnvironmentResult {

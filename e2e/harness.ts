@@ -11,7 +11,7 @@ export interface Harness {
   check(name: string, rtol: number, atol: number): Promise<{ failures: string[]; maxRel: number; maxAbs: number; used: number }>;
 }
 
-const FILES = ['softmax', 'matmul', 'cross-entropy', 'sum'];
+const FILES = ['softmax', 'matmul', 'cross-entropy', 'linear-cross-entropy', 'sum'];
 
 async function loadCases(): Promise<Map<string, FixtureCase>> {
   const fixtures = await Promise.all(

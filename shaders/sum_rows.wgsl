@@ -5,6 +5,8 @@
 
 override WG: u32 = 256u;
 override COLS: u32 = 64u;
+// Add the sums into `out` instead of overwriting it (a bias gradient summed over chunks of rows).
+override ACCUMULATE: bool = false;
 
 struct Params {
   rows: u32,
@@ -41,6 +43,10 @@ fn main(
     workgroupBarrier();
   }
   if (slice == 0u && col < params.cols) {
-    out[col] = partial[lid];
+    if (ACCUMULATE) {
+      out[col] += partial[lid];
+    } else {
+      out[col] = partial[lid];
+    }
   }
 }

@@ -71,6 +71,36 @@ export interface CrossEntropyPlan {
   readonly withGrad: boolean;
 }
 
+/**
+ * A validated `linearCrossEntropy` call: the cross-entropy of `x · weight + bias` (`crossEntropy`
+ * has `rows` = N and `classes` = C), never holding all N rows of logits at once.
+ */
+export interface LinearCrossEntropyPlan {
+  /** D, the columns of `x`. */
+  readonly features: number;
+  /** `weight` is stored `[C, D]` (a PyTorch `Linear`, a tied embedding) instead of `[D, C]`. */
+  readonly transposeWeight: boolean;
+  readonly hasBias: boolean;
+  /** Rows of logits formed at a time; null lets the backend choose from its limits. */
+  readonly chunkRows: number | null;
+  readonly crossEntropy: CrossEntropyPlan;
+  /** With `crossEntropy.withGrad`: also `gradX` (a model's step needs only the parameters'). */
+  readonly withGradX: boolean;
+  /**
+   * Where given, each chunk's logits also feed a metrics accumulator as `accumulateMetrics`
+   * would (the correct and counted rows, the rows), and the loss is added times `lossScale`.
+   */
+  readonly metricsLossScale: number | null;
+}
+
+/** The `k` largest entries of each of `rows` rows of `cols` logits, written from row `firstRow` of `[N, k]` results. */
+export interface TopKPlan {
+  readonly rows: number;
+  readonly cols: number;
+  readonly k: number;
+  readonly firstRow: number;
+}
+
 /** `rows` rows of `cols` elements, taken at `indices[start + r]`, or from row `start` on when there are no indices. */
 export interface GatherPlan {
   readonly rows: number;
@@ -119,6 +149,14 @@ export interface BackendCrossEntropyResult {
   readonly grad: Storage | null;
 }
 
+/** The loss of a linear cross-entropy call and, when the plan asks, its gradients (`gradBias` only with a bias). */
+export interface BackendLinearCrossEntropyResult {
+  readonly loss: Storage;
+  readonly gradX: Storage | null;
+  readonly gradWeight: Storage | null;
+  readonly gradBias: Storage | null;
+}
+
 /**
  * What a WebGPU backend offers an app that shares its device: tensors over the app's own
  * buffers, and the buffers behind the backend's tensors.
@@ -158,6 +196,18 @@ export interface Backend {
     classWeights: Storage | null,
     plan: CrossEntropyPlan,
   ): BackendCrossEntropyResult;
+  /** `crossEntropy(x · weight + bias)` and its gradients, in chunks of rows; see `LinearCrossEntropyPlan`. */
+  linearCrossEntropy(
+    x: Storage,
+    weight: Storage,
+    bias: Storage | null,
+    target: Storage,
+    classWeights: Storage | null,
+    metrics: Storage | null,
+    plan: LinearCrossEntropyPlan,
+  ): BackendLinearCrossEntropyResult;
+  /** Writes each row's k most probable classes (int32) and their softmax probabilities into `indices` and `values`. */
+  topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void;
   /** Sums `rows` rows of `cols` columns into `cols` column totals. */
   sumRows(t: Storage, plan: RowsPlan): Storage;
   /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order). */
@@ -176,5 +226,12 @@ export interface Backend {
   flush(): Promise<void>;
   /** Bytes the backend keeps for reuse beyond live tensors (a buffer pool). */
   pooledBytes(): number;
+  /**
+   * The most bytes the backend has held at once (tensors, scratch, staging, pooled buffers)
+   * since it was made or since `resetPeakBytes`.
+   */
+  peakBytes(): number;
+  /** Starts the high-water mark over from what is held now. */
+  resetPeakBytes(): void;
   destroy(): void;
 }

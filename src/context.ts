@@ -11,6 +11,7 @@ import {
 } from './errors.js';
 import { planCrossEntropy, type CrossEntropyOptions } from './ops/cross-entropy.js';
 import { planBorrow } from './ops/gpu-buffer.js';
+import { planLinearCrossEntropy, type LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 import { planMatmul, type MatmulOptions } from './ops/matmul.js';
 import { planRows } from './ops/rows.js';
 import { planSum, type SumOptions } from './ops/sum.js';
@@ -33,6 +34,12 @@ export interface MemoryInfo {
   readonly bytes: number;
   /** Bytes of freed GPU buffers kept for reuse; 0 on the CPU. */
   readonly pooledBytes: number;
+  /**
+   * The most bytes the backend has held at once since the context opened or since
+   * `resetPeakMemory()`: on WebGPU every buffer (tensors, scratch, uniforms, read staging,
+   * pooled buffers); on the CPU, tensor storage.
+   */
+  readonly peakBytes: number;
 }
 
 type F32 = Tensor<'float32'>;
@@ -83,6 +90,7 @@ export class Context {
       return this.#internals(t, where, name).storage;
     },
     adopt: (storage, shape, dtype) => this.#adopt(storage, shape, dtype, null),
+    labels: (t) => tensorInternals(t)?.hostInt32 ?? null,
   };
 
   /**
@@ -308,6 +316,38 @@ export class Context {
   }
 
   /**
+   * `crossEntropy(matmul(x, weight) + bias, target)` without ever holding the `[N, C]` logits:
+   * they are formed a chunk of rows at a time (`chunkRows`), so N·C may be far beyond what one
+   * buffer holds. `x` is `[N, D]`, `weight` `[D, C]` (or `[C, D]` with `transposeWeight`),
+   * `target` int32 `[N]` class ids or float32 `[N, C]` probabilities; every `crossEntropy`
+   * option has its meaning there. Returns a scalar, or `[N]` for `reduction: 'none'`.
+   *
+   * @example
+   * const loss = ctx.linearCrossEntropy(hidden, embedding, nextTokens, { transposeWeight: true });
+   */
+  linearCrossEntropy(x: F32, weight: F32, target: Tensor, options: LinearCrossEntropyOptions<F32> = {}): F32 {
+    return this.#linearCrossEntropy('linearCrossEntropy', x, weight, target, options, false).loss;
+  }
+
+  /**
+   * The loss of `linearCrossEntropy` and its gradients from one pass over the chunks: `gradX`
+   * (`[N, D]`), `gradWeight` (in `weight`'s layout) and `gradBias` (`[C]`; null without a bias),
+   * equal to `crossEntropyWithGrad` followed by `dz · Wᵀ`, `xᵀ · dz` and the column sums of dz.
+   *
+   * @example
+   * const { loss, gradX, gradWeight, gradBias } = ctx.linearCrossEntropyWithGrad(x, w, labels, { bias: b });
+   */
+  linearCrossEntropyWithGrad(
+    x: F32,
+    weight: F32,
+    target: Tensor,
+    options: LinearCrossEntropyOptions<F32> = {},
+  ): { loss: F32; gradX: F32; gradWeight: F32; gradBias: F32 | null } {
+    const result = this.#linearCrossEntropy('linearCrossEntropyWithGrad', x, weight, target, options, true);
+    return { loss: result.loss, gradX: result.gradX!, gradWeight: result.gradWeight!, gradBias: result.gradBias };
+  }
+
+  /**
    * Sums over the first axis (`{ axis: 0 }`: the column sums of a matrix, a bias gradient),
    * or over every element when no axis is given (a scalar).
    */
@@ -343,7 +383,20 @@ export class Context {
       tensors: this.#tensors,
       bytes: this.#bytes,
       pooledBytes: this.#destroyed ? 0 : this.#backend.pooledBytes(),
+      peakBytes: this.#destroyed ? 0 : this.#backend.peakBytes(),
     };
+  }
+
+  /**
+   * Starts `memory().peakBytes` over from what the backend holds now, to measure one step.
+   *
+   * @example
+   * ctx.resetPeakMemory();
+   * await ctx.linearCrossEntropy(x, w, labels).read();
+   * console.log(ctx.memory().peakBytes);
+   */
+  resetPeakMemory(): void {
+    this.#live('resetPeakMemory').resetPeakBytes();
   }
 
   /**
@@ -411,6 +464,57 @@ export class Context {
       return {
         loss: this.#adopt(result.loss, lossShape, 'float32', null),
         grad: result.grad === null ? null : this.#adopt(result.grad, z.shape, 'float32', null),
+      };
+    } finally {
+      if (uploaded !== null) backend.release(uploaded);
+    }
+  }
+
+  #linearCrossEntropy(
+    where: string,
+    x: F32,
+    weight: F32,
+    target: Tensor,
+    options: LinearCrossEntropyOptions<F32>,
+    withGrad: boolean,
+  ): { loss: F32; gradX: F32 | null; gradWeight: F32 | null; gradBias: F32 | null } {
+    const backend = this.#live(where);
+    const sx = this.#floats(x, where, 'x');
+    const sweight = this.#floats(weight, where, 'weight');
+    const sbias = options.bias === undefined ? null : this.#floats(options.bias, where, 'bias');
+    const targetInternals = this.#internals(target, where, 'target');
+    const weights = options.classWeights;
+    let weightShape: Shape | null = null;
+    let sw: Storage | null = null;
+    if (weights instanceof Tensor) {
+      sw = this.#floats(weights, where, 'classWeights');
+      weightShape = weights.shape;
+    } else if (weights !== undefined) {
+      weightShape = [weights.length];
+    }
+    const { plan, lossShape } = planLinearCrossEntropy(
+      where,
+      x,
+      weight,
+      options.bias?.shape ?? null,
+      target,
+      targetInternals.hostInt32,
+      weightShape,
+      options,
+      withGrad,
+    );
+    if (plan.chunkRows !== null) this.#checkBytes(`${where} (chunkRows)`, [plan.chunkRows, plan.crossEntropy.classes]);
+    const uploaded = sw === null && weights !== undefined && !(weights instanceof Tensor)
+      ? backend.upload(Float32Array.from(weights))
+      : null;
+    try {
+      const r = backend.linearCrossEntropy(sx, sweight, sbias, targetInternals.storage, sw ?? uploaded, null, plan);
+      const adopt = (storage: Storage | null, shape: Shape) => (storage === null ? null : this.#adopt(storage, shape, 'float32', null));
+      return {
+        loss: this.#adopt(r.loss, lossShape, 'float32', null),
+        gradX: adopt(r.gradX, x.shape),
+        gradWeight: adopt(r.gradWeight, weight.shape),
+        gradBias: adopt(r.gradBias, [plan.crossEntropy.classes]),
       };
     } finally {
       if (uploaded !== null) backend.release(uploaded);

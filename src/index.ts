@@ -11,19 +11,25 @@ export { Tensor, type DType, type TypedArrayFor } from './tensor.js';
 export type { Shape } from './shape.js';
 export type { BackendKind, KernelTiming, Profile, Reduction } from './backend.js';
 export type { CrossEntropyOptions } from './ops/cross-entropy.js';
+export type { LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SumOptions } from './ops/sum.js';
 export { SoftmaxRegression } from './train/softmax-regression.js';
 export { Random } from './train/random.js';
 export type {
   AdamOptions,
+  Batch,
+  BatchSource,
+  Dataset,
   EpochLogs,
   Evaluation,
+  FitDatasetOptions,
   FitOptions,
   History,
   Init,
   LossOptions,
   OptimizerOptions,
+  PredictOptions,
   SgdOptions,
   SoftmaxRegressionJSON,
   SoftmaxRegressionOptions,

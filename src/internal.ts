@@ -14,6 +14,8 @@ export interface ContextInternals {
   backend(): Backend;
   /** The storage of one of this context's live tensors, checked as an op would check it. */
   storage(t: Tensor, where: string, name: string): Storage;
+  /** The host copy of an int32 tensor's values made with `ctx.tensor`, to validate labels; else null. */
+  labels(t: Tensor): Int32Array | null;
   /** A new tensor of this context around a storage the backend just made. */
   adopt<D extends DType>(storage: Storage, shape: Shape, dtype: D): Tensor<D>;
 }

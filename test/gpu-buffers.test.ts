@@ -50,7 +50,7 @@ describe('GPU buffers shared with the app', () => {
     const buffer = appBuffer(device, offset + 64, first, offset);
     const x = ctx.tensorFromGPUBuffer(buffer, [2, 3], 'float32', offset);
     expect(x.shape).toEqual([2, 3]);
-    expect(ctx.memory()).toEqual({ tensors: 1, bytes: 0, pooledBytes: 0 });
+    expect(ctx.memory()).toMatchObject({ tensors: 1, bytes: 0, pooledBytes: 0 });
     // The buffer lacks COPY_SRC: reading goes through a kernel, which needs only STORAGE.
     expect(await x.read()).toEqual(first);
     expect(await ctx.softmax(x).read()).toEqual(await ctx.softmax(ctx.tensor(first, [2, 3])).read());
@@ -80,6 +80,29 @@ describe('GPU buffers shared with the app', () => {
     await fromApp.fit(ctx.tensorFromGPUBuffer(xb, [rows, 5], 'float32'), ctx.tensorFromGPUBuffer(yb, [rows], 'int32'), { epochs: 3, batchSize: 16 });
     await fromHost.fit(ctx.tensor(features, [rows, 5]), ctx.tensor(ids), { epochs: 3, batchSize: 16 });
     expect(await fromApp.getWeights()).toEqual(await fromHost.getWeights());
+    ctx.destroy();
+  });
+
+  it('feeds app buffers at an offset, without COPY_SRC, to linearCrossEntropy, which copies slices of its inputs', async () => {
+    const device = await nodeDevice();
+    const ctx = await createContext({ device });
+    const offset = device.limits.minStorageBufferOffsetAlignment;
+    const [rows, features, classes] = [70, 3, 5];
+    const data = uniform(rows * features, 6);
+    const ids = labels(rows, classes, 7);
+    const xb = appBuffer(device, offset + data.byteLength, data, offset);
+    const yb = appBuffer(device, offset + ids.byteLength, ids, offset);
+    const w = ctx.tensor(uniform(features * classes, 8), [features, classes]);
+    const fromApp = ctx.linearCrossEntropyWithGrad(
+      ctx.tensorFromGPUBuffer(xb, [rows, features], 'float32', offset),
+      w,
+      ctx.tensorFromGPUBuffer(yb, [rows], 'int32', offset),
+      { chunkRows: 16 },
+    );
+    const fromHost = ctx.linearCrossEntropyWithGrad(ctx.tensor(data, [rows, features]), w, ctx.tensor(ids), { chunkRows: 16 });
+    for (const key of ['loss', 'gradX', 'gradWeight'] as const) {
+      expect(await fromApp[key].read()).toEqual(await fromHost[key].read());
+    }
     ctx.destroy();
   });
 

@@ -115,7 +115,9 @@ describe('buffers and submits', () => {
     const t = ctx.tensor(new Float32Array(1000), [1000]);
     expect(ctx.memory().bytes).toBe(4096);
     t.dispose();
-    expect(ctx.memory()).toEqual({ tensors: 0, bytes: 0, pooledBytes: 4096 });
+    expect(ctx.memory()).toEqual({ tensors: 0, bytes: 0, pooledBytes: 4096, peakBytes: expect.any(Number) });
+    // The tensor's bucket, and the stand-in buffers every kernel host makes.
+    expect(ctx.memory().peakBytes).toBeGreaterThanOrEqual(4096);
     ctx.destroy();
   });
 
@@ -179,7 +181,9 @@ describe('buffers and submits', () => {
       await ctx.flush();
     }
     await x.read();
-    expect(ctx.memory()).toEqual({ ...start, pooledBytes: warm.pooledBytes });
+    expect(ctx.memory()).toEqual({ ...start, pooledBytes: warm.pooledBytes, peakBytes: expect.any(Number) });
+    // The high-water mark of step 1001 is that of step 1, plus the read's staging buffer.
+    expect(ctx.memory().peakBytes).toBeLessThanOrEqual(warm.peakBytes + 32 * 20 * 4);
     ctx.destroy();
   });
 });

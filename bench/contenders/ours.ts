@@ -13,7 +13,8 @@ export interface OursContender extends Contender {
 
 /** Opens a context on `backend`; WebGPU must really be WebGPU (no silent CPU fallback). */
 export async function oursContender(backend: 'webgpu' | 'cpu', gpu: GPU | undefined): Promise<OursContender> {
-  const ctx = await createContext(backend === 'webgpu' ? { backend: 'webgpu', ...(gpu === undefined ? {} : { gpu }) } : { backend: 'cpu' });
+  const open = () => createContext(backend === 'webgpu' ? { backend: 'webgpu', ...(gpu === undefined ? {} : { gpu }) } : { backend: 'cpu' });
+  const ctx = await open();
   const adapter = ctx.adapter;
   return {
     id: backend === 'webgpu' ? 'ours-webgpu' : 'ours-cpu',
@@ -22,7 +23,24 @@ export async function oursContender(backend: 'webgpu' | 'cpu', gpu: GPU | undefi
         ? `webgpu-softmax on WebGPU (${adapter?.architecture || adapter?.vendor || 'unknown adapter'})`
         : 'webgpu-softmax CPU backend (TypeScript, one thread, float64 sums)',
     adapter,
-    prepare: async (job) => prepare(ctx, backend, job),
+    // A context per case, so its peak memory counts only what the case needs (a shared one
+    // would still hold the previous cases' freed buffers in its pool).
+    prepare: async (job) => {
+      const own = await open();
+      try {
+        const workload = await prepare(own, backend, job);
+        return {
+          ...workload,
+          dispose: () => {
+            workload.dispose();
+            own.destroy();
+          },
+        };
+      } catch (error) {
+        own.destroy();
+        throw error;
+      }
+    },
     destroy: () => ctx.destroy(),
   };
 }
@@ -60,6 +78,30 @@ async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promi
       };
       break;
     }
+    case 'linearCrossEntropy': {
+      const c = job.case;
+      if (c.beyond && backend === 'cpu') throw new Error('skipped: a minute or more per iteration in one JavaScript thread');
+      const x = hold(ctx.tensor(job.inputs.x, [c.rows, c.features]));
+      const w = hold(ctx.tensor(job.inputs.weight, [c.features, c.classes]));
+      const bias = hold(ctx.tensor(job.inputs.bias));
+      const y = hold(ctx.tensor(job.inputs.labels));
+      step = c.fused
+        ? () => {
+            const { loss, gradX, gradWeight, gradBias } = ctx.linearCrossEntropyWithGrad(x, w, y, { bias });
+            latest.keep(loss, gradX, gradWeight, gradBias!);
+          }
+        : () => {
+            const z = ctx.matmul(x, w, { bias });
+            const { loss, grad } = ctx.crossEntropyWithGrad(z, y);
+            const gradX = ctx.matmul(grad, w, { transposeB: true });
+            const gradWeight = ctx.matmul(x, grad, { transposeA: true });
+            const gradBias = ctx.sum(grad, { axis: 0 });
+            z.dispose();
+            grad.dispose();
+            latest.keep(loss, gradX, gradWeight, gradBias);
+          };
+      break;
+    }
     case 'trainStep':
     case 'epoch': {
       const c = job.case;
@@ -85,6 +127,11 @@ async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promi
     }
   }
 
+  // Peak memory is counted from here: what the case needs beyond its inputs.
+  await ctx.flush();
+  ctx.resetPeakMemory();
+  const baseline = ctx.memory().peakBytes;
+
   const run = async (): Promise<void> => {
     await step();
     // One submit per iteration, as `fit` does per batch: the GPU starts on this iteration
@@ -98,6 +145,7 @@ async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promi
       const profile = await ctx.profile(run);
       return { ms: Number.isNaN(profile.totalMs) ? null : profile.totalMs, source: profile.source };
     },
+    peakBytes: () => ctx.memory().peakBytes - baseline,
     dispose: () => {
       latest.dispose();
       for (const t of owned.reverse()) t.dispose();

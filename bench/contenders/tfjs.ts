@@ -124,6 +124,23 @@ function prepare(job: Job, kernelSource: KernelSource): Workload {
       };
       break;
     }
+    case 'linearCrossEntropy': {
+      const c = job.case;
+      if (c.fused) throw new Error('skipped: TensorFlow.js has no fused linear cross-entropy (its unfused chain is the other case)');
+      if (c.beyond) throw new Error(`skipped: the ${c.rows}×${c.classes} logits alone exceed what one buffer may hold`);
+      const x = hold(tf.tensor2d(job.inputs.x, [c.rows, c.features]));
+      const w = hold(tf.tensor2d(job.inputs.weight, [c.features, c.classes]));
+      const bias = hold(tf.tensor1d(job.inputs.bias));
+      const y = hold(tf.tensor2d(oneHot(job.inputs.labels, c.classes), [c.rows, c.classes]));
+      // The idiomatic tfjs form: its built-in loss of matMul + bias, under grads for x, W and b.
+      const lossAndGrads = tf.valueAndGrads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) => meanCrossEntropy(y, tf.add(tf.matMul(xs, ws), bs)));
+      run = () => {
+        const { value, grads } = lossAndGrads([x, w, bias]);
+        witness = grads[1]!;
+        latest.keep(value, ...grads);
+      };
+      break;
+    }
     case 'trainStep':
     case 'epoch': {
       const c = job.case;

@@ -28,6 +28,11 @@ export interface Workload {
   sync(): Promise<void>;
   /** Runs one iteration under the contender's own profiler (`ctx.profile`, `tf.time`). */
   kernelTime(): Promise<KernelTime>;
+  /**
+   * The most bytes the contender's device held at once during the measurement, beyond what it
+   * held once the inputs were uploaded; absent where the library cannot tell.
+   */
+  peakBytes?(): number;
   /** Frees the inputs and outputs, so the next case starts from the same memory. */
   dispose(): void;
 }

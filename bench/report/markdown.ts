@@ -2,7 +2,7 @@
 // and the raw times behind them. Every table is preceded by a caption naming the runtime, the
 // adapter (software or not) and the date, so a table copied elsewhere still says where it ran.
 
-import { workOf, type BenchCase } from '../cases.js';
+import { workOf, type BenchCase, type LinearCrossEntropyCase } from '../cases.js';
 import { CONTENDER_IDS } from '../contenders/types.js';
 import type { BenchReport, EnvironmentResult } from '../results.js';
 import { caption, COMPARISONS, ENVIRONMENT_TITLES, figureOf, format, formatRatio, measurementOf, resultOf, speedup } from './figures.js';
@@ -72,7 +72,36 @@ function timesTable(env: EnvironmentResult, cases: readonly BenchCase[]): string
   return table(['case', 'contender', 'wall ms/iter (median)', 'IQR', 'min–max', 'kernel ms (median)', 'R × reps', 'first run ms'], rows);
 }
 
+function megabytes(bytes: number | null | undefined): string {
+  return bytes === null || bytes === undefined ? '–' : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** Fused against unfused linear cross-entropy: time, the ratio, and the peak memory of each. */
+function fusedTable(env: EnvironmentResult, cases: readonly BenchCase[]): string | null {
+  const fused = cases.filter((c): c is LinearCrossEntropyCase => c.kind === 'linearCrossEntropy' && c.fused);
+  if (fused.length === 0) return null;
+  const rows: string[][] = [];
+  for (const f of fused) {
+    const unfused = cases.find((c) => c.kind === 'linearCrossEntropy' && !c.fused && c.rows === f.rows && c.features === f.features && c.classes === f.classes);
+    for (const id of ['ours-webgpu', 'ours-cpu'] as const) {
+      const rf = resultOf(env, f.id, id);
+      if (rf === undefined) continue;
+      const ru = unfused === undefined ? undefined : resultOf(env, unfused.id, id);
+      const ms = (r: typeof rf | undefined) => (r?.measurement ? format(r.measurement.wall.median) : r?.error ? `failed: ${r.error.replace(/\|/g, '\\|').slice(0, 120)}` : '–');
+      const ratio = rf.measurement && ru?.measurement ? formatRatio(rf.measurement.wall.median / ru.measurement.wall.median) : '–';
+      const tfjs = unfused === undefined ? undefined : resultOf(env, unfused.id, 'tfjs-webgpu');
+      const vsTfjs = rf.measurement && tfjs?.measurement ? formatRatio(tfjs.measurement.wall.median / rf.measurement.wall.median) : '–';
+      rows.push([`${f.rows}×${f.features}→${f.classes}`, id, ms(rf), ms(ru), ratio, megabytes(rf.peakBytes), megabytes(ru?.peakBytes), megabytes(4 * f.rows * f.classes), vsTfjs]);
+    }
+  }
+  return table(
+    ['N×D→C', 'contender', 'fused ms', 'unfused ms', 'fused ÷ unfused time', 'fused peak', 'unfused peak', 'logits alone', 'tfjs-webgpu unfused ÷ ours fused'],
+    rows,
+  );
+}
+
 function environmentSection(env: EnvironmentResult, cases: readonly BenchCase[]): string {
+  const fused = fusedTable(env, cases);
   const a = env.adapter;
   const lines = [
     `## ${env.runtime}`,
@@ -97,6 +126,16 @@ function environmentSection(env: EnvironmentResult, cases: readonly BenchCase[])
     '',
     throughputTable(env, cases),
     '',
+    ...(fused === null
+      ? []
+      : [
+          '### Fused linear cross-entropy against the unfused chain',
+          '',
+          `_${caption(env)}_. Loss and gradients for x, W and b; peak = the most bytes the backend held at once beyond the inputs (\`ctx.memory().peakBytes\`), over the measurement (two iterations' outputs live at a time).`,
+          '',
+          fused,
+          '',
+        ]),
     '### Times per iteration',
     '',
     `_${caption(env)}_. Wall: R iterations queued, one sync, divided by R, over the repetitions. Kernel: the contender's own profiler, one iteration at a time.`,

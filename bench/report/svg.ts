@@ -65,6 +65,7 @@ const PANEL_TITLES: Readonly<Record<CaseGroup, string>> = {
   matmul: 'Matmul: GFLOP/s (2·M·K·N / time), higher is better',
   rows: 'Softmax, CE + grad: GB/s (8 bytes per logit), higher is better',
   training: 'Training: ms per step or epoch, lower is better',
+  linear: 'Linear + cross-entropy with gradients, fused and unfused: ms, lower is better',
 };
 
 interface Panel {
@@ -166,7 +167,7 @@ export function renderSvg(report: BenchReport): string {
   const envs = report.environments;
   const columns = Math.max(1, envs.length);
   const width = MARGIN * 2 + columns * WIDTH_PER_COLUMN + (columns - 1) * MARGIN;
-  const groups: readonly CaseGroup[] = ['matmul', 'rows', 'training'];
+  const groups: readonly CaseGroup[] = ['matmul', 'rows', 'training', 'linear'];
   const casesOf = (g: CaseGroup) => report.cases.filter((c) => groupOf(c) === g);
 
   // One domain per panel across environments, so Node and Chromium bars compare at a glance.

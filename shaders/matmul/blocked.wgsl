@@ -96,7 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
         if (HAS_BIAS) {
           v += bias[col];
         }
-        out[out_base + row * params.n + col] = v;
+        store(out_base + row * params.n + col, v);
       }
     }
   }

@@ -5,6 +5,9 @@
 override TRANSPOSE_A: bool = false;
 override TRANSPOSE_B: bool = false;
 override HAS_BIAS: bool = false;
+// Add into `out` instead of overwriting it: a gradient summed over chunks of rows
+// (src/webgpu/kernels/linear-cross-entropy.ts) without a partial buffer per chunk.
+override ACCUMULATE: bool = false;
 
 struct Params {
   m: u32,
@@ -17,3 +20,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+
+/// Writes output element `i`, or adds to it with ACCUMULATE.
+fn store(i: u32, v: f32) {
+  if (ACCUMULATE) {
+    out[i] += v;
+  } else {
+    out[i] = v;
+  }
+}

@@ -74,7 +74,7 @@ fn main(
       if (HAS_BIAS) {
         v += bias[j];
       }
-      out[batch * params.m * params.n + row * params.n + j] = v;
+      store(batch * params.m * params.n + row * params.n + j, v);
     }
   }
 }

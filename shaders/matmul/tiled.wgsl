@@ -102,7 +102,7 @@ fn main(
         if (HAS_BIAS) {
           v += bias[col];
         }
-        out[out_base + row * params.n + col] = v;
+        store(out_base + row * params.n + col, v);
       }
     }
   }

@@ -4,20 +4,24 @@ import type {
   CrossEntropyPlan,
   GatherPlan,
   KernelTiming,
+  LinearCrossEntropyPlan,
   MatmulPlan,
   MetricsPlan,
   RowsPlan,
   Profile,
   SgdPlan,
   Storage,
+  TopKPlan,
 } from '../backend.js';
 import { WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../dtype.js';
 import { crossEntropy } from './cross-entropy.js';
+import { linearCrossEntropy } from './linear-cross-entropy.js';
 import { matmul } from './matmul.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
 import { CpuStorage, elements, floats, ints } from './storage.js';
+import { topK } from './top-k.js';
 import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './train.js';
 
 /**
@@ -30,52 +34,93 @@ export class CpuBackend implements Backend {
   readonly adapter = null;
   readonly lost = null;
   readonly gpuBuffers = null;
+  /** Bytes of the storages made and not released, and their high-water mark. */
+  #heldBytes = 0;
+  #peakBytes = 0;
   /** Set while `profile` runs: each op's wall time. */
   #timings: KernelTiming[] | null = null;
 
   upload(data: Float32Array | Int32Array): Storage {
-    return new CpuStorage(data.slice());
+    return this.#store(data.slice());
   }
 
   async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
     return dtype === 'int32' ? ints(storage).slice() : floats(storage).slice();
   }
 
-  release(): void {}
+  release(storage: Storage): void {
+    this.#heldBytes -= storage.byteLength;
+  }
+
+  #store(data: Float32Array | Int32Array): CpuStorage {
+    this.#heldBytes += data.byteLength;
+    this.#peakBytes = Math.max(this.#peakBytes, this.#heldBytes);
+    return new CpuStorage(data);
+  }
 
   matmul(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan): Storage {
     return this.#timed(`matmul ${plan.batch}x${plan.m}x${plan.k}x${plan.n}`, () =>
-      new CpuStorage(matmul(floats(a), floats(b), bias === null ? null : floats(bias), plan)),
+      this.#store(matmul(floats(a), floats(b), bias === null ? null : floats(bias), plan)),
     );
   }
 
   softmax(z: Storage, plan: RowsPlan): Storage {
-    return this.#timed(`softmax ${plan.rows}x${plan.cols}`, () => new CpuStorage(softmax(floats(z), plan)));
+    return this.#timed(`softmax ${plan.rows}x${plan.cols}`, () => this.#store(softmax(floats(z), plan)));
   }
 
   logSoftmax(z: Storage, plan: RowsPlan): Storage {
-    return this.#timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => new CpuStorage(logSoftmax(floats(z), plan)));
+    return this.#timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => this.#store(logSoftmax(floats(z), plan)));
   }
 
   softmaxBackward(p: Storage, dp: Storage, plan: RowsPlan): Storage {
-    return this.#timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () => new CpuStorage(softmaxBackward(floats(p), floats(dp), plan)));
+    return this.#timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () => this.#store(softmaxBackward(floats(p), floats(dp), plan)));
   }
 
   crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan) {
     return this.#timed(`crossEntropy ${plan.rows}x${plan.classes}`, () => {
       const targets = plan.target === 'index' ? ints(target) : floats(target);
       const { loss, grad } = crossEntropy(floats(z), targets, classWeights === null ? null : floats(classWeights), plan);
-      return { loss: new CpuStorage(loss), grad: grad === null ? null : new CpuStorage(grad) };
+      return { loss: this.#store(loss), grad: grad === null ? null : this.#store(grad) };
     });
   }
 
+  linearCrossEntropy(
+    x: Storage,
+    weight: Storage,
+    bias: Storage | null,
+    target: Storage,
+    classWeights: Storage | null,
+    metrics: Storage | null,
+    plan: LinearCrossEntropyPlan,
+  ) {
+    const { rows, classes } = plan.crossEntropy;
+    return this.#timed(`linearCrossEntropy ${rows}x${plan.features}x${classes}`, () => {
+      const targets = plan.crossEntropy.target === 'index' ? ints(target) : floats(target);
+      const r = linearCrossEntropy(
+        floats(x),
+        floats(weight),
+        bias === null ? null : floats(bias),
+        targets,
+        classWeights === null ? null : floats(classWeights),
+        metrics === null ? null : floats(metrics),
+        plan,
+      );
+      const wrap = (a: Float32Array | null) => (a === null ? null : this.#store(a));
+      return { loss: this.#store(r.loss), gradX: wrap(r.gradX), gradWeight: wrap(r.gradWeight), gradBias: wrap(r.gradBias) };
+    });
+  }
+
+  topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void {
+    this.#timed(`topK ${plan.rows}x${plan.cols} k=${plan.k}`, () => topK(floats(z), ints(indices), floats(values), plan));
+  }
+
   sumRows(t: Storage, plan: RowsPlan): Storage {
-    return this.#timed(`sum ${plan.rows}x${plan.cols}`, () => new CpuStorage(sumRows(floats(t), plan)));
+    return this.#timed(`sum ${plan.rows}x${plan.cols}`, () => this.#store(sumRows(floats(t), plan)));
   }
 
   gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage {
     return this.#timed(`gatherRows ${plan.rows}x${plan.cols}`, () =>
-      new CpuStorage(gatherRows(elements(t), indices === null ? null : ints(indices), plan)),
+      this.#store(gatherRows(elements(t), indices === null ? null : ints(indices), plan)),
     );
   }
 
@@ -122,6 +167,15 @@ export class CpuBackend implements Backend {
 
   pooledBytes(): number {
     return 0;
+  }
+
+  /** The high-water mark of tensor storage; the kernels' float64 temporaries are not counted. */
+  peakBytes(): number {
+    return this.#peakBytes;
+  }
+
+  resetPeakBytes(): void {
+    this.#peakBytes = this.#heldBytes;
   }
 
   destroy(): void {}

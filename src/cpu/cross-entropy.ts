@@ -59,7 +59,7 @@ export function crossEntropy(
 }
 
 /** What `'mean'` divides by: the summed class weights of the counted rows, or N for probabilities. */
-function meanDenominator(target: Float32Array | Int32Array, weights: Float32Array | null, plan: CrossEntropyPlan): number {
+export function meanDenominator(target: Float32Array | Int32Array, weights: Float32Array | null, plan: CrossEntropyPlan): number {
   if (plan.target === 'probs') return plan.rows;
   let total = 0;
   for (let i = 0; i < plan.rows; i++) {

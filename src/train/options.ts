@@ -84,6 +84,44 @@ export interface FitOptions {
   readonly onBatchEnd?: (progress: { readonly epoch: number; readonly batch: number; readonly batches: number }) => void;
 }
 
+/**
+ * One batch of a `fitDataset` stream: `x` row-major `[rows, features]` (a typed array, or a
+ * tensor of the model's context) and `y` int32 class ids `[rows]` or float32 targets
+ * `[rows, classes]`. Batches may differ in size.
+ */
+export interface Batch {
+  readonly x: Float32Array | Tensor<'float32'>;
+  readonly y: Int32Array | Float32Array | Tensor;
+}
+
+/** Batches that can be walked once per epoch: each epoch asks for a new iterator. */
+export type BatchSource = Iterable<Batch> | AsyncIterable<Batch>;
+
+/**
+ * What `fitDataset` trains on: an array of batches, an iterable or async iterable whose
+ * iterator starts over each time it is asked for (`[Symbol.asyncIterator]()`), or a function
+ * returning one, called once per epoch.
+ */
+export type Dataset = BatchSource | (() => BatchSource);
+
+export interface FitDatasetOptions {
+  /** Default 1. */
+  readonly epochs?: number;
+  /** Evaluated after every epoch: a `[x, y]` pair of tensors, or batches as for training. */
+  readonly validationData?: readonly [Tensor<'float32'>, Tensor] | Dataset;
+  /** Called after each epoch, with that epoch's figures; `fitDataset` waits for a returned promise. */
+  readonly onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
+  /** Called after each batch is queued, with its index in the epoch and its rows; reads nothing back. */
+  readonly onBatchEnd?: (progress: { readonly epoch: number; readonly batch: number; readonly rows: number }) => void;
+  /** Stops between batches: `fitDataset` rejects with the signal's reason, the model as after the last step. */
+  readonly signal?: AbortSignal;
+}
+
+/** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
+export interface PredictOptions {
+  readonly topK: number;
+}
+
 export interface History {
   readonly loss: number[];
   readonly accuracy: number[];

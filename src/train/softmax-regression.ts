@@ -2,9 +2,21 @@ import type { Context } from '../context.js';
 import { DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import { internals } from '../internal.js';
 import type { CrossEntropyOptions } from '../ops/cross-entropy.js';
+import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import type { Evaluation, FitOptions, History, SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './options.js';
+import type {
+  Batch,
+  Dataset,
+  EpochLogs,
+  Evaluation,
+  FitDatasetOptions,
+  FitOptions,
+  History,
+  PredictOptions,
+  SoftmaxRegressionJSON,
+  SoftmaxRegressionOptions,
+} from './options.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import { Random } from './random.js';
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
@@ -13,6 +25,16 @@ type F32 = Tensor<'float32'>;
 
 /** Logits evaluated at once, at most (16 MiB): `evaluate` works through larger sets in chunks. */
 const EVALUATE_CHUNK_ELEMENTS = 2 ** 22;
+
+/**
+ * A training step whose batch logits `[B, classes]` would take more bytes than this (or than
+ * the device binds) runs through the fused `linearCrossEntropy`, which forms them a chunk of
+ * rows at a time, so any number of classes trains.
+ */
+export const FUSED_STEP_LOGITS_BYTES = 32 * 2 ** 20;
+
+/** The most classes `predict(x, { topK })` returns per row. */
+export const MAX_TOP_K = 128;
 
 /** `fit` lets the event loop run at least this often, so a page can repaint and handle input. */
 export const YIELD_EVERY_MS = 50;
@@ -119,26 +141,207 @@ export class SoftmaxRegression {
         order?.dispose();
         metrics.dispose();
       }
-      const [lossSum, correct, counted, seen] = figures as unknown as [number, number, number, number];
-      const scores = validation === undefined ? null : await this.evaluate(validation[0], validation[1]);
-      const logs = {
-        epoch,
-        loss: lossSum / seen,
-        accuracy: correct / counted,
-        ...(scores === null ? {} : { valLoss: scores.loss, valAccuracy: scores.accuracy }),
-        seconds: (performance.now() - started) / 1000,
-      };
-      history.loss.push(logs.loss);
-      history.accuracy.push(logs.accuracy);
-      if (scores !== null) {
-        history.valLoss.push(scores.loss);
-        history.valAccuracy.push(scores.accuracy);
-      }
-      await options.onEpochEnd?.(logs);
+      await this.#endEpoch(epoch, started, figures, validation === undefined ? null : () => this.evaluate(validation[0], validation[1]), history, options.onEpochEnd);
     }
     await this.getWeights();
     return history;
   }
+
+  /**
+   * Trains on batches that need not fit in memory at once, read from `dataset` anew each epoch
+   * (see `Dataset`). Each batch is checked, uploaded while the device still trains on the one
+   * before, stepped and released, so device memory holds a few batches whatever the data set's
+   * size; nothing is read back per batch. A bad batch (wrong width, a label out of range, not a
+   * batch at all) rejects with an error naming its index, before anything of it is queued: the
+   * model stays as after the last good step.
+   *
+   * @example
+   * async function* batches() {
+   *   for await (const chunk of readChunks()) yield { x: chunk.pixels, y: chunk.labels };
+   * }
+   * const history = await model.fitDataset(batches, { epochs: 3 });
+   */
+  async fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    this.#alive('fitDataset');
+    const epochs = options.epochs ?? 1;
+    if (!Number.isSafeInteger(epochs) || epochs < 1) throw new ValueError(`fitDataset: epochs must be a positive integer, got ${epochs}`);
+    const validation = options.validationData;
+    const pair = Array.isArray(validation) && validation.length === 2 && validation[0] instanceof Tensor;
+    if (pair) this.#checkBatch('fitDataset (validationData)', validation[0] as F32, validation[1] as Tensor);
+    else if (validation !== undefined) openBatches('fitDataset (validationData)', validation as Dataset, 0, true);
+    openBatches('fitDataset', dataset, 0, true);
+    const ctx = this.#ctx;
+    const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
+    let yielded = performance.now();
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const started = performance.now();
+      const metrics = ctx.tensor(new Float32Array(4));
+      let figures: Float32Array;
+      try {
+        await this.#walk('fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
+          this.#step(x, y, metrics).dispose();
+          // One submit per step: the device trains on it while the next batch is made and uploaded.
+          await ctx.flush();
+          options.onBatchEnd?.({ epoch, batch, rows: x.shape[0]! });
+          if (performance.now() - yielded > YIELD_EVERY_MS) {
+            await nextTask();
+            yielded = performance.now();
+          }
+        });
+        figures = await metrics.read();
+      } finally {
+        metrics.dispose();
+      }
+      const evaluate =
+        validation === undefined ? null
+        : pair ? () => this.evaluate(validation[0] as F32, validation[1] as Tensor)
+        : () => this.#evaluateDataset(validation as Dataset, epoch, options.signal);
+      await this.#endEpoch(epoch, started, figures, evaluate, history, options.onEpochEnd);
+    }
+    await this.getWeights();
+    return history;
+  }
+
+  async #endEpoch(
+    epoch: number,
+    started: number,
+    figures: Float32Array,
+    evaluate: (() => Promise<Evaluation>) | null,
+    history: History,
+    onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined,
+  ): Promise<void> {
+    const [lossSum, correct, counted, seen] = figures as unknown as [number, number, number, number];
+    const scores = evaluate === null ? null : await evaluate();
+    const logs = {
+      epoch,
+      loss: lossSum / seen,
+      accuracy: correct / counted,
+      ...(scores === null ? {} : { valLoss: scores.loss, valAccuracy: scores.accuracy }),
+      seconds: (performance.now() - started) / 1000,
+    };
+    history.loss.push(logs.loss);
+    history.accuracy.push(logs.accuracy);
+    if (scores !== null) {
+      history.valLoss.push(scores.loss);
+      history.valAccuracy.push(scores.accuracy);
+    }
+    await onEpochEnd?.(logs);
+  }
+
+  /** `evaluate` over a stream of batches, with one read back at the end. */
+  async #evaluateDataset(dataset: Dataset, epoch: number, signal: AbortSignal | undefined): Promise<Evaluation> {
+    const ctx = this.#ctx;
+    const metrics = ctx.tensor(new Float32Array(4));
+    try {
+      await this.#walk('fitDataset (validationData)', dataset, epoch, signal, async (x, y) => {
+        const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
+        const rows = x.shape[0]!;
+        for (let start = 0; start < rows; start += chunk) {
+          const whole = start === 0 && chunk >= rows;
+          const count = Math.min(chunk, rows - start);
+          const xb = whole ? x : this.#rows(x, null, start, count);
+          const yb = whole ? y : this.#rows(y, null, start, count);
+          const z = ctx.matmul(xb, this.#weights, { bias: this.#bias });
+          const loss = ctx.crossEntropy(z, yb, { reduction: 'sum', labelSmoothing: this.#options.labelSmoothing });
+          this.#accumulate(z, yb, loss, metrics, 1);
+          for (const t of whole ? [z, loss] : [z, loss, xb, yb]) t.dispose();
+        }
+        await ctx.flush();
+      });
+      const [lossSum, correct, counted] = await metrics.read();
+      return { loss: lossSum! / counted!, accuracy: correct! / counted! };
+    } finally {
+      metrics.dispose();
+    }
+  }
+
+  /**
+   * Walks one epoch of `dataset`: each batch checked and made into tensors (uploads where it
+   * holds arrays), handed to `visit`, then released. Closes the iterator however the walk ends.
+   */
+  async #walk(
+    where: string,
+    dataset: Dataset,
+    epoch: number,
+    signal: AbortSignal | undefined,
+    visit: (x: F32, y: Tensor, batch: number) => Promise<void>,
+  ): Promise<void> {
+    const iterator = openBatches(where, dataset, epoch, false)!;
+    let finished = false;
+    try {
+      for (let batch = 0; ; batch++) {
+        signal?.throwIfAborted();
+        const next = await iterator.next();
+        if (next.done === true) {
+          finished = true;
+          if (batch === 0) {
+            const hint = epoch > 0 ? ' (a generator object runs once: pass the generator function, which is called each epoch)' : '';
+            throw new ValueError(`${where}: the dataset yielded no batches in epoch ${epoch}${hint}`);
+          }
+          return;
+        }
+        signal?.throwIfAborted();
+        const { x, y, owned } = this.#batchTensors(`${where}: batch ${batch} of epoch ${epoch}`, next.value);
+        try {
+          await visit(x, y, batch);
+        } finally {
+          for (const t of owned) t.dispose();
+        }
+      }
+    } finally {
+      if (!finished) await iterator.return?.();
+    }
+  }
+
+  /** Checks one batch and makes tensors of its arrays; `owned` are the ones made here. */
+  #batchTensors(where: string, batch: unknown): { x: F32; y: Tensor; owned: Tensor[] } {
+    if (typeof batch !== 'object' || batch === null || !('x' in batch) || !('y' in batch)) {
+      throw new ValueError(`${where}: expected { x, y }, got ${describe(batch)}`);
+    }
+    const { x, y } = batch as Batch;
+    const { features, classes } = this;
+    let rows: number;
+    if (x instanceof Float32Array) {
+      rows = x.length / features;
+      if (!Number.isInteger(rows) || rows === 0) {
+        throw new ShapeError(`${where}: x holds ${x.length} values, not a positive multiple of the model's ${features} features`);
+      }
+    } else if (x instanceof Tensor) {
+      rows = this.#checkFeatures(where, x);
+    } else {
+      throw new ValueError(`${where}: x must be a Float32Array or a float32 tensor, got ${describe(x)}`);
+    }
+    if (y instanceof Int32Array || (y instanceof Tensor && y.dtype === 'int32')) {
+      const labels = y instanceof Int32Array ? y : this.#ctx[internals].labels(y);
+      const length = y instanceof Int32Array ? y.length : y.shape.length === 1 ? y.shape[0] : -1;
+      if (length !== rows) throw new ShapeError(`${where}: y must hold ${rows} class ids, one per row of x, got ${describe(y)}${y instanceof Int32Array ? ` of ${y.length}` : ''}`);
+      if (labels !== null) {
+        const bad = labels.findIndex((v) => (v < 0 || v >= classes) && v !== IGNORE_INDEX);
+        if (bad >= 0) throw new ValueError(`${where}: y[${bad}] = ${labels[bad]} is outside [0, ${classes})`);
+      }
+    } else if (y instanceof Float32Array) {
+      if (y.length !== rows * classes) {
+        throw new ShapeError(`${where}: probability targets must hold ${rows} x ${classes} values, got ${y.length}`);
+      }
+    } else if (y instanceof Tensor) {
+      if (y.shape.length !== 2 || y.shape[0] !== rows || y.shape[1] !== classes) {
+        throw new ShapeError(`${where}: y must be int32 [${rows}] or float32 [${rows}, ${classes}], got ${describe(y)}`);
+      }
+    } else {
+      throw new ValueError(`${where}: y must be an Int32Array, a Float32Array or a tensor, got ${describe(y)}`);
+    }
+    const owned: Tensor[] = [];
+    const xt = x instanceof Tensor ? x : this.#ctx.tensor(x, [rows, features]);
+    if (!(x instanceof Tensor)) owned.push(xt);
+    let yt: Tensor;
+    if (y instanceof Tensor) yt = y;
+    else {
+      yt = y instanceof Int32Array ? this.#ctx.tensor(y) : this.#ctx.tensor(y, [rows, classes]);
+      owned.push(yt);
+    }
+    return { x: xt, y: yt, owned };
+  }
+
 
   /**
    * Mean cross-entropy (with the model's label smoothing; class weights only weigh training)
@@ -167,14 +370,53 @@ export class SoftmaxRegression {
     }
   }
 
-  /** Class probabilities `[N, classes]` for features `[N, features]`. */
-  predict(x: F32): F32 {
+  /**
+   * Class probabilities `[N, classes]` for features `[N, features]`; with `{ topK: k }`, only the
+   * k most probable classes of each row, largest first (`indices` int32 and `values` float32,
+   * both `[N, k]`), found on the device a chunk of rows at a time: neither the `[N, classes]`
+   * logits nor their read-back ever exist.
+   *
+   * @example
+   * const { indices, values } = model.predict(x, { topK: 5 });
+   * console.log(await indices.read(), await values.read());
+   */
+  predict(x: F32): F32;
+  predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
+  predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
     this.#alive('predict');
-    this.#checkFeatures('predict', x);
+    const rows = this.#checkFeatures('predict', x);
+    if (options !== undefined) return this.#topK(x, rows, options);
     const z = this.#ctx.matmul(x, this.#weights, { bias: this.#bias });
     const p = this.#ctx.softmax(z);
     z.dispose();
     return p;
+  }
+
+  #topK(x: F32, rows: number, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 } {
+    const k = options?.topK;
+    if (!Number.isSafeInteger(k) || k < 1 || k > Math.min(this.classes, MAX_TOP_K)) {
+      throw new ValueError(`predict: topK must be an integer in [1, ${Math.min(this.classes, MAX_TOP_K)}] (classes, at most ${MAX_TOP_K}), got ${k}`);
+    }
+    const ctx = this.#ctx;
+    const access = ctx[internals];
+    const indices = ctx.tensor(new Int32Array(rows * k), [rows, k]);
+    const values = ctx.tensor(new Float32Array(rows * k), [rows, k]);
+    const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
+    for (let start = 0; start < rows; start += chunk) {
+      const whole = start === 0 && chunk >= rows;
+      const count = Math.min(chunk, rows - start);
+      const xb = whole ? x : this.#rows(x, null, start, count);
+      const z = ctx.matmul(xb, this.#weights, { bias: this.#bias });
+      access.backend().topK(
+        access.storage(z, 'predict', 'z'),
+        access.storage(indices, 'predict', 'indices'),
+        access.storage(values, 'predict', 'values'),
+        { rows: count, cols: this.classes, k, firstRow: start },
+      );
+      z.dispose();
+      if (!whole) xb.dispose();
+    }
+    return { indices, values };
   }
 
   /** Copies of the weights (row-major `[features, classes]`) and the bias. */
@@ -270,6 +512,8 @@ export class SoftmaxRegression {
   /** Forward, fused loss and gradient, dW, db and the update; `metrics` gathers figures for `fit`. */
   #step(x: F32, y: Tensor, metrics: F32 | null): F32 {
     const ctx = this.#ctx;
+    const limit = ctx[internals].backend().tensorByteLimit?.bytes ?? Infinity;
+    if (x.shape[0]! * this.classes * 4 > Math.min(FUSED_STEP_LOGITS_BYTES, limit)) return this.#fusedStep(x, y, metrics);
     const z = ctx.matmul(x, this.#weights, { bias: this.#bias });
     const { loss, grad } = ctx.crossEntropyWithGrad(z, y, this.#lossOptions());
     if (metrics !== null) this.#accumulate(z, y, loss, metrics, x.shape[0]!);
@@ -280,6 +524,37 @@ export class SoftmaxRegression {
       { param: this.#bias, grad: db },
     ]);
     for (const t of [z, grad, dw, db]) t.dispose();
+    this.#version++;
+    this.#host = null;
+    return loss;
+  }
+
+  /** `#step` through `linearCrossEntropy`: the batch's logits are never whole, and gradX is not formed. */
+  #fusedStep(x: F32, y: Tensor, metrics: F32 | null): F32 {
+    const access = this.#ctx[internals];
+    const where = 'trainStep';
+    const options = this.#lossOptions();
+    const classWeights = this.#classWeights;
+    const { plan } = planLinearCrossEntropy(where, x, this.#weights, [this.classes], y, access.labels(y), classWeights?.shape ?? null, options, true);
+    const storage = (t: Tensor, name: string) => access.storage(t, where, name);
+    const result = access.backend().linearCrossEntropy(
+      storage(x, 'x'),
+      storage(this.#weights, 'weights'),
+      storage(this.#bias, 'bias'),
+      storage(y, 'y'),
+      classWeights === null ? null : storage(classWeights, 'classWeights'),
+      metrics === null ? null : storage(metrics, 'metrics'),
+      { ...plan, withGradX: false, metricsLossScale: x.shape[0]! },
+    );
+    const loss = access.adopt(result.loss, [], 'float32');
+    const dw = access.adopt(result.gradWeight!, [this.features, this.classes], 'float32');
+    const db = access.adopt(result.gradBias!, [this.classes], 'float32');
+    this.#optimizer.step([
+      { param: this.#weights, grad: dw },
+      { param: this.#bias, grad: db },
+    ]);
+    dw.dispose();
+    db.dispose();
     this.#version++;
     this.#host = null;
     return loss;
@@ -348,6 +623,44 @@ export class SoftmaxRegression {
   }
 }
 
+/** Class ids equal to this count for nothing, as in `crossEntropy`'s default. */
+const IGNORE_INDEX = -100;
+
+type BatchIterator = Iterator<Batch> | AsyncIterator<Batch>;
+
+/**
+ * A new iterator over `dataset` for one epoch (null with `check`, which only proves that one
+ * can be had without starting a function's work).
+ */
+function openBatches(where: string, dataset: Dataset, epoch: number, check: boolean): BatchIterator | null {
+  const bad = (what: unknown) =>
+    new ValueError(
+      `${where}: the dataset must be an array, an iterable or async iterable of { x, y } batches, or a function returning one; ` +
+        `got ${describe(what)}${epoch > 0 ? ` in epoch ${epoch}` : ''}`,
+    );
+  if (typeof dataset === 'function') {
+    if (check) return null;
+    const source: unknown = dataset();
+    if (!isSource(source)) throw bad(source);
+    return iteratorOf(source);
+  }
+  if (!isSource(dataset)) throw bad(dataset);
+  return check ? null : iteratorOf(dataset);
+}
+
+function isSource(value: unknown): value is Iterable<Batch> | AsyncIterable<Batch> {
+  if (typeof value !== 'object' || value === null) return false;
+  return typeof (value as Partial<AsyncIterable<Batch>>)[Symbol.asyncIterator] === 'function' ||
+    typeof (value as Partial<Iterable<Batch>>)[Symbol.iterator] === 'function';
+}
+
+function iteratorOf(source: Iterable<Batch> | AsyncIterable<Batch>): BatchIterator {
+  const async = (source as Partial<AsyncIterable<Batch>>)[Symbol.asyncIterator];
+  return typeof async === 'function' ? async.call(source) : (source as Iterable<Batch>)[Symbol.iterator]();
+}
+
 function describe(t: unknown): string {
-  return t instanceof Tensor ? String(t) : t === null || t === undefined ? String(t) : ((t as object).constructor?.name ?? typeof t);
+  if (t instanceof Tensor || t === null || t === undefined) return String(t);
+  if (typeof t !== 'object' && typeof t !== 'function') return typeof t;
+  return (t as object).constructor?.name ?? typeof t;
 }

@@ -5,6 +5,7 @@ import type {
   DeviceLoss,
   GatherPlan,
   KernelTiming,
+  LinearCrossEntropyPlan,
   MatmulPlan,
   MetricsPlan,
   RowsPlan,
@@ -12,6 +13,7 @@ import type {
   SgdPlan,
   Storage,
   GpuBufferAccess,
+  TopKPlan,
 } from '../backend.js';
 import { ContextMismatchError, DeviceError, DeviceLostError, WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../dtype.js';
@@ -21,9 +23,11 @@ import { CommandQueue } from './command-queue.js';
 import type { AdapterReport, OpenedDevice } from './device.js';
 import { KernelHost, type KernelVariants } from './kernel-host.js';
 import { crossEntropy } from './kernels/cross-entropy.js';
+import { linearCrossEntropy } from './kernels/linear-cross-entropy.js';
 import { matmul } from './kernels/matmul.js';
 import { softmax, softmaxBackward } from './kernels/softmax.js';
 import { sumRows } from './kernels/sum.js';
+import { topK } from './kernels/top-k.js';
 import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './kernels/train.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { GpuStorage } from './storage.js';
@@ -118,9 +122,9 @@ export class WebGPUBackend implements Backend {
     const { buffer, elements, offset } = source;
     const bytes = elements * 4;
     if (bytes === 0) return dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
-    const staging = this.#device.createBuffer({ label: 'read staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const staging = this.#pool.create({ label: 'read staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     try {
-      this.#queue.copy(buffer, offset, staging, bytes);
+      this.#queue.copy(buffer, staging, bytes, offset);
       await this.#submit('read');
       await Promise.race([staging.mapAsync(MAP_READ), this.lost.then(() => Promise.reject(new Error('device lost')))]);
       const data = staging.getMappedRange().slice(0);
@@ -132,7 +136,7 @@ export class WebGPUBackend implements Backend {
       if (this.#loss !== null) throw this.#lostError('read', cause);
       throw cause;
     } finally {
-      staging.destroy();
+      this.#pool.destroyBuffer(staging);
     }
   }
 
@@ -165,6 +169,41 @@ export class WebGPUBackend implements Backend {
   crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan) {
     this.#usable('crossEntropy');
     return crossEntropy(this.#host, gpu(z), gpu(target), classWeights === null ? null : gpu(classWeights), plan);
+  }
+
+  linearCrossEntropy(
+    x: Storage,
+    weight: Storage,
+    bias: Storage | null,
+    target: Storage,
+    classWeights: Storage | null,
+    metrics: Storage | null,
+    plan: LinearCrossEntropyPlan,
+  ) {
+    this.#usable('linearCrossEntropy');
+    const copies: GpuStorage[] = [];
+    const whole = (s: Storage) => this.#whole(gpu(s), copies);
+    try {
+      return linearCrossEntropy(
+        this.#host,
+        whole(x),
+        whole(weight),
+        bias === null ? null : whole(bias),
+        whole(target),
+        classWeights === null ? null : whole(classWeights),
+        metrics === null ? null : gpu(metrics),
+        plan,
+      );
+    } finally {
+      for (const c of copies) this.release(c);
+    }
+  }
+
+  topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void {
+    this.#usable('topK');
+    const copies: GpuStorage[] = [];
+    topK(this.#host, this.#whole(gpu(z), copies), gpu(indices), gpu(values), plan);
+    for (const c of copies) this.release(c);
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {
@@ -230,6 +269,14 @@ export class WebGPUBackend implements Backend {
     return this.#pool.pooledBytes;
   }
 
+  peakBytes(): number {
+    return this.#pool.peakBytes;
+  }
+
+  resetPeakBytes(): void {
+    this.#pool.resetPeak();
+  }
+
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
@@ -264,6 +311,18 @@ export class WebGPUBackend implements Backend {
       ),
     );
     return new GpuStorage(buffer, elements, offset, true);
+  }
+
+  /**
+   * `storage`, or for a borrowed one a copy in a buffer of ours (pushed on `copies`, for the
+   * caller to release once the op is recorded): the kernels that copy slices of their inputs
+   * address whole buffers from 0, and copying needs COPY_SRC, which the app's buffer may lack.
+   */
+  #whole(storage: GpuStorage, copies: GpuStorage[]): GpuStorage {
+    if (!storage.borrowed) return storage;
+    const copy = gatherRows(this.#host, storage, null, { rows: 1, cols: storage.elements, start: 0 });
+    copies.push(copy);
+    return copy;
   }
 
   /** Submits what is queued, then reports what went wrong outside the batch's own error scopes. */

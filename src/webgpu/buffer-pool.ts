@@ -8,6 +8,10 @@ interface Waiting {
  * wasted) and usage. A buffer freed while queued commands may still use it waits until the
  * batch it was freed in has been submitted; after that the queue's order makes reuse safe.
  * Free buffers beyond `capacity` bytes are destroyed.
+ *
+ * Every buffer the backend makes (tensors, scratch, uniforms, read staging, timestamps) is
+ * created and destroyed here, so `heldBytes` is all the device memory the backend holds and
+ * `peakBytes` its high-water mark.
  */
 export class BufferPool {
   readonly #device: GPUDevice;
@@ -16,6 +20,8 @@ export class BufferPool {
   readonly #free = new Map<string, GPUBuffer[]>();
   #waiting: Waiting[] = [];
   #freeBytes = 0;
+  #heldBytes = 0;
+  #peakBytes = 0;
 
   constructor(device: GPUDevice, capacity: number) {
     this.#device = device;
@@ -28,6 +34,33 @@ export class BufferPool {
     return this.#freeBytes;
   }
 
+  /** Bytes of every buffer made through the pool and not yet destroyed. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** The most `heldBytes` has been since the pool was made or `resetPeak` was called. */
+  get peakBytes(): number {
+    return this.#peakBytes;
+  }
+
+  resetPeak(): void {
+    this.#peakBytes = this.#heldBytes;
+  }
+
+  /** A buffer outside the pool's buckets (staging, timestamps), counted until `destroyBuffer`. */
+  create(descriptor: GPUBufferDescriptor): GPUBuffer {
+    const buffer = this.#device.createBuffer(descriptor);
+    this.#heldBytes += buffer.size;
+    this.#peakBytes = Math.max(this.#peakBytes, this.#heldBytes);
+    return buffer;
+  }
+
+  destroyBuffer(buffer: GPUBuffer): void {
+    this.#heldBytes -= buffer.size;
+    buffer.destroy();
+  }
+
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
     const size = this.#bucket(bytes);
     const list = this.#free.get(`${usage}:${size}`);
@@ -37,7 +70,7 @@ export class BufferPool {
       reused.label = label;
       return reused;
     }
-    return this.#device.createBuffer({ label, size, usage });
+    return this.create({ label, size, usage });
   }
 
   /** Frees `buffer` for reuse once batch `batch` is submitted (null: right away). */
@@ -57,8 +90,8 @@ export class BufferPool {
   }
 
   destroy(): void {
-    for (const list of this.#free.values()) for (const b of list) b.destroy();
-    for (const w of this.#waiting) w.buffer.destroy();
+    for (const list of this.#free.values()) for (const b of list) this.destroyBuffer(b);
+    for (const w of this.#waiting) this.destroyBuffer(w.buffer);
     this.#free.clear();
     this.#waiting = [];
     this.#freeBytes = 0;
@@ -66,7 +99,7 @@ export class BufferPool {
 
   #keep(buffer: GPUBuffer): void {
     if (this.#freeBytes + buffer.size > this.#capacity) {
-      buffer.destroy();
+      this.destroyBuffer(buffer);
       return;
     }
     const key = `${buffer.usage}:${buffer.size}`;

@@ -22,6 +22,7 @@ interface Copy {
   readonly source: GPUBuffer;
   readonly sourceOffset: number;
   readonly target: GPUBuffer;
+  readonly targetOffset: number;
   readonly bytes: number;
 }
 
@@ -69,8 +70,10 @@ export class CommandQueue {
     this.#recording.push({ kind: 'dispatch', label, spec, pipeline, buffers, uniforms, grid });
   }
 
-  copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, bytes: number): void {
-    this.#recording.push({ kind: 'copy', source, sourceOffset, target, bytes });
+  /** Copies `bytes` from `source` to `target`; offsets and size are multiples of 4. */
+  copy(source: GPUBuffer, target: GPUBuffer, bytes: number, sourceOffset = 0, targetOffset = 0): void {
+    if (bytes === 0) return;
+    this.#recording.push({ kind: 'copy', source, sourceOffset, target, targetOffset, bytes });
   }
 
   /**
@@ -130,7 +133,7 @@ export class CommandQueue {
       if (command.kind === 'copy') {
         pass?.end();
         pass = null;
-        encoder.copyBufferToBuffer(command.source, command.sourceOffset, command.target, 0, command.bytes);
+        encoder.copyBufferToBuffer(command.source, command.sourceOffset, command.target, command.targetOffset, command.bytes);
         continue;
       }
       if (pass === null || timestamps !== null) {
@@ -175,10 +178,11 @@ export class CommandQueue {
 
   #timestamps(count: number, batch: number) {
     const device = this.#device;
+    const pool = this.#pool;
     const querySet = device.createQuerySet({ label: `timestamps of batch ${batch}`, type: 'timestamp', count: 2 * count });
     const bytes = 16 * count;
-    const resolved = device.createBuffer({ label: 'timestamps', size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
-    const staging = device.createBuffer({ label: 'timestamps staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const resolved = pool.create({ label: 'timestamps', size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+    const staging = pool.create({ label: 'timestamps staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     return {
       querySet,
       resolve(encoder: GPUCommandEncoder) {
@@ -191,8 +195,8 @@ export class CommandQueue {
           const ticks = new BigInt64Array(staging.getMappedRange().slice(0));
           return labels.map((label, i) => ({ label, ms: Number(ticks[2 * i + 1]! - ticks[2 * i]!) / 1e6 }));
         } finally {
-          staging.destroy();
-          resolved.destroy();
+          pool.destroyBuffer(staging);
+          pool.destroyBuffer(resolved);
           querySet.destroy();
         }
       },

@@ -54,12 +54,12 @@ export class KernelHost {
     this.#queue = queue;
     this.variants = variants;
     this.subgroups = device.features.has('subgroups') && variants.reduce !== 'workgroup';
-    this.unusedRead = device.createBuffer({ label: 'unused read binding', size: 16, usage: BufferUsage.STORAGE });
+    this.unusedRead = pool.create({ label: 'unused read binding', size: 16, usage: BufferUsage.STORAGE });
   }
 
   /** A writable stand-in for the unused binding at `binding`. */
   unusedWrite(binding: number): GPUBuffer {
-    this.#unusedWrites[binding] ??= this.device.createBuffer({
+    this.#unusedWrites[binding] ??= this.#pool.create({
       label: `unused write binding ${binding}`,
       size: 16,
       usage: BufferUsage.STORAGE,
@@ -68,8 +68,8 @@ export class KernelHost {
   }
 
   destroy(): void {
-    this.unusedRead.destroy();
-    for (const b of this.#unusedWrites) b?.destroy();
+    this.#pool.destroyBuffer(this.unusedRead);
+    for (const b of this.#unusedWrites) if (b !== undefined) this.#pool.destroyBuffer(b);
   }
 
   get limits(): GPUSupportedLimits {
@@ -88,6 +88,11 @@ export class KernelHost {
 
   done(buffer: GPUBuffer): void {
     this.#pool.release(buffer, this.#queue.batchInUse);
+  }
+
+  /** Records a copy of `bytes` between buffers, in order with the dispatches around it. */
+  copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
+    this.#queue.copy(source, target, bytes, sourceOffset, targetOffset);
   }
 
   /** The module made of these parts, built once. */

@@ -1,4 +1,4 @@
-import type { Context, CrossEntropyOptions, Tensor } from '../../src/index.js';
+import type { Context, CrossEntropyOptions, LinearCrossEntropyOptions, Tensor } from '../../src/index.js';
 import type { Result } from './compare.js';
 
 // Test cases as test/fixtures/generate.py writes them, and how to run one on a context.
@@ -13,7 +13,7 @@ export interface FixtureArray {
 
 export interface FixtureCase {
   readonly name: string;
-  readonly op: 'softmax' | 'logSoftmax' | 'softmaxBackward' | 'matmul' | 'crossEntropy' | 'sum';
+  readonly op: 'softmax' | 'logSoftmax' | 'softmaxBackward' | 'matmul' | 'crossEntropy' | 'linearCrossEntropy' | 'sum';
   readonly inputs: Record<string, FixtureArray>;
   readonly options: Record<string, unknown>;
   readonly expected: Record<string, FixtureArray>;
@@ -37,8 +37,8 @@ function tensorOf(ctx: Context, a: FixtureArray): Tensor {
 
 /**
  * Runs a fixture case on `ctx` and reads back every output the fixture has an expectation
- * for. A crossEntropy case runs both `crossEntropy` and `crossEntropyWithGrad`, so the loss
- * is checked from each.
+ * for. A crossEntropy or linearCrossEntropy case runs the op with and without its gradients,
+ * so the loss is checked from each.
  */
 export async function runCase(ctx: Context, c: FixtureCase): Promise<Record<string, Result>> {
   const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, tensorOf(ctx, v)]));
@@ -73,6 +73,21 @@ export async function runCase(ctx: Context, c: FixtureCase): Promise<Record<stri
       outputs.loss = loss;
       outputs.grad = grad;
       outputs.lossAlone = ctx.crossEntropy(f('z'), inputs.target!, options);
+      break;
+    }
+    case 'linearCrossEntropy': {
+      const options = {
+        ...(c.options as LinearCrossEntropyOptions<Tensor<'float32'>>),
+        ...(inputs.classWeights ? { classWeights: f('classWeights') } : {}),
+        ...(inputs.bias ? { bias: f('bias') } : {}),
+      };
+      const result = ctx.linearCrossEntropyWithGrad(f('x'), f('weight'), inputs.target!, options);
+      for (const [name, t] of Object.entries(result)) {
+        if (t === null) continue;
+        if (name in c.expected) outputs[name] = t;
+        else t.dispose();
+      }
+      outputs.lossAlone = ctx.linearCrossEntropy(f('x'), f('weight'), inputs.target!, options);
       break;
     }
   }

@@ -7,6 +7,7 @@ import interfaceWgsl from '../../../shaders/matmul/interface.wgsl?raw';
 import skinnyWgsl from '../../../shaders/matmul/skinny.wgsl?raw';
 import tiledWgsl from '../../../shaders/matmul/tiled.wgsl?raw';
 import type { MatmulPlan } from '../../backend.js';
+import type { Bindable } from '../command-queue.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
 import type { ShaderPart } from '../shader.js';
 import type { GpuStorage } from '../storage.js';
@@ -38,14 +39,32 @@ function chooseVariant(host: KernelHost, n: number): Variant {
  * elements (load_*_vec4.wgsl), and as floats otherwise (load_*_scalar.wgsl).
  */
 export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: GpuStorage | null, plan: MatmulPlan): GpuStorage {
+  const out = host.output(plan.batch * plan.m * plan.n, 'matmul');
+  matmulInto(host, a.binding, b.binding, bias?.binding ?? null, out.buffer, plan, false);
+  return out;
+}
+
+/**
+ * `matmul` into a buffer the caller owns; with `accumulate`, the product is added to what
+ * `out` holds (a gradient summed over chunks of rows).
+ */
+export function matmulInto(
+  host: KernelHost,
+  a: Bindable,
+  b: Bindable,
+  bias: Bindable | null,
+  out: GPUBuffer,
+  plan: MatmulPlan,
+  accumulate: boolean,
+): void {
   const { batch, m, k, n } = plan;
-  const out = host.output(batch * m * n, 'matmul');
-  if (batch * m * n === 0) return out;
+  if (batch * m * n === 0) return;
   const variant = chooseVariant(host, n);
   const constants = {
     TRANSPOSE_A: plan.transposeA ? 1 : 0,
     TRANSPOSE_B: plan.transposeB ? 1 : 0,
     HAS_BIAS: bias === null ? 0 : 1,
+    ACCUMULATE: accumulate ? 1 : 0,
   };
   const spec = (parts: readonly ShaderPart[], extra: Record<string, number> = {}) => ({
     shader: host.shader([{ name: 'matmul/interface.wgsl', code: interfaceWgsl }, ...parts]),
@@ -53,9 +72,9 @@ export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: Gpu
     constants: { ...constants, ...extra },
     bindings: signature(3, 1),
   });
-  const buffers = [a.binding, b.binding, bias?.binding ?? host.unusedRead, out.binding];
+  const buffers = [a, b, bias ?? host.unusedRead, out];
   const uniforms = params(['u32', m], ['u32', k], ['u32', n], ['u32', plan.aBatchStride], ['u32', plan.bBatchStride]);
-  const shape = `${batch}x${m}x${k}x${n}${plan.transposeA ? ' aT' : ''}${plan.transposeB ? ' bT' : ''}`;
+  const shape = `${batch}x${m}x${k}x${n}${plan.transposeA ? ' aT' : ''}${plan.transposeB ? ' bT' : ''}${accumulate ? ' +=' : ''}`;
   if (variant === 'skinny') {
     const skinny = spec([{ name: 'matmul/skinny.wgsl', code: skinnyWgsl }], { NC: n });
     host.dispatch(`matmul skinny ${shape}`, skinny, buffers, uniforms, Math.ceil(m / SKINNY_ROWS), batch);
@@ -75,5 +94,4 @@ export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: Gpu
     const label = `matmul tiled${aVec4 ? ' a4' : ''}${bVec4 ? ' b4' : ''} ${shape}`;
     host.dispatchGrid(label, tiled, buffers, uniforms, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
   }
-  return out;
 }
