@@ -3,7 +3,6 @@ import type {
   Backend,
   CrossEntropyPlan,
   GatherPlan,
-  KernelTiming,
   MatmulPlan,
   MetricsPlan,
   RowsPlan,
@@ -11,13 +10,13 @@ import type {
   SgdPlan,
   Storage,
 } from '../backend.js';
-import { WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../tensor.js';
 import { crossEntropy } from './cross-entropy.js';
 import { matmul } from './matmul.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
 import { CpuStorage, elements, floats, ints } from './storage.js';
+import { OpTimer } from './timer.js';
 import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './train.js';
 
 /**
@@ -29,8 +28,7 @@ export class CpuBackend implements Backend {
   readonly tensorByteLimit = null;
   readonly adapter = null;
   readonly lost = null;
-  /** Set while `profile` runs: each op's wall time. */
-  #timings: KernelTiming[] | null = null;
+  readonly #timer = new OpTimer();
 
   upload(data: Float32Array | Int32Array): Storage {
     return new CpuStorage(data.slice());
@@ -93,24 +91,12 @@ export class CpuBackend implements Backend {
     });
   }
 
-  async profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
-    if (this.#timings !== null) throw new WebGPUSoftmaxError('profile: a profile is already running on this context');
-    const timings: KernelTiming[] = [];
-    this.#timings = timings;
-    try {
-      const result = await fn();
-      return { result, kernels: timings, totalMs: timings.reduce((s, k) => s + k.ms, 0), source: 'wall-clock' };
-    } finally {
-      this.#timings = null;
-    }
+  profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    return this.#timer.profile(fn);
   }
 
   #timed<T>(label: string, run: () => T): T {
-    if (this.#timings === null) return run();
-    const start = performance.now();
-    const out = run();
-    this.#timings.push({ label, ms: performance.now() - start });
-    return out;
+    return this.#timer.timed(label, run);
   }
 
   peek(storage: Storage): Float32Array | Int32Array {

@@ -1,0 +1,169 @@
+import type {
+  AdamPlan,
+  Backend,
+  BackendCrossEntropyResult,
+  CrossEntropyPlan,
+  GatherPlan,
+  MatmulPlan,
+  MetricsPlan,
+  Profile,
+  RowsPlan,
+  SgdPlan,
+  Storage,
+} from '../../backend.js';
+import type { DType } from '../../tensor.js';
+import { crossEntropy } from '../cross-entropy.js';
+import { sumRows } from '../reduce.js';
+import { logSoftmax, softmax, softmaxBackward } from '../softmax.js';
+import { OpTimer } from '../timer.js';
+import { accumulateMetrics, adamStep, sgdStep } from '../train.js';
+import { WASM_MEMORY_BYTES, WasmStorage, type WasmHeap } from './heap.js';
+import { matmul } from './matmul.js';
+import type { WasmBuild, WasmKernels } from './module.js';
+
+/**
+ * The default CPU backend: float32 kernels in WebAssembly SIMD (kernels/), over tensors that
+ * live in one `WebAssembly.Memory` per context. Ops never copy their inputs; `upload` and
+ * `read` are the only copies between JavaScript and the memory.
+ */
+export class WasmBackend implements Backend {
+  readonly kind = 'cpu';
+  readonly tensorByteLimit = { bytes: WASM_MEMORY_BYTES, name: 'WebAssembly memory (wasm32)' };
+  readonly adapter = null;
+  readonly lost = null;
+  readonly build: WasmBuild;
+  readonly #kernels: WasmKernels;
+  readonly #heap: WasmHeap;
+  readonly #timer = new OpTimer();
+
+  constructor(kernels: WasmKernels) {
+    this.#kernels = kernels;
+    this.#heap = kernels.heap;
+    this.build = kernels.build;
+  }
+
+  upload(data: Float32Array | Int32Array): Storage {
+    const s = this.#heap.storage(data.length);
+    (data instanceof Int32Array ? this.#heap.i32() : this.#heap.f32()).set(data, s.offset >> 2);
+    return s;
+  }
+
+  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
+    return this.#view(storage, dtype).slice();
+  }
+
+  release(storage: Storage): void {
+    this.#heap.release(this.#own(storage));
+  }
+
+  matmul(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan): Storage {
+    return this.#timer.timed(`matmul ${plan.batch}x${plan.m}x${plan.k}x${plan.n}`, () => {
+      const out = this.#heap.storage(plan.batch * plan.m * plan.n);
+      matmul(this.#kernels, out, this.#own(a), this.#own(b), bias === null ? null : this.#own(bias), plan);
+      return out;
+    });
+  }
+
+  softmax(z: Storage, plan: RowsPlan): Storage {
+    return this.#timer.timed(`softmax ${plan.rows}x${plan.cols}`, () => this.#adopt(softmax(this.#floats(z), plan)));
+  }
+
+  logSoftmax(z: Storage, plan: RowsPlan): Storage {
+    return this.#timer.timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => this.#adopt(logSoftmax(this.#floats(z), plan)));
+  }
+
+  softmaxBackward(p: Storage, dp: Storage, plan: RowsPlan): Storage {
+    return this.#timer.timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () =>
+      this.#adopt(softmaxBackward(this.#floats(p), this.#floats(dp), plan)),
+    );
+  }
+
+  crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan): BackendCrossEntropyResult {
+    return this.#timer.timed(`crossEntropy ${plan.rows}x${plan.classes}`, () => {
+      const targets = this.#view(target, plan.target === 'index' ? 'int32' : 'float32');
+      const weights = classWeights === null ? null : this.#floats(classWeights);
+      const { loss, grad } = crossEntropy(this.#floats(z), targets, weights, plan);
+      const lossStorage = this.#adopt(loss);
+      return { loss: lossStorage, grad: grad === null ? null : this.#adopt(grad) };
+    });
+  }
+
+  sumRows(t: Storage, plan: RowsPlan): Storage {
+    return this.#timer.timed(`sum ${plan.rows}x${plan.cols}`, () => this.#adopt(sumRows(this.#floats(t), plan)));
+  }
+
+  gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage {
+    return this.#timer.timed(`gatherRows ${plan.rows}x${plan.cols}`, () => {
+      const { rows, cols, start } = plan;
+      const source = this.#own(t);
+      const order = indices === null ? null : this.#own(indices);
+      const out = this.#heap.storage(rows * cols);
+      // Bits move unchanged, so int32 and float32 rows copy alike through an Int32Array.
+      const i32 = this.#heap.i32();
+      const from = source.offset >> 2;
+      const to = out.offset >> 2;
+      for (let r = 0; r < rows; r++) {
+        const row = order === null ? start + r : i32[(order.offset >> 2) + start + r]!;
+        i32.copyWithin(to + r * cols, from + row * cols, from + (row + 1) * cols);
+      }
+      return out;
+    });
+  }
+
+  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
+    this.#timer.timed(`sgd ${plan.elements}`, () =>
+      sgdStep(this.#floats(param), this.#floats(grad), velocity === null ? null : this.#floats(velocity), plan),
+    );
+  }
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
+    this.#timer.timed(`adam ${plan.elements}`, () =>
+      adamStep(this.#floats(param), this.#floats(grad), this.#floats(m), this.#floats(v), plan),
+    );
+  }
+
+  accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void {
+    this.#timer.timed(`metrics ${plan.rows}x${plan.classes}`, () => {
+      const targets = this.#view(target, plan.target === 'index' ? 'int32' : 'float32');
+      accumulateMetrics(this.#floats(z), targets, this.#floats(loss)[0]!, this.#floats(acc), plan);
+    });
+  }
+
+  /** A view into the Wasm memory: valid until the next op allocates (which may grow the memory). */
+  peek(storage: Storage): Float32Array {
+    return this.#floats(storage);
+  }
+
+  profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    return this.#timer.profile(fn);
+  }
+
+  async flush(): Promise<void> {}
+
+  /** The memory grown but not held by live tensors: freed blocks kept for reuse, and room never used. */
+  pooledBytes(): number {
+    return this.#heap.spareBytes;
+  }
+
+  destroy(): void {}
+
+  #own(storage: Storage): WasmStorage {
+    if (storage instanceof WasmStorage && storage.heap === this.#heap) return storage;
+    throw new TypeError('cpu backend: expected a storage made by this Wasm backend');
+  }
+
+  #view(storage: Storage, dtype: DType): Float32Array | Int32Array {
+    const s = this.#own(storage);
+    const all = dtype === 'int32' ? this.#heap.i32() : this.#heap.f32();
+    return all.subarray(s.offset >> 2, (s.offset >> 2) + s.length);
+  }
+
+  #floats(storage: Storage): Float32Array {
+    return this.#view(storage, 'float32') as Float32Array;
+  }
+
+  /** A storage holding `data`, computed on the host by a reference kernel. */
+  #adopt(data: Float32Array): WasmStorage {
+    return this.upload(data) as WasmStorage;
+  }
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { WasmHeap } from '../src/cpu/wasm/heap.js';
+import { compileKernels } from '../src/cpu/wasm/module.js';
+import { createContext, ValueError, type Context, type Tensor } from '../src/index.js';
+import { expectAllClose } from './helpers/allclose.js';
+import { uniform } from './helpers/random.js';
+
+// What is particular to the WebAssembly CPU backend: its memory, its build, and matmul shapes
+// chosen to reach every path of the tiled kernel (edge rows, narrow panels, K blocks, batches).
+
+const PARITY = { rtol: 1e-4, atol: 1e-5 };
+
+describe('the Wasm heap', () => {
+  it('reuses a freed block, merges free neighbours, and gives the top back', () => {
+    const heap = new WasmHeap();
+    const a = heap.alloc(100);
+    const b = heap.alloc(64);
+    const c = heap.alloc(64);
+    expect(b - a).toBe(128);
+    heap.free(a, 100);
+    expect(heap.alloc(64)).toBe(a);
+    heap.free(a, 64);
+    heap.free(b, 64);
+    // a and b merged: 192 bytes fit where they were.
+    expect(heap.alloc(192)).toBe(a);
+    heap.free(a, 192);
+    heap.free(c, 64);
+    expect(heap.alloc(64)).toBe(a);
+  });
+
+  it('grows the memory when nothing fits, and counts what no block holds as spare', () => {
+    const heap = new WasmHeap();
+    const before = heap.memory.buffer.byteLength;
+    const block = heap.alloc(before * 3);
+    expect(heap.memory.buffer.byteLength).toBeGreaterThanOrEqual(block + before * 3);
+    expect(heap.spareBytes).toBe(heap.memory.buffer.byteLength - before * 3);
+    heap.free(block, before * 3);
+    expect(heap.spareBytes).toBe(heap.memory.buffer.byteLength);
+  });
+});
+
+describe('the Wasm CPU backend', () => {
+  it('builds with relaxed SIMD where the engine validates it, else plain SIMD', async () => {
+    const compiled = await compileKernels();
+    expect(compiled).not.toBeNull();
+    expect(['relaxed-simd', 'simd']).toContain(compiled!.build);
+  });
+
+  it('refuses an unknown cpu option, naming it', async () => {
+    await expect(createContext({ backend: 'cpu', cpu: 'fast' as 'wasm' })).rejects.toThrow(ValueError);
+    await expect(createContext({ backend: 'cpu', cpu: 'fast' as 'wasm' })).rejects.toThrow(`cpu must be 'wasm' or 'reference', got "fast"`);
+  });
+
+  it('keeps tensors intact while the memory grows under them', async () => {
+    const ctx = await createContext({ backend: 'cpu' });
+    const small = ctx.tensor(Float32Array.of(1, 2, 3));
+    const before = ctx.memory().pooledBytes + ctx.memory().bytes;
+    const big = ctx.tensor(new Float32Array(1 << 20).fill(7));
+    expect(ctx.memory().pooledBytes + ctx.memory().bytes).toBeGreaterThan(before);
+    expect(await small.read()).toEqual(Float32Array.of(1, 2, 3));
+    expect((await big.read())[(1 << 20) - 1]).toBe(7);
+    ctx.destroy();
+  });
+
+  it('reports freed memory as pooled and reuses it', async () => {
+    const ctx = await createContext({ backend: 'cpu' });
+    const a = ctx.tensor(new Float32Array(1 << 16));
+    const reserved = ctx.memory().bytes + ctx.memory().pooledBytes;
+    a.dispose();
+    expect(ctx.memory().bytes).toBe(0);
+    expect(ctx.memory().pooledBytes).toBe(reserved);
+    const b = ctx.tensor(new Float32Array(1 << 16));
+    expect(ctx.memory().bytes + ctx.memory().pooledBytes).toBe(reserved);
+    b.dispose();
+    ctx.destroy();
+  });
+});
+
+describe('Wasm matmul against the float64 reference', () => {
+  const shapes: [batch: number, m: number, k: number, n: number][] = [
+    [1, 1, 1, 1],
+    [1, 4, 8, 8],
+    [1, 5, 3, 7],
+    [2, 7, 257, 9],
+    [3, 13, 600, 17],
+    [1, 33, 520, 40],
+  ];
+  const cases = shapes.flatMap((shape) =>
+    [false, true].flatMap((transposeA) =>
+      [false, true].flatMap((transposeB) =>
+        [false, true].flatMap((sharedB) => [false, true].map((bias) => ({ shape, transposeA, transposeB, sharedB, bias }))),
+      ),
+    ),
+  );
+
+  async function run(ctx: Context, c: (typeof cases)[number], seed: number): Promise<Float32Array> {
+    const [batch, m, k, n] = c.shape;
+    const a = ctx.tensor(uniform(batch * m * k, seed), c.transposeA ? [batch, k, m] : [batch, m, k]);
+    const bShape = c.transposeB ? [n, k] : [k, n];
+    const b = ctx.tensor(uniform((c.sharedB ? 1 : batch) * k * n, seed + 1), c.sharedB ? bShape : [batch, ...bShape]);
+    const bias = c.bias ? { bias: ctx.tensor(uniform(n, seed + 2), [n]) as Tensor<'float32'> } : {};
+    return ctx.matmul(a, b, { transposeA: c.transposeA, transposeB: c.transposeB, ...bias }).read();
+  }
+
+  it.each(cases.map((c, i) => [JSON.stringify(c), c, i] as const))('%s', async (_name, c, i) => {
+    const [wasm, reference] = await Promise.all([createContext({ backend: 'cpu' }), createContext({ backend: 'cpu', cpu: 'reference' })]);
+    const [actual, expected] = await Promise.all([run(wasm, c, i), run(reference, c, i)]);
+    const shape = [actual.length];
+    expectAllClose({ shape, data: [...actual] }, { shape, data: [...expected] }, PARITY, JSON.stringify(c));
+    wasm.destroy();
+    reference.destroy();
+  });
+});
