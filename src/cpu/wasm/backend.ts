@@ -12,14 +12,13 @@ import type {
   Storage,
 } from '../../backend.js';
 import type { DType } from '../../tensor.js';
-import { crossEntropy } from '../cross-entropy.js';
-import { sumRows } from '../reduce.js';
-import { logSoftmax, softmax, softmaxBackward } from '../softmax.js';
+import { crossEntropy as referenceCrossEntropy } from '../cross-entropy.js';
 import { OpTimer } from '../timer.js';
-import { accumulateMetrics, adamStep, sgdStep } from '../train.js';
+import { accumulateMetrics } from '../train.js';
+import { crossEntropy, wasmCoversCrossEntropy } from './cross-entropy.js';
 import { WASM_MEMORY_BYTES, WasmStorage, type WasmHeap } from './heap.js';
 import { matmul } from './matmul.js';
-import type { WasmBuild, WasmKernels } from './module.js';
+import type { WasmBuild, WasmExports, WasmKernels } from './module.js';
 
 /**
  * The default CPU backend: float32 kernels in WebAssembly SIMD (kernels/), over tensors that
@@ -34,11 +33,13 @@ export class WasmBackend implements Backend {
   readonly build: WasmBuild;
   readonly #kernels: WasmKernels;
   readonly #heap: WasmHeap;
+  readonly #fns: WasmExports;
   readonly #timer = new OpTimer();
 
   constructor(kernels: WasmKernels) {
     this.#kernels = kernels;
     this.#heap = kernels.heap;
+    this.#fns = kernels.fns;
     this.build = kernels.build;
   }
 
@@ -65,31 +66,39 @@ export class WasmBackend implements Backend {
   }
 
   softmax(z: Storage, plan: RowsPlan): Storage {
-    return this.#timer.timed(`softmax ${plan.rows}x${plan.cols}`, () => this.#adopt(softmax(this.#floats(z), plan)));
+    return this.#timer.timed(`softmax ${plan.rows}x${plan.cols}`, () => this.#rows(z, plan, this.#fns.softmax));
   }
 
   logSoftmax(z: Storage, plan: RowsPlan): Storage {
-    return this.#timer.timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => this.#adopt(logSoftmax(this.#floats(z), plan)));
+    return this.#timer.timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => this.#rows(z, plan, this.#fns.log_softmax));
   }
 
   softmaxBackward(p: Storage, dp: Storage, plan: RowsPlan): Storage {
-    return this.#timer.timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () =>
-      this.#adopt(softmaxBackward(this.#floats(p), this.#floats(dp), plan)),
-    );
+    return this.#timer.timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () => {
+      const out = this.#heap.storage(plan.rows * plan.cols);
+      this.#fns.softmax_backward(this.#own(p).offset, this.#own(dp).offset, out.offset, plan.rows, plan.cols);
+      return out;
+    });
   }
 
   crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan): BackendCrossEntropyResult {
     return this.#timer.timed(`crossEntropy ${plan.rows}x${plan.classes}`, () => {
+      const weights = classWeights === null ? null : this.#own(classWeights);
+      if (wasmCoversCrossEntropy(plan)) return crossEntropy(this.#kernels, this.#own(z), this.#own(target), weights, plan);
+      // Label smoothing and probability targets: the reference kernel, reading the Wasm memory in place.
       const targets = this.#view(target, plan.target === 'index' ? 'int32' : 'float32');
-      const weights = classWeights === null ? null : this.#floats(classWeights);
-      const { loss, grad } = crossEntropy(this.#floats(z), targets, weights, plan);
-      const lossStorage = this.#adopt(loss);
-      return { loss: lossStorage, grad: grad === null ? null : this.#adopt(grad) };
+      const { loss, grad } = referenceCrossEntropy(this.#floats(z), targets, weights === null ? null : this.#floats(weights), plan);
+      const lossStorage = this.upload(loss);
+      return { loss: lossStorage, grad: grad === null ? null : this.upload(grad) };
     });
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {
-    return this.#timer.timed(`sum ${plan.rows}x${plan.cols}`, () => this.#adopt(sumRows(this.#floats(t), plan)));
+    return this.#timer.timed(`sum ${plan.rows}x${plan.cols}`, () => {
+      const out = this.#heap.storage(plan.cols);
+      this.#fns.sum_rows(this.#own(t).offset, out.offset, plan.rows, plan.cols);
+      return out;
+    });
   }
 
   gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage {
@@ -111,15 +120,19 @@ export class WasmBackend implements Backend {
   }
 
   sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
-    this.#timer.timed(`sgd ${plan.elements}`, () =>
-      sgdStep(this.#floats(param), this.#floats(grad), velocity === null ? null : this.#floats(velocity), plan),
-    );
+    this.#timer.timed(`sgd ${plan.elements}`, () => {
+      const v = velocity === null ? 0 : this.#own(velocity).offset;
+      const { learningRate, momentum, weightDecay, nesterov } = plan;
+      this.#fns.sgd(this.#own(param).offset, this.#own(grad).offset, v, plan.elements, learningRate, momentum, weightDecay, nesterov ? 1 : 0);
+    });
   }
 
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
-    this.#timer.timed(`adam ${plan.elements}`, () =>
-      adamStep(this.#floats(param), this.#floats(grad), this.#floats(m), this.#floats(v), plan),
-    );
+    this.#timer.timed(`adam ${plan.elements}`, () => {
+      const [p, g, mo, vo] = [param, grad, m, v].map((s) => this.#own(s).offset) as [number, number, number, number];
+      const { stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt } = plan;
+      this.#fns.adam(p, g, mo, vo, plan.elements, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt);
+    });
   }
 
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void {
@@ -162,8 +175,10 @@ export class WasmBackend implements Backend {
     return this.#view(storage, 'float32') as Float32Array;
   }
 
-  /** A storage holding `data`, computed on the host by a reference kernel. */
-  #adopt(data: Float32Array): WasmStorage {
-    return this.upload(data) as WasmStorage;
+  /** A row kernel `(in, out, rows, cols)` into a fresh storage. */
+  #rows(z: Storage, plan: RowsPlan, kernel: (z: number, out: number, rows: number, cols: number) => void): WasmStorage {
+    const out = this.#heap.storage(plan.rows * plan.cols);
+    kernel(this.#own(z).offset, out.offset, plan.rows, plan.cols);
+    return out;
   }
 }

@@ -3,6 +3,11 @@ import { LimitError } from '../../errors.js';
 
 /** Blocks start on a cache line, which also keeps every v128 access aligned. */
 const ALIGN = 64;
+/**
+ * Bytes every tensor's block holds past its last element: a kernel may run a row's last f32x4
+ * up to 3 floats beyond the row's end (kernels/rows.ts), and that must stay in the block.
+ */
+export const SLACK = 12;
 const PAGE = 65536;
 /** wasm32 addresses reach 4 GiB; engines may stop sooner, which `grow` reports. */
 export const WASM_MEMORY_BYTES = 65536 * PAGE;
@@ -41,9 +46,9 @@ export class WasmHeap {
   /** Frees the blocks of storages the app dropped without disposing their tensors. */
   readonly #finalizer = new FinalizationRegistry<Block>((b) => this.#release(b));
 
-  /** A storage of `length` elements; its bytes are whatever the block held before. */
+  /** A storage of `length` elements (and SLACK bytes); its bytes are whatever the block held before. */
   storage(length: number): WasmStorage {
-    const size = roundUp(length * 4, ALIGN);
+    const size = length === 0 ? 0 : roundUp(length * 4 + SLACK, ALIGN);
     const s = new WasmStorage(this, size === 0 ? 0 : this.alloc(size), length);
     if (size !== 0) this.#finalizer.register(s, { offset: s.offset, size }, s);
     return s;
@@ -51,7 +56,7 @@ export class WasmHeap {
 
   /** Returns a storage's block for reuse; once only, which the context ensures. */
   release(s: WasmStorage): void {
-    const size = roundUp(s.byteLength, ALIGN);
+    const size = s.length === 0 ? 0 : roundUp(s.byteLength + SLACK, ALIGN);
     if (size === 0) return;
     this.#finalizer.unregister(s);
     this.#release({ offset: s.offset, size });

@@ -1,5 +1,6 @@
 import { moduleBytes, type FunctionBuilder } from './kernels/assembler.js';
 import { gemmKernel, packB } from './kernels/matmul.js';
+import { ROW_IMPORTS, rowKernels } from './kernels/rows.js';
 import { WasmHeap } from './heap.js';
 
 /** Which build of the kernels runs: with `f32x4.relaxed_madd` where the engine has it, else plain SIMD. */
@@ -12,6 +13,13 @@ export interface WasmExports {
   gemm_n(a: I32, lda: I32, aTile: I32, b: I32, k: I32, init: I32, initStride: I32, c: I32, ldc: I32, tiles: I32): void;
   gemm_t(a: I32, astep: I32, aTile: I32, b: I32, k: I32, init: I32, initStride: I32, c: I32, ldc: I32, tiles: I32): void;
   pack_b(src: I32, pStride: I32, jStride: I32, k: I32, n: I32, dst: I32): void;
+  softmax(z: I32, out: I32, rows: I32, cols: I32): void;
+  log_softmax(z: I32, out: I32, rows: I32, cols: I32): void;
+  softmax_backward(p: I32, dp: I32, out: I32, rows: I32, cols: I32): void;
+  cross_entropy(z: I32, labels: I32, weights: I32, grad: I32, loss: I32, rows: I32, cols: I32, ignoreIndex: I32, scale: number): void;
+  sum_rows(t: I32, out: I32, rows: I32, cols: I32): void;
+  sgd(p: I32, g: I32, v: I32, n: I32, lr: number, momentum: number, decay: number, nesterov: I32): void;
+  adam(p: I32, g: I32, m: I32, v: I32, n: I32, stepSize: number, beta1: number, beta2: number, epsilon: number, decay: number, correction2Sqrt: number): void;
 }
 
 /** One context's kernels: an instance of the module over a heap of its own. */
@@ -22,7 +30,7 @@ export interface WasmKernels {
 }
 
 function functions(fma: boolean): FunctionBuilder[] {
-  return [gemmKernel(fma, false), gemmKernel(fma, true), packB()];
+  return [gemmKernel(fma, false), gemmKernel(fma, true), packB(), ...rowKernels()];
 }
 
 let compiled: Promise<{ build: WasmBuild; module: WebAssembly.Module } | null> | undefined;
@@ -36,7 +44,7 @@ export function compileKernels(): Promise<{ build: WasmBuild; module: WebAssembl
   compiled ??= (async () => {
     if (typeof WebAssembly !== 'object') return null;
     for (const build of ['relaxed-simd', 'simd'] as const) {
-      const bytes = moduleBytes(functions(build === 'relaxed-simd'));
+      const bytes = moduleBytes(functions(build === 'relaxed-simd'), ROW_IMPORTS);
       if (WebAssembly.validate(bytes)) return { build, module: await WebAssembly.compile(bytes) };
     }
     return null;
@@ -49,6 +57,6 @@ export async function instantiateKernels(): Promise<WasmKernels | null> {
   const compiledKernels = await compileKernels();
   if (compiledKernels === null) return null;
   const heap = new WasmHeap();
-  const instance = await WebAssembly.instantiate(compiledKernels.module, { env: { memory: heap.memory } });
+  const instance = await WebAssembly.instantiate(compiledKernels.module, { env: { memory: heap.memory, log: Math.log } });
   return { build: compiledKernels.build, heap, fns: instance.exports as unknown as WasmExports };
 }

@@ -8,9 +8,9 @@
 //   helper that writes a multiply-add, and tile shapes are unrolled by ordinary loops;
 // - kernels work on raw addresses in one imported memory, which is all we need of a compiler.
 
-export type ValType = 'i32' | 'f32' | 'v128';
+export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
 
-const VAL: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+const VAL: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 /** Instructions without immediates. */
 const PLAIN = {
@@ -21,7 +21,7 @@ const PLAIN = {
   'f32.eq': [0x5b], 'f32.ne': [0x5c], 'f32.lt': [0x5d], 'f32.gt': [0x5e], 'f32.le': [0x5f], 'f32.ge': [0x60],
   'f32.abs': [0x8b], 'f32.neg': [0x8c], 'f32.sqrt': [0x91], 'f32.add': [0x92], 'f32.sub': [0x93],
   'f32.mul': [0x94], 'f32.div': [0x95], 'f32.min': [0x96], 'f32.max': [0x97],
-  'f32.convert_i32_s': [0xb2],
+  'f32.convert_i32_s': [0xb2], 'f32.demote_f64': [0xb6], 'f64.promote_f32': [0xbb],
   select: [0x1b], drop: [0x1a], return: [0x0f],
   'f32x4.splat': simd(0x13), 'i32x4.splat': simd(0x11),
   'f32x4.eq': simd(0x41), 'f32x4.ne': simd(0x42), 'f32x4.lt': simd(0x43), 'f32x4.gt': simd(0x44),
@@ -29,10 +29,11 @@ const PLAIN = {
   'v128.not': simd(0x4d), 'v128.and': simd(0x4e), 'v128.andnot': simd(0x4f), 'v128.or': simd(0x50),
   'v128.xor': simd(0x51), 'v128.bitselect': simd(0x52), 'v128.any_true': simd(0x53),
   'f32x4.nearest': simd(0x6a),
+  'i32x4.lt_s': simd(0x39),
   'i32x4.shl': simd(0xab), 'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1),
   'f32x4.abs': simd(0xe0), 'f32x4.neg': simd(0xe1), 'f32x4.sqrt': simd(0xe3), 'f32x4.add': simd(0xe4),
   'f32x4.sub': simd(0xe5), 'f32x4.mul': simd(0xe6), 'f32x4.div': simd(0xe7), 'f32x4.min': simd(0xe8),
-  'f32x4.max': simd(0xe9),
+  'f32x4.max': simd(0xe9), 'f32x4.pmin': simd(0xea), 'f32x4.pmax': simd(0xeb),
   'i32x4.trunc_sat_f32x4_s': simd(0xf8), 'f32x4.convert_i32x4_s': simd(0xfa),
   'f32x4.relaxed_madd': simd(0x105),
 } as const;
@@ -145,9 +146,16 @@ export class FunctionBuilder {
     return this;
   }
 
-  /** A v128 with the same int32 in every lane. */
-  i32x4(n: number): this {
-    this.#code.push(...simd(0x0c), ...new Uint8Array(Int32Array.of(n, n, n, n).buffer));
+  /** A v128 of four int32 (the same in every lane when only one is given). */
+  i32x4(...lanes: [number] | [number, number, number, number]): this {
+    const [a, b = a, c = a, d = a] = lanes;
+    this.#code.push(...simd(0x0c), ...new Uint8Array(Int32Array.of(a, b, c, d).buffer));
+    return this;
+  }
+
+  /** Calls the function at `index` in the module's function space (imports first). */
+  call(index: number): this {
+    this.#code.push(0x10, ...uleb(index));
     return this;
   }
 
@@ -231,17 +239,32 @@ export class FunctionBuilder {
   }
 }
 
-/** A module that imports its memory as `env.memory` and exports every function by name. */
-export function moduleBytes(functions: readonly FunctionBuilder[]): Uint8Array<ArrayBuffer> {
+/** A JavaScript function the module imports from `env`; `call(index)` reaches the i-th one as i. */
+export interface FunctionImport {
+  readonly name: string;
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+}
+
+/**
+ * A module that imports its memory as `env.memory` and `imported` functions from `env`, and
+ * exports every function by name.
+ */
+export function moduleBytes(functions: readonly FunctionBuilder[], imported: readonly FunctionImport[] = []): Uint8Array<ArrayBuffer> {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
-  const types = functions.map((f) => [0x60, ...vec(f.params.map((p) => [VAL[p.type]])), ...vec(f.results.map((r) => [VAL[r]]))]);
-  const imports = vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]]);
+  const signature = (params: readonly ValType[], results: readonly ValType[]) => [0x60, ...vec(params.map((p) => [VAL[p]])), ...vec(results.map((r) => [VAL[r]]))];
+  const types = [...imported.map((i) => signature(i.params, i.results)), ...functions.map((f) => signature(f.params.map((p) => p.type), f.results))];
+  const imports = vec([
+    [...name('env'), ...name('memory'), 0x02, 0x00, 0x01],
+    ...imported.map((i, index) => [...name('env'), ...name(i.name), 0x00, ...uleb(index)]),
+  ]);
+  const first = imported.length;
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(types)),
     ...section(2, imports),
-    ...section(3, vec(functions.map((_, i) => uleb(i)))),
-    ...section(7, vec(functions.map((f, i) => [...name(f.exportName), 0x00, ...uleb(i)]))),
+    ...section(3, vec(functions.map((_, i) => uleb(first + i)))),
+    ...section(7, vec(functions.map((f, i) => [...name(f.exportName), 0x00, ...uleb(first + i)]))),
     ...section(10, vec(functions.map((f) => f.body()))),
   ];
   return new Uint8Array(bytes);
