@@ -1,7 +1,7 @@
 // The Node environment, run by bench/run.ts as a child process (so a crash or a hung device
 // there cannot take the browser half down with it):
 //
-//   node build/bench/node.js --mode quick|full --cases id,id --out result.json
+//   node build/bench/node.js --mode quick|full --cases id,id [--contenders id,id] --out result.json
 //
 // WebGPU comes from the `webgpu` package (Dawn), on SwiftShader where the machine has no GPU.
 
@@ -12,12 +12,14 @@ import { dirname, join } from 'node:path';
 import { choiceOption, parseArgs } from '../cli/args.js';
 import { nodeGpu } from '../cli/node-gpu.js';
 import { loadMnist } from '../datasets/mnist-node.js';
+import type { ContenderId } from './contenders/types.js';
 import { SETTINGS } from './measure.js';
 
 const args = parseArgs(process.argv.slice(2));
 const mode = choiceOption(args, 'mode', ['quick', 'full'] as const, 'full');
 const out = args.get('out');
 const caseIds = (args.get('cases') ?? '').split(',').filter((id) => id !== '');
+const contenderIds = (args.get('contenders') ?? '').split(',').filter((id) => id !== '') as ContenderId[];
 if (out === undefined) throw new Error('bench/node: --out <file> is required');
 
 const require = createRequire(import.meta.url);
@@ -41,7 +43,7 @@ const result = await runEnvironment(
     loadMnist,
     log: (line) => console.log(`[node] ${line}`),
   },
-  { settings: SETTINGS[mode], caseIds },
+  { settings: SETTINGS[mode], caseIds, contenderIds },
 );
 await writeFile(out, JSON.stringify(result));
 // Dawn keeps the event loop alive; the work is done.

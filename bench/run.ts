@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only node|browser] [--cases id,id]`
+// `npm run bench [-- --quick] [--only node|browser] [--cases id,id] [--contenders id,id]`
 //
 // Builds the library (dist/), runs every case in Node (a child process) and then in headless
 // Chromium, one after the other so they never compete for the CPU, and writes the report as
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { choiceOption, parseArgs } from '../cli/args.js';
 import { selectCases } from './cases.js';
 import { runBrowser } from './browser.js';
-import { messageOf } from './contenders/types.js';
+import { CONTENDER_IDS, messageOf, type ContenderId } from './contenders/types.js';
 import { SETTINGS } from './measure.js';
 import { renderMarkdown } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
@@ -21,14 +21,18 @@ import type { BenchReport, EnvironmentName, EnvironmentRequest, EnvironmentResul
 const started = performance.now();
 const argv = process.argv.slice(2);
 const args = parseArgs(argv);
-const known = new Set(['quick', 'only', 'cases']);
+const known = new Set(['quick', 'only', 'cases', 'contenders']);
 for (const name of args.keys()) {
-  if (!known.has(name)) throw new Error(`unknown option --${name}; options are --quick, --only node|browser, --cases id,id`);
+  if (!known.has(name)) throw new Error(`unknown option --${name}; options are --quick, --only node|browser, --cases id,id, --contenders id,id`);
+}
+const contenderIds = (args.get('contenders') ?? '').split(',').filter((s) => s !== '') as ContenderId[];
+for (const id of contenderIds) {
+  if (!CONTENDER_IDS.includes(id)) throw new Error(`unknown contender ${id}; contenders are ${CONTENDER_IDS.join(', ')}`);
 }
 const quick = args.has('quick');
 const only = choiceOption(args, 'only', ['both', 'node', 'browser'] as const, 'both');
 const cases = selectCases(quick, args.has('cases') ? args.get('cases')!.split(',').filter((s) => s !== '') : null);
-const request: EnvironmentRequest = { settings: SETTINGS[quick ? 'quick' : 'full'], caseIds: cases.map((c) => c.id) };
+const request: EnvironmentRequest = { settings: SETTINGS[quick ? 'quick' : 'full'], caseIds: cases.map((c) => c.id), contenderIds };
 const root = process.cwd();
 
 function elapsed(): string {
@@ -47,7 +51,8 @@ async function runNode(): Promise<EnvironmentResult> {
   const out = join(dir, 'node.json');
   try {
     const entry = fileURLToPath(new URL('./node.js', import.meta.url));
-    const child = spawn(process.execPath, [entry, '--mode', request.settings.mode, '--cases', request.caseIds.join(','), '--out', out], {
+    const contenders = contenderIds.length === 0 ? [] : ['--contenders', contenderIds.join(',')];
+    const child = spawn(process.execPath, [entry, '--mode', request.settings.mode, '--cases', request.caseIds.join(','), ...contenders, '--out', out], {
       cwd: root,
       stdio: 'inherit',
     });
