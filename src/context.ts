@@ -26,7 +26,11 @@ export interface MemoryInfo {
   readonly tensors: number;
   /** Bytes those tensors occupy on the backend (GPU buffers as allocated, rounding included). */
   readonly bytes: number;
-  /** Bytes of freed GPU buffers kept for reuse; 0 on the CPU. */
+  /**
+   * Bytes kept for reuse beyond live tensors: freed GPU buffers in the pool on WebGPU; on the
+   * CPU's WebAssembly backend, the Wasm memory not held by tensors (it grows, never shrinks);
+   * 0 on the CPU reference.
+   */
   readonly pooledBytes: number;
 }
 
@@ -249,7 +253,7 @@ export class Context {
     return new SoftmaxRegression(this, optionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as SoftmaxRegressionJSON) : json));
   }
 
-  /** Live tensors and their bytes; on WebGPU also the freed bytes kept in the buffer pool. */
+  /** Live tensors and their bytes, and the bytes the backend keeps for reuse (see `MemoryInfo`). */
   memory(): MemoryInfo {
     return {
       tensors: this.#tensors,

@@ -177,3 +177,35 @@ describe('Wasm optimizer steps', () => {
     expect(results[0]).toEqual(results[1]);
   });
 });
+
+describe('Wasm row kernels on non-finite rows, against the float64 reference', () => {
+  // The row max drops NaN in its fast lanes and tracks it on the side; rows of 5 and 8 floats
+  // reach both the partial last vector and whole ones, and a wide row the blocked sums.
+  const rows = (cols: number) => [
+    Array.from({ length: cols }, (_, i) => (i === cols - 1 ? NaN : -Infinity)),
+    Array.from({ length: cols }, () => -Infinity),
+    Array.from({ length: cols }, (_, i) => (i === 1 ? Infinity : i)),
+    Array.from({ length: cols }, (_, i) => (i === 0 ? -Infinity : -100 * i)),
+    Array.from({ length: cols }, (_, i) => Math.sin(i) * 30),
+  ];
+  it.each([5, 8, 1029])('%i columns', async (cols) => {
+    const data = Float32Array.from(rows(cols).flat());
+    const shape = [5, cols];
+    const outputs = await Promise.all(
+      (['wasm', 'reference'] as const).map(async (cpu) => {
+        const ctx = await createContext({ backend: 'cpu', cpu });
+        const z = ctx.tensor(data, shape);
+        const labels = ctx.tensor(Int32Array.of(cols - 1, 0, 2, 0, 3));
+        const { loss, grad } = ctx.crossEntropyWithGrad(z, labels, { reduction: 'none' });
+        const out = await Promise.all([ctx.softmax(z).read(), ctx.logSoftmax(z).read(), loss.read(), grad.read()]);
+        ctx.destroy();
+        return out;
+      }),
+    );
+    const [wasm, reference] = outputs;
+    wasm!.forEach((actual, i) => {
+      const shapeOf = [actual.length];
+      expectAllClose({ shape: shapeOf, data: actual }, { shape: shapeOf, data: reference![i]! }, PARITY, `output ${i}`);
+    });
+  });
+});

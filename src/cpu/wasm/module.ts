@@ -30,7 +30,7 @@ export interface WasmKernels {
 }
 
 function functions(fma: boolean): FunctionBuilder[] {
-  return [gemmKernel(fma, false), gemmKernel(fma, true), packB(), ...rowKernels()];
+  return [gemmKernel(fma, false), gemmKernel(fma, true), packB(), ...rowKernels(fma)];
 }
 
 let compiled: Promise<{ build: WasmBuild; module: WebAssembly.Module } | null> | undefined;

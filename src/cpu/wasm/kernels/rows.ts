@@ -19,6 +19,16 @@ const CHUNK_BYTES = 1024;
 
 /** exp's range: below -87.34 the result is under float32's smallest normal, and taken as 0. */
 const EXP_MIN = -87.33654;
+/**
+ * 1.5 · 2^23 + 127: adding it to x / ln 2 rounds that to an integer n, which lands in the low
+ * mantissa bits already biased by 127, so shifting the bits left by 23 gives the float 2^n.
+ */
+const ROUNDER = 12583039;
+/** ln 2 in two parts, the first with zeros in its low bits so that n · LN2_HI is exact. */
+const LN2_HI = 0.693145751953125;
+const LN2_LO = 1.428606765330187e-6;
+/** XNNPACK's minimax polynomial for (e^r - 1) / r on [-ln 2 / 2, ln 2 / 2], highest term first. */
+const EXP_POLY = [8.3011105e-3, 4.1906617e-2, 1.6667527e-1, 4.9999693e-1, 9.9999994e-1];
 
 /** Locals and emitters shared by the kernels of one function. */
 class RowEmitter {
@@ -26,13 +36,17 @@ class RowEmitter {
   readonly chunkEnd: Local;
   readonly chunk: Local;
   readonly mask: Local;
-  readonly #n: Local;
+  readonly #xc: Local;
+  readonly #t: Local;
   readonly #r: Local;
   readonly #p: Local;
 
-  constructor(readonly f: FunctionBuilder) {
+  constructor(
+    readonly f: FunctionBuilder,
+    readonly fma = false,
+  ) {
     [this.i, this.chunkEnd, this.chunk] = [f.local('i32'), f.local('i32'), f.local('v128')];
-    [this.mask, this.#n, this.#r, this.#p] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+    [this.mask, this.#xc, this.#t, this.#r, this.#p] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
   }
 
   /** `mask` = the lanes of a row's last vector that lie inside the row (all of them when cols % 4 == 0). */
@@ -41,22 +55,40 @@ class RowEmitter {
     f.i32x4(0, 1, 2, 3).get(cols).i32(3).op('i32.and', 'i32x4.splat', 'i32x4.lt_s').set(this.mask);
   }
 
-  /** `out` = exp(x) lane by lane for x ≤ 0 (or NaN, kept): Cephes' expf, within 2 ulp. */
+  /**
+   * `out` = exp(x) lane by lane for x ≤ 0 (or NaN, kept), within 2 ulp: XNNPACK's rr2-p5,
+   * e^x = 2^n · e^r with n = round(x / ln 2), whose multiply-adds fuse in the relaxed-SIMD
+   * build. The rounding goes through ROUNDER rather than `nearest` and `trunc_sat`, whose
+   * NaN-safe x64 sequences would cost more than the rest of the function.
+   */
   exp(x: Local, out: Local): void {
     const f = this.f;
-    const [n, r, p] = [this.#n, this.#r, this.#p];
-    // n = round(x / ln 2), r = x - n ln 2 in two parts, so r is exact to float32.
-    f.get(x).f32x4(EXP_MIN).op('f32x4.pmax').f32x4(Math.LOG2E).op('f32x4.mul', 'f32x4.nearest').set(n);
-    f.get(x).f32x4(EXP_MIN).op('f32x4.pmax').get(n).f32x4(0.693359375).op('f32x4.mul', 'f32x4.sub');
-    f.get(n).f32x4(-2.12194440e-4).op('f32x4.mul', 'f32x4.sub').set(r);
-    f.f32x4(1.9875691500e-4);
-    for (const c of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]) {
-      f.get(r).op('f32x4.mul').f32x4(c).op('f32x4.add');
+    const [xc, t, r, p] = [this.#xc, this.#t, this.#r, this.#p];
+    const madd = (a: () => void, b: () => void, c: () => void) => {
+      if (this.fma) {
+        a(), b(), c();
+        f.op('f32x4.relaxed_madd');
+      } else {
+        c(), a(), b();
+        f.op('f32x4.mul', 'f32x4.add');
+      }
+    };
+    const n = () => f.get(t).f32x4(ROUNDER).op('f32x4.sub');
+    f.get(x).f32x4(EXP_MIN).op('f32x4.pmax').set(xc);
+    madd(() => f.get(xc), () => f.f32x4(Math.LOG2E), () => f.f32x4(ROUNDER));
+    f.set(t);
+    madd(n, () => f.f32x4(-LN2_HI), () => f.get(xc));
+    f.set(r);
+    madd(n, () => f.f32x4(-LN2_LO), () => f.get(r));
+    f.set(r);
+    f.f32x4(EXP_POLY[0]!).set(p);
+    for (const c of EXP_POLY.slice(1)) {
+      madd(() => f.get(p), () => f.get(r), () => f.f32x4(c));
+      f.set(p);
     }
-    // p(r) r² + r + 1, times 2^n built in the exponent bits.
-    f.get(r).get(r).op('f32x4.mul', 'f32x4.mul').get(r).op('f32x4.add').f32x4(1).op('f32x4.add').set(p);
-    f.get(p).get(n).op('i32x4.trunc_sat_f32x4_s').i32x4(127).op('i32x4.add').i32(23).op('i32x4.shl', 'f32x4.mul');
-    // Lanes below the range are 0; NaN fails `x < EXP_MIN`, so it stays.
+    // e^x = s + (r s) p with s = 2^n; lanes below the range are 0, and NaN fails `x < EXP_MIN`.
+    f.get(r).get(t).i32(23).op('i32x4.shl', 'f32x4.mul').set(r);
+    madd(() => f.get(r), () => f.get(p), () => f.get(t).i32(23).op('i32x4.shl'));
     f.get(x).f32x4(EXP_MIN).op('f32x4.lt', 'v128.andnot').set(out);
   }
 
@@ -103,20 +135,32 @@ class RowEmitter {
     f.forRange(this.i, 0, end, 16, body);
   }
 
-  /** The largest element of the row at `row` (NaN if any is NaN; -Infinity for an empty row) into `m`. */
+  /**
+   * The largest element of the row at `row` into `m`: NaN if any is NaN, -Infinity for an
+   * empty row. `pmax` (one `maxps`) drops NaN, so NaN lanes are tracked on the side, which
+   * costs less than `f32x4.max`'s NaN-propagating sequence.
+   */
   rowMax(row: Local, cols: Local, m: Local): void {
     const f = this.f;
-    const acc = f.local('v128');
+    const [acc, nan, v] = [f.local('v128'), f.local('v128'), f.local('v128')];
     const full = f.local('i32');
+    const take = () => {
+      f.get(acc).get(v).op('f32x4.pmax').set(acc);
+      f.get(nan).get(v).get(v).op('f32x4.ne', 'v128.or').set(nan);
+    };
     f.get(cols).i32(-4).op('i32.and').i32(2).op('i32.shl').set(full);
     f.f32x4(-Infinity).set(acc);
+    f.i32x4(0).set(nan);
     f.forRange(this.i, 0, full, 16, () => {
-      f.get(acc).get(row).get(this.i).op('i32.add').mem('v128.load').op('f32x4.max').set(acc);
+      f.get(row).get(this.i).op('i32.add').mem('v128.load').set(v);
+      take();
     });
     f.get(cols).i32(3).op('i32.and').if(() => {
-      f.get(acc).get(row).get(full).op('i32.add').mem('v128.load').f32x4(-Infinity).get(this.mask).op('v128.bitselect', 'f32x4.max').set(acc);
+      f.get(row).get(full).op('i32.add').mem('v128.load').f32x4(-Infinity).get(this.mask).op('v128.bitselect').set(v);
+      take();
     });
     this.horizontal(acc, 'f32.max', m);
+    f.f32(NaN).get(m).get(nan).op('v128.any_true', 'select').set(m);
   }
 
   /** `(l0 op l1) op (l2 op l3)` of the f32x4 `v` into the f32 `out`. */
@@ -143,10 +187,10 @@ class RowEmitter {
  * `e = exp(z - max)` summed in blocks, then `e / sum` or `(z - max) - log(sum)`. A row without
  * a finite maximum of -Infinity gives zeros (softmax) or -Infinity (log-softmax); NaN spreads.
  */
-function softmaxKernel(log: boolean): FunctionBuilder {
+function softmaxKernel(log: boolean, fma: boolean): FunctionBuilder {
   const f = new FunctionBuilder(log ? 'log_softmax' : 'softmax', ['i32', 'i32', 'i32', 'i32']);
   const [z, out, rows, cols] = f.params as [Local, Local, Local, Local];
-  const e = new RowEmitter(f);
+  const e = new RowEmitter(f, fma);
   const [r, zRow, outRow] = [f.local('i32'), f.local('i32'), f.local('i32')];
   const [m, sum] = [f.local('f32'), f.local('f32')];
   const [mv, v, ex, total, k] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
@@ -225,10 +269,10 @@ function softmaxBackwardKernel(): FunctionBuilder {
  * when `grad` is not 0, `grad = (exp(z - max) / sum · w[y] - w[y] onehot(y)) · scale`.
  * `weights` 0 means every class weighs 1.
  */
-function crossEntropyKernel(): FunctionBuilder {
+function crossEntropyKernel(fma: boolean): FunctionBuilder {
   const f = new FunctionBuilder('cross_entropy', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32']);
   const [z, labels, weights, grad, loss, rows, cols, ignoreIndex, scale] = f.params as [Local, Local, Local, Local, Local, Local, Local, Local, Local];
-  const e = new RowEmitter(f);
+  const e = new RowEmitter(f, fma);
   const [r, y, zRow, gRow, yAt] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const [w, m, sum] = [f.local('f32'), f.local('f32'), f.local('f32')];
   const [mv, v, ex, total, k] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
@@ -392,6 +436,7 @@ function optimizerKernels(): FunctionBuilder[] {
   return [sgd, adam];
 }
 
-export function rowKernels(): FunctionBuilder[] {
-  return [softmaxKernel(false), softmaxKernel(true), softmaxBackwardKernel(), crossEntropyKernel(), sumRowsKernel(), ...optimizerKernels()];
+/** The kernels of this file; `fma` lets exp's multiply-adds fuse (the optimizers never do). */
+export function rowKernels(fma: boolean): FunctionBuilder[] {
+  return [softmaxKernel(false, fma), softmaxKernel(true, fma), softmaxBackwardKernel(), crossEntropyKernel(fma), sumRowsKernel(), ...optimizerKernels()];
 }
