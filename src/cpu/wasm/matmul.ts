@@ -14,8 +14,9 @@ const KC = 256;
  * entry, B is packed once into 8-column panels (a shared B once for the whole batch); then
  * for each block of K and each panel, one kernel call runs every full tile of 4 rows, starting
  * from the bias (first block) or from the partial sums in `out` (later blocks). A last panel
- * narrower than 8 columns works in a scratch `[M, 8]` block, and rows of A past the last full
- * tile come from a zero-padded copy, so no kernel reads or writes outside its tensors.
+ * narrower than 8 columns keeps its sums in a scratch `[M, 8]` block, and the rows past the
+ * last full tile (read from a zero-padded copy of A) in a scratch `[4, panels · 8]` strip,
+ * both copied out once at the end; so no kernel reads or writes outside its tensors.
  */
 export function matmul(kernels: WasmKernels, out: WasmStorage, a: WasmStorage, b: WasmStorage, bias: WasmStorage | null, plan: MatmulPlan): void {
   const { heap, fns } = kernels;
@@ -25,19 +26,22 @@ export function matmul(kernels: WasmKernels, out: WasmStorage, a: WasmStorage, b
   const edgeRows = m % TILE_ROWS;
   const fullRows = m - edgeRows;
   const fullTiles = fullRows / TILE_ROWS;
+  const width = panels * PANEL;
   // Scratch blocks, allocated before any view is taken: packed B, the bias row padded to whole
-  // panels, the edge rows of A, and the narrow panel's (or the edge rows') share of the output.
-  const packedBytes = panels * PANEL * k * 4;
-  const biasBytes = panels * PANEL * 4;
+  // panels, the edge rows of A, the narrow panel's sums and the edge rows' sums.
+  const packedBytes = width * k * 4;
+  const biasBytes = width * 4;
   const edgeBytes = TILE_ROWS * k * 4;
-  const sideBytes = (fullRows + TILE_ROWS) * PANEL * 4;
-  const scratchBytes = packedBytes + biasBytes + edgeBytes + sideBytes;
+  const sideBytes = fullRows * PANEL * 4;
+  const stripBytes = TILE_ROWS * width * 4;
+  const scratchBytes = packedBytes + biasBytes + edgeBytes + sideBytes + stripBytes;
   const scratch = heap.alloc(scratchBytes);
   try {
     const packed = scratch;
     const biasRow = packed + packedBytes;
     const edgeA = biasRow + biasBytes;
     const side = edgeA + edgeBytes;
+    const strip = side + sideBytes;
     const f32 = heap.f32();
     f32.fill(0, biasRow >> 2, (biasRow + biasBytes) >> 2);
     if (bias !== null) f32.copyWithin(biasRow >> 2, bias.offset >> 2, (bias.offset >> 2) + n);
@@ -61,28 +65,25 @@ export function matmul(kernels: WasmKernels, out: WasmStorage, a: WasmStorage, b
         const first = k0 === 0;
         for (let jp = 0; jp < panels; jp++) {
           const j0 = jp * PANEL;
-          const cols = Math.min(PANEL, n - j0);
           const bPtr = packed + 4 * (jp * PANEL * k + k0 * PANEL);
           const biasPtr = biasRow + 4 * j0;
-          const cPtr = cBase + 4 * j0;
-          // A narrow panel works wholly in `side`; a full one only its edge rows.
-          const narrow = cols < PANEL;
-          const [c, ldc] = narrow ? [side, 4 * PANEL] : [cPtr, 4 * n];
-          const sideFrom = narrow ? 0 : fullRows;
-          const sideRows = narrow ? m : edgeRows;
-          if (!first) copyBlock(f32, (cPtr >> 2) + sideFrom * n, n, (side >> 2) + sideFrom * PANEL, PANEL, sideRows, cols);
-          const [init, initStride] = first ? [biasPtr, 0] : [c, ldc];
+          const narrow = n - j0 < PANEL;
+          const [c, ldc] = narrow ? [side, 4 * PANEL] : [cBase + 4 * j0, 4 * n];
           if (fullTiles > 0) {
+            const [init, initStride] = first ? [biasPtr, 0] : [c, ldc];
             if (transposeA) fns.gemm_t(aBase + 4 * k0 * m, 4 * m, 16, bPtr, kc, init, initStride, c, ldc, fullTiles);
             else fns.gemm_n(aBase + 4 * k0, 4 * k, 16 * k, bPtr, kc, init, initStride, c, ldc, fullTiles);
           }
           if (edgeRows !== 0) {
-            const edgeC = side + 4 * PANEL * fullRows;
-            fns.gemm_n(edgeA + 4 * k0, 4 * k, 0, bPtr, kc, first ? biasPtr : edgeC, first ? 0 : 4 * PANEL, edgeC, 4 * PANEL, 1);
+            const edgeC = strip + 4 * j0;
+            const [init, initStride] = first ? [biasPtr, 0] : [edgeC, 4 * width];
+            fns.gemm_n(edgeA + 4 * k0, 4 * k, 0, bPtr, kc, init, initStride, edgeC, 4 * width, 1);
           }
-          if (sideRows !== 0) copyBlock(f32, (side >> 2) + sideFrom * PANEL, PANEL, (cPtr >> 2) + sideFrom * n, n, sideRows, cols);
         }
       }
+      const narrowFrom = n - (n % PANEL);
+      if (narrowFrom < n) copyBlock(f32, side >> 2, PANEL, (cBase >> 2) + narrowFrom, n, fullRows, n - narrowFrom);
+      if (edgeRows !== 0) copyBlock(f32, strip >> 2, width, (cBase >> 2) + fullRows * n, n, edgeRows, n);
     }
   } finally {
     heap.free(scratch, scratchBytes);
@@ -103,5 +104,10 @@ function copyEdgeRows(f32: Float32Array, to: number, aBase: number, from: number
 
 /** `rows × cols` floats from a matrix with row stride `fromStride` to one with `toStride`. */
 function copyBlock(f32: Float32Array, from: number, fromStride: number, to: number, toStride: number, rows: number, cols: number): void {
-  for (let r = 0; r < rows; r++) f32.copyWithin(to + r * toStride, from + r * fromStride, from + r * fromStride + cols);
+  // A few floats a row (the narrow panel) move faster one by one than through copyWithin.
+  for (let r = 0; r < rows; r++) {
+    const [src, dst] = [from + r * fromStride, to + r * toStride];
+    if (cols <= PANEL) for (let j = 0; j < cols; j++) f32[dst + j] = f32[src + j]!;
+    else f32.copyWithin(dst, src, src + cols);
+  }
 }
