@@ -73,10 +73,11 @@ class RowEmitter {
         f.op('f32x4.mul', 'f32x4.add');
       }
     };
-    const n = () => f.get(t).f32x4(ROUNDER).op('f32x4.sub');
+    const n = () => f.get(p);
     f.get(x).f32x4(EXP_MIN).op('f32x4.pmax').set(xc);
     madd(() => f.get(xc), () => f.f32x4(Math.LOG2E), () => f.f32x4(ROUNDER));
-    f.set(t);
+    f.tee(t).f32x4(ROUNDER).op('f32x4.sub').set(p);
+    // p holds n until the polynomial needs it.
     madd(n, () => f.f32x4(-LN2_HI), () => f.get(xc));
     f.set(r);
     madd(n, () => f.f32x4(-LN2_LO), () => f.get(r));
