@@ -18,19 +18,20 @@ import { accumulateMetrics } from '../train.js';
 import { crossEntropy, wasmCoversCrossEntropy } from './cross-entropy.js';
 import { WASM_MEMORY_BYTES, WasmStorage, type WasmHeap } from './heap.js';
 import { matmul } from './matmul.js';
-import type { WasmBuild, WasmExports, WasmKernels } from './module.js';
+import type { WasmExports, WasmKernels } from './module.js';
 
 /**
  * The default CPU backend: float32 kernels in WebAssembly SIMD (kernels/), over tensors that
  * live in one `WebAssembly.Memory` per context. Ops never copy their inputs; `upload` and
- * `read` are the only copies between JavaScript and the memory.
+ * `read` are the only copies between JavaScript and the memory. What is not hot runs the
+ * reference's TypeScript over views of the memory: the metrics of `fit`, and cross-entropy
+ * with label smoothing or probability targets.
  */
 export class WasmBackend implements Backend {
   readonly kind = 'cpu';
   readonly tensorByteLimit = { bytes: WASM_MEMORY_BYTES, name: 'WebAssembly memory (wasm32)' };
   readonly adapter = null;
   readonly lost = null;
-  readonly build: WasmBuild;
   readonly #kernels: WasmKernels;
   readonly #heap: WasmHeap;
   readonly #fns: WasmExports;
@@ -40,7 +41,6 @@ export class WasmBackend implements Backend {
     this.#kernels = kernels;
     this.#heap = kernels.heap;
     this.#fns = kernels.fns;
-    this.build = kernels.build;
   }
 
   upload(data: Float32Array | Int32Array): Storage {
