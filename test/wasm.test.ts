@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WasmHeap } from '../src/cpu/wasm/heap.js';
 import { compileKernels } from '../src/cpu/wasm/module.js';
 import { createContext, ValueError, type Context, type Tensor } from '../src/index.js';
@@ -207,5 +207,27 @@ describe('Wasm row kernels on non-finite rows, against the float64 reference', (
       const shapeOf = [actual.length];
       expectAllClose({ shape: shapeOf, data: actual }, { shape: shapeOf, data: reference![i]! }, PARITY, `output ${i}`);
     });
+  });
+});
+
+describe('an engine without WebAssembly SIMD', () => {
+  it('gets the TypeScript reference, with the same results', async () => {
+    const validate = vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
+    try {
+      vi.resetModules();
+      // A fresh copy of the library, whose kernel module has not been compiled yet.
+      const fresh = (await import('../src/index.js')) as typeof import('../src/index.js');
+      const ctx = await fresh.createContext({ backend: 'cpu' });
+      const z = ctx.tensor(Float32Array.of(1, 2, 3, 4), [2, 2]);
+      const p = 1 / (1 + Math.E);
+      expectAllClose({ shape: [4], data: await ctx.softmax(z).read() }, { shape: [4], data: [p, 1 - p, p, 1 - p] }, { rtol: 1e-6, atol: 0 });
+      // The reference keeps nothing for reuse; the Wasm backend would report its memory.
+      expect(ctx.memory().pooledBytes).toBe(0);
+      expect(validate).toHaveBeenCalled();
+      ctx.destroy();
+    } finally {
+      validate.mockRestore();
+      vi.resetModules();
+    }
   });
 });
