@@ -37,15 +37,22 @@ let compiled: Promise<{ build: WasmBuild; module: WebAssembly.Module } | null> |
 
 /**
  * The kernel module, compiled once per page or process: the relaxed-SIMD build where
- * `WebAssembly.validate` accepts it, else the plain-SIMD build, else null (no SIMD: the
- * caller falls back to the TypeScript reference backend).
+ * `WebAssembly.validate` accepts it, else the plain-SIMD build, else null (no SIMD, or no
+ * right to compile: the caller falls back to the TypeScript reference backend).
  */
 export function compileKernels(): Promise<{ build: WasmBuild; module: WebAssembly.Module } | null> {
   compiled ??= (async () => {
     if (typeof WebAssembly !== 'object') return null;
     for (const build of ['relaxed-simd', 'simd'] as const) {
       const bytes = moduleBytes(functions(build === 'relaxed-simd'), ROW_IMPORTS);
-      if (WebAssembly.validate(bytes)) return { build, module: await WebAssembly.compile(bytes) };
+      if (!WebAssembly.validate(bytes)) continue;
+      try {
+        return { build, module: await WebAssembly.compile(bytes) };
+      } catch {
+        // A module that validates fails to compile only where the page forbids it (a Content
+        // Security Policy without 'wasm-unsafe-eval'): the reference still works there.
+        return null;
+      }
     }
     return null;
   })();
