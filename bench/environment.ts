@@ -49,6 +49,7 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
   const date = new Date().toISOString();
   const { log } = host;
   const cases = CASES.filter((c) => request.caseIds.includes(c.id));
+  const wanted = (id: ContenderId) => request.contenderIds.length === 0 || request.contenderIds.includes(id);
 
   // Ours first: its WebGPU device is opened before tfjs's, on the same GPU object.
   const openers: readonly [ContenderId, () => Promise<Opened>][] = [
@@ -59,10 +60,13 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
       const kernelSource = adapter?.features.includes('timestamp-query') === true ? 'timestamp-query' : 'unavailable';
       return { contender: c, info: { id: c.id, description: c.description, kernelSource }, adapter };
     }],
-    ['ours-cpu', async () => {
-      const c = await oursContender('cpu', undefined);
-      return { contender: c, info: { id: c.id, description: c.description, kernelSource: 'wall-clock' }, adapter: null };
-    }],
+    ...(['cpu', 'cpu-reference'] as const).map((backend): [ContenderId, () => Promise<Opened>] => [
+      `ours-${backend}`,
+      async () => {
+        const c = await oursContender(backend, undefined);
+        return { contender: c, info: { id: c.id, description: c.description, kernelSource: 'wall-clock' }, adapter: null };
+      },
+    ]),
     ...(['webgpu', 'wasm', 'cpu'] as const).map((backend): [ContenderId, () => Promise<Opened>] => [
       `tfjs-${backend}`,
       async () => {
@@ -73,7 +77,7 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
   ];
   const opened: Opened[] = [];
   const unavailable: { id: ContenderId; error: string }[] = [];
-  for (const [id, open] of openers) {
+  for (const [id, open] of openers.filter(([id]) => wanted(id))) {
     try {
       const o = await open();
       opened.push(o);

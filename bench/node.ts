@@ -1,7 +1,7 @@
 // The Node environment, run by bench/run.ts as a child process (so a crash or a hung device
 // there cannot take the browser half down with it):
 //
-//   node build/bench/node.js --mode quick|full --cases id,id --out result.json
+//   node build/bench/node.js --mode quick|full --cases id,id [--contenders id,id] --out result.json
 //
 // WebGPU comes from the `webgpu` package (Dawn), on SwiftShader where the machine has no GPU.
 
@@ -12,15 +12,22 @@ import { dirname, join } from 'node:path';
 import { choice, parseOptions, parseOrExit, UsageError } from '../cli/args.js';
 import { nodeGpu } from '../cli/node-gpu.js';
 import { loadMnist } from '../datasets/mnist-node.js';
+import type { ContenderId } from './contenders/types.js';
 import { SETTINGS } from './measure.js';
 
-const { mode, out, caseIds } = parseOrExit('bench/node', () => {
-  const args = parseOptions(process.argv.slice(2), { mode: { type: 'string' }, out: { type: 'string' }, cases: { type: 'string' } });
+const { mode, out, caseIds, contenderIds } = parseOrExit('bench/node', () => {
+  const args = parseOptions(process.argv.slice(2), {
+    mode: { type: 'string' },
+    out: { type: 'string' },
+    cases: { type: 'string' },
+    contenders: { type: 'string' },
+  });
   if (args.out === undefined) throw new UsageError('--out <file> is required');
   return {
     mode: choice('mode', args.mode, ['quick', 'full'] as const, 'full'),
     out: args.out,
     caseIds: (args.cases ?? '').split(',').filter((id) => id !== ''),
+    contenderIds: (args.contenders ?? '').split(',').filter((id) => id !== '') as ContenderId[],
   };
 });
 
@@ -45,7 +52,7 @@ const result = await runEnvironment(
     loadMnist,
     log: (line) => console.log(`[node] ${line}`),
   },
-  { settings: SETTINGS[mode], caseIds },
+  { settings: SETTINGS[mode], caseIds, contenderIds },
 );
 await writeFile(out, JSON.stringify(result));
 // Dawn keeps the event loop alive; the work is done.

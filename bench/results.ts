@@ -60,6 +60,8 @@ export interface BenchReport {
 export interface EnvironmentRequest {
   readonly settings: Settings;
   readonly caseIds: readonly string[];
+  /** The contenders to open; all of them when empty. */
+  readonly contenderIds: readonly ContenderId[];
 }
 
 /** The page's entry point, at `window[PAGE_API]`. */

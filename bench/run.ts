@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only node|browser] [--cases id,id]`
+// `npm run bench [-- --quick] [--only node|browser] [--cases id,id] [--contenders id,id]`
 //
 // Builds the library (dist/), runs every case in Node (a child process) and then in headless
 // Chromium, one after the other so they never compete for the CPU, and writes the report as
@@ -9,10 +9,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, release, tmpdir, type } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { choice, parseOptions, parseOrExit } from '../cli/args.js';
+import { choice, parseOptions, parseOrExit, UsageError } from '../cli/args.js';
 import { selectCases } from './cases.js';
 import { runBrowser } from './browser.js';
-import { messageOf } from './contenders/types.js';
+import { CONTENDER_IDS, messageOf, type ContenderId } from './contenders/types.js';
 import { SETTINGS } from './measure.js';
 import { renderMarkdown } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
@@ -20,16 +20,26 @@ import type { BenchReport, EnvironmentName, EnvironmentRequest, EnvironmentResul
 
 const started = performance.now();
 const argv = process.argv.slice(2);
-const { quick, only, caseIds } = parseOrExit('npm run bench', () => {
-  const args = parseOptions(argv, { quick: { type: 'boolean' }, only: { type: 'string' }, cases: { type: 'string' } });
+const { quick, only, caseIds, contenderIds } = parseOrExit('npm run bench', () => {
+  const args = parseOptions(argv, {
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    cases: { type: 'string' },
+    contenders: { type: 'string' },
+  });
+  const contenders = (args.contenders ?? '').split(',').filter((s) => s !== '') as ContenderId[];
+  for (const id of contenders) {
+    if (!CONTENDER_IDS.includes(id)) throw new UsageError(`unknown contender ${id}; contenders are ${CONTENDER_IDS.join(', ')}`);
+  }
   return {
     quick: args.quick === true,
     only: choice('only', args.only, ['both', 'node', 'browser'] as const, 'both'),
     caseIds: args.cases === undefined ? null : args.cases.split(',').filter((s) => s !== ''),
+    contenderIds: contenders,
   };
 });
 const cases = selectCases(quick, caseIds);
-const request: EnvironmentRequest = { settings: SETTINGS[quick ? 'quick' : 'full'], caseIds: cases.map((c) => c.id) };
+const request: EnvironmentRequest = { settings: SETTINGS[quick ? 'quick' : 'full'], caseIds: cases.map((c) => c.id), contenderIds };
 const root = process.cwd();
 
 function elapsed(): string {
@@ -48,7 +58,8 @@ async function runNode(): Promise<EnvironmentResult> {
   const out = join(dir, 'node.json');
   try {
     const entry = fileURLToPath(new URL('./node.js', import.meta.url));
-    const child = spawn(process.execPath, [entry, '--mode', request.settings.mode, '--cases', request.caseIds.join(','), '--out', out], {
+    const contenders = contenderIds.length === 0 ? [] : ['--contenders', contenderIds.join(',')];
+    const child = spawn(process.execPath, [entry, '--mode', request.settings.mode, '--cases', request.caseIds.join(','), ...contenders, '--out', out], {
       cwd: root,
       stdio: 'inherit',
     });

@@ -5,8 +5,11 @@ import { oddShapeCases } from '../test/helpers/odd-shapes.js';
 
 /** Runs the parity cases in the page: the same cases as the Node suite, on the built package. */
 export interface Harness {
-  /** Opens a WebGPU context with these variants (and a CPU one); rejects without an adapter. */
-  open(kernels: KernelVariants): Promise<{ adapter: unknown }>;
+  /**
+   * Opens the context under test (WebGPU with these variants, rejecting without an adapter, or
+   * the WebAssembly CPU backend for `'wasm'`) and the float64 CPU reference it is held to.
+   */
+  open(kernels: KernelVariants | 'wasm'): Promise<{ adapter: unknown }>;
   /** Runs a case on both and compares: failures per output, and the largest error seen. */
   check(name: string, rtol: number, atol: number): Promise<{ failures: string[]; maxRel: number; maxAbs: number; used: number }>;
 }
@@ -21,6 +24,7 @@ async function loadCases(): Promise<Map<string, FixtureCase>> {
 }
 
 const cases = loadCases();
+/** The context under test, and the reference. */
 let gpu: Context | null = null;
 let cpu: Context | null = null;
 
@@ -28,8 +32,8 @@ const harness: Harness = {
   async open(kernels) {
     gpu?.destroy();
     cpu?.destroy();
-    gpu = await createContext({ backend: 'webgpu', kernels });
-    cpu = await createContext({ backend: 'cpu' });
+    gpu = await (kernels === 'wasm' ? createContext({ backend: 'cpu', cpu: 'wasm' }) : createContext({ backend: 'webgpu', kernels }));
+    cpu = await createContext({ backend: 'cpu', cpu: 'reference' });
     return { adapter: gpu.adapter };
   },
   async check(name, rtol, atol) {

@@ -32,7 +32,11 @@ export interface MemoryInfo {
    * the app's buffers behind `tensorFromGPUBuffer` tensors are the app's, not counted.
    */
   readonly bytes: number;
-  /** Bytes of freed GPU buffers kept for reuse; 0 on the CPU. */
+  /**
+   * Bytes kept for reuse beyond live tensors: freed GPU buffers in the pool on WebGPU; on the
+   * CPU's WebAssembly backend, the Wasm memory not held by tensors (it grows, never shrinks);
+   * 0 on the CPU reference.
+   */
   readonly pooledBytes: number;
   /**
    * The most bytes the backend has held at once since the context opened or since
@@ -377,7 +381,7 @@ export class Context {
     return new SoftmaxRegression(this, optionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as SoftmaxRegressionJSON) : json));
   }
 
-  /** Live tensors and their bytes; on WebGPU also the freed bytes kept in the buffer pool. */
+  /** Live tensors and their bytes, and the bytes the backend keeps for reuse (see `MemoryInfo`). */
   memory(): MemoryInfo {
     return {
       tensors: this.#tensors,

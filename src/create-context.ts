@@ -1,6 +1,9 @@
 import { Context } from './context.js';
+import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
-import { WebGPUUnavailableError } from './errors.js';
+import { WasmBackend } from './cpu/wasm/backend.js';
+import { instantiateKernels } from './cpu/wasm/module.js';
+import { ValueError, WebGPUUnavailableError } from './errors.js';
 import { WebGPUBackend } from './webgpu/backend.js';
 import { isLost, openDevice, type AdapterReport } from './webgpu/device.js';
 import type { KernelVariants } from './webgpu/kernel-host.js';
@@ -21,6 +24,14 @@ export interface ContextOptions {
   /** A device the app already has. The context then never destroys it. */
   readonly device?: GPUDevice;
   readonly powerPreference?: GPUPowerPreference;
+  /**
+   * The CPU backend's kernels (for `backend: 'cpu'`, and behind `'auto'` and a lost device):
+   * `'wasm'` (default) runs float32 WebAssembly SIMD kernels, with fused multiply-adds where
+   * the engine has relaxed SIMD, over tensors kept in WebAssembly memory, and falls back to
+   * `'reference'` where the engine has no Wasm SIMD; `'reference'` runs plain TypeScript with
+   * float64 sums, slower, and the oracle the tests hold every other kernel to.
+   */
+  readonly cpu?: 'wasm' | 'reference';
   /** Forces kernel variants instead of choosing them from each shape (for tests and benchmarks). */
   readonly kernels?: KernelVariants;
 }
@@ -31,12 +42,19 @@ export interface ContextOptions {
  * @example
  * const ctx = await createContext();                          // WebGPU on a real GPU, else the CPU
  * const gpuCtx = await createContext({ backend: 'webgpu' });  // WebGPU or a clear error
+ * const oracle = await createContext({ backend: 'cpu', cpu: 'reference' }); // float64 TypeScript
  * import { create } from 'webgpu';                            // Node
  * const nodeCtx = await createContext({ gpu: create([]) });
  */
 export async function createContext(options: ContextOptions = {}): Promise<Context> {
   const choice = options.backend ?? 'auto';
-  const cpu = () => new CpuBackend();
+  if (options.cpu !== undefined && options.cpu !== 'wasm' && options.cpu !== 'reference') {
+    throw new ValueError(`createContext: cpu must be 'wasm' or 'reference', got ${JSON.stringify(options.cpu)}`);
+  }
+  // Instantiating is asynchronous (browsers refuse to compile big modules synchronously), so the
+  // kernels are made here, before any context needs them, even for the fallback of a WebGPU one.
+  const kernels = options.cpu === 'reference' ? null : await instantiateKernels();
+  const cpu = (): Backend => (kernels === null ? new CpuBackend() : new WasmBackend(kernels));
   if (choice === 'cpu') return new Context(cpu(), cpu, { reason: "backend 'cpu' was asked for", adapter: null });
   let seen: AdapterReport | null = null;
   try {

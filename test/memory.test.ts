@@ -14,17 +14,25 @@ describe.each(BACKENDS)('memory().peakBytes on %s', (backend) => {
     const a = ctx.tensor(uniform(64 * 32, 1), [64, 32]);
     const b = ctx.tensor(uniform(32 * 48, 2), [32, 48]);
     await ctx.flush();
-    const held = ctx.memory().bytes + ctx.memory().pooledBytes;
+    // The GPU pool's free buffers are the backend's to count; the Wasm memory's spare room is not.
+    const held = ctx.memory().bytes + (backend === 'webgpu' ? ctx.memory().pooledBytes : 0);
     ctx.resetPeakMemory();
     expect(ctx.memory().peakBytes).toBeGreaterThanOrEqual(held);
     const start = ctx.memory().peakBytes;
     const out = ctx.matmul(a, b);
     await out.read();
     const { peakBytes } = ctx.memory();
-    // The product's 64 x 48 floats, and on WebGPU the staging buffer the read copies them to.
+    // The product's 64 x 48 floats; on WebGPU also the staging buffer the read copies them to;
+    // on Wasm, blocks rounded up to 64 bytes and the kernel's scratch (b packed in 8-column
+    // panels, 6 KiB here, and its edge rows and sums, 3.4 KiB).
     const product = 64 * 48 * 4;
-    expect(peakBytes - start).toBeGreaterThanOrEqual(backend === 'webgpu' ? 2 * product : product);
-    expect(peakBytes - start).toBeLessThan(backend === 'webgpu' ? 2 * product + 4096 : product + 1);
+    const [least, most] = {
+      webgpu: [2 * product, 2 * product + 4096],
+      cpu: [product, product + 64 + 10 * 1024],
+      'cpu-reference': [product, product],
+    }[backend];
+    expect(peakBytes - start).toBeGreaterThanOrEqual(least);
+    expect(peakBytes - start).toBeLessThanOrEqual(most);
     out.dispose();
     ctx.resetPeakMemory();
     expect(ctx.memory().peakBytes).toBeLessThan(peakBytes);

@@ -13,11 +13,16 @@ const PARITY = { rtol: 1e-4, atol: 1e-5 };
 const CASES = [...FIXTURE_FILES.flatMap((file) => loadFixtures(file)), ...oddShapeCases()];
 const worst = new Map<string, { maxAbs: number; maxRel: number; used: number }>();
 
-describe.each(VARIANT_SETS)('WebGPU against the CPU backend: %s', (_name, kernels) => {
+const SUITES: readonly (readonly [string, () => Promise<Context>])[] = [
+  ...VARIANT_SETS.map(([name, kernels]) => [`WebGPU, ${name}`, () => openContext('webgpu', kernels)] as const),
+  ['the WebAssembly CPU backend', () => openContext('cpu')],
+];
+
+describe.each(SUITES)('%s against the float64 CPU reference', (suite, open) => {
   let gpu: Context;
   let cpu: Context;
   beforeAll(async () => {
-    [gpu, cpu] = await Promise.all([openContext('webgpu', kernels), openContext('cpu')]);
+    [gpu, cpu] = await Promise.all([open(), openContext('cpu-reference')]);
   });
   afterAll(() => {
     gpu.destroy();
@@ -28,7 +33,7 @@ describe.each(VARIANT_SETS)('WebGPU against the CPU backend: %s', (_name, kernel
     const [actual, expected] = await Promise.all([runCase(gpu, c), runCase(cpu, c)]);
     for (const [name, result] of Object.entries(actual)) {
       const r = expectAllClose(result, expected[name]!, PARITY, `${c.name} ${name}`);
-      const key = `${c.op} ${name === 'lossAlone' ? 'loss' : name}`;
+      const key = `${suite.startsWith('WebGPU') ? 'WebGPU' : 'Wasm'} ${c.op} ${name === 'lossAlone' ? 'loss' : name}`;
       const w = worst.get(key) ?? { maxAbs: 0, maxRel: 0, used: 0 };
       worst.set(key, { maxAbs: Math.max(w.maxAbs, r.maxAbs), maxRel: Math.max(w.maxRel, r.maxRel), used: Math.max(w.used, r.used) });
     }
@@ -40,5 +45,5 @@ afterAll(() => {
     ([op, w]) =>
       `  ${op}: max abs ${w.maxAbs.toExponential(2)}, max rel ${w.maxRel.toExponential(2)}, ${(100 * w.used).toFixed(1)}% of the tolerance`,
   );
-  console.log(`largest error, WebGPU against the CPU backend (rtol 1e-4, atol 1e-5), per op output:\n${rows.join('\n')}`);
+  console.log(`largest error against the float64 CPU reference (rtol 1e-4, atol 1e-5), per op output:\n${rows.join('\n')}`);
 });

@@ -11,24 +11,37 @@ export interface OursContender extends Contender {
   readonly adapter: AdapterReport | null;
 }
 
-/** Opens a context on `backend`; WebGPU must really be WebGPU (no silent CPU fallback). */
-export async function oursContender(backend: 'webgpu' | 'cpu', gpu: GPU | undefined): Promise<OursContender> {
-  const open = () => createContext(backend === 'webgpu' ? { backend: 'webgpu', ...(gpu === undefined ? {} : { gpu }) } : { backend: 'cpu' });
+/**
+ * Opens a context on `backend`; WebGPU must really be WebGPU (no silent CPU fallback), and
+ * `'cpu'` the WebAssembly kernels (no silent fallback to the reference either).
+ */
+export async function oursContender(backend: 'webgpu' | 'cpu' | 'cpu-reference', gpu: GPU | undefined): Promise<OursContender> {
+  const open = () =>
+    createContext(
+      backend === 'webgpu'
+        ? { backend: 'webgpu', ...(gpu === undefined ? {} : { gpu }) }
+        : { backend: 'cpu', cpu: backend === 'cpu' ? 'wasm' : 'reference' },
+    );
   const ctx = await open();
   const adapter = ctx.adapter;
+  let description: string;
+  if (backend === 'webgpu') description = `webgpu-softmax on WebGPU (${adapter?.architecture || adapter?.vendor || 'unknown adapter'})`;
+  else if (backend === 'cpu-reference') description = 'webgpu-softmax CPU reference (TypeScript, one thread, float64 sums)';
+  else {
+    const build = wasmBuild();
+    if (build === null) throw new Error('this engine has no WebAssembly SIMD: the CPU backend would run its TypeScript reference');
+    description = `webgpu-softmax CPU backend (WebAssembly ${build === 'relaxed-simd' ? 'relaxed SIMD, f32x4 FMA' : 'SIMD, f32x4 multiply + add'}, one thread, float32)`;
+  }
   return {
-    id: backend === 'webgpu' ? 'ours-webgpu' : 'ours-cpu',
-    description:
-      backend === 'webgpu'
-        ? `webgpu-softmax on WebGPU (${adapter?.architecture || adapter?.vendor || 'unknown adapter'})`
-        : 'webgpu-softmax CPU backend (TypeScript, one thread, float64 sums)',
+    id: backend === 'webgpu' ? 'ours-webgpu' : backend === 'cpu' ? 'ours-cpu' : 'ours-cpu-reference',
+    description,
     adapter,
     // A context per case, so its peak memory counts only what the case needs (a shared one
     // would still hold the previous cases' freed buffers in its pool).
     prepare: async (job) => {
       const own = await open();
       try {
-        const workload = await prepare(own, backend, job);
+        const workload = await prepare(own, backend === 'webgpu' ? 'webgpu' : 'cpu', job);
         return {
           ...workload,
           dispose: () => {
@@ -151,4 +164,24 @@ async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promi
       for (const t of owned.reverse()) t.dispose();
     },
   };
+}
+
+/**
+ * The build the library picks, found the way it does: whether `WebAssembly.validate` accepts a
+ * module using `f32x4.relaxed_madd` (relaxed SIMD), or one using `f32x4.add` (SIMD).
+ */
+function wasmBuild(): 'relaxed-simd' | 'simd' | null {
+  // (func (result v128) v128.const 0 ×3, then relaxed_madd, or f32x4.add and a drop)
+  const module = (op: number[]) => {
+    const v128 = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+    const body = [0x00, ...v128, ...v128, ...v128, ...op, 0x0b];
+    return new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
+      0x03, 0x02, 0x01, 0x00,
+      0x0a, body.length + 2, 0x01, body.length, ...body,
+    ]);
+  };
+  if (WebAssembly.validate(module([0xfd, 0x85, 0x02]))) return 'relaxed-simd';
+  return WebAssembly.validate(module([0xfd, 0xe4, 0x01, 0x1a])) ? 'simd' : null;
 }

@@ -21,12 +21,14 @@ export const COMPARISONS: readonly Comparison[] = [
   { ours: 'ours-webgpu', other: 'tfjs-cpu', label: 'GPU vs tfjs-cpu' },
   { ours: 'ours-cpu', other: 'tfjs-cpu', label: 'CPU vs tfjs-cpu' },
   { ours: 'ours-cpu', other: 'tfjs-wasm', label: 'CPU vs tfjs-wasm' },
+  { ours: 'ours-cpu', other: 'ours-cpu-reference', label: 'CPU vs our float64 reference' },
 ];
 
 /** A colour per contender (ours in greens, TensorFlow.js in warm and purple tones), colour-blind safe. */
 export const COLORS: Readonly<Record<ContenderId, string>> = {
   'ours-webgpu': '#1b7837',
   'ours-cpu': '#7fbf7b',
+  'ours-cpu-reference': '#5aae61',
   'tfjs-webgpu': '#d95f02',
   'tfjs-wasm': '#7570b3',
   'tfjs-cpu': '#e7298a',

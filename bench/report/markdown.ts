@@ -29,19 +29,21 @@ function speedupTable(env: EnvironmentResult, cases: readonly BenchCase[]): stri
 }
 
 function throughputTable(env: EnvironmentResult, cases: readonly BenchCase[]): string {
+  // Contenders left out with --contenders get no column.
+  const ids = CONTENDER_IDS.filter((id) => env.contenders.some((c) => c.id === id) || env.unavailable.some((u) => u.id === id));
   const rows = cases.map((c) => [
     c.title,
     unitLabel(c),
-    ...CONTENDER_IDS.map((id) => {
+    ...ids.map((id) => {
       const m = measurementOf(env, c.id, id);
-      if (m === null) return resultOf(env, c.id, id)?.error === null ? '–' : 'failed';
+      if (m === null) return (resultOf(env, c.id, id)?.error ?? null) === null ? '–' : 'failed';
       const f = figureOf(c, m);
       // The spread runs from the slowest to the fastest repetition, whichever way the unit points.
       const [lo, hi] = f.worst < f.best ? [f.worst, f.best] : [f.best, f.worst];
       return `**${format(f.median)}** (${format(lo)}–${format(hi)})`;
     }),
   ]);
-  return table(['case', 'unit', ...CONTENDER_IDS], rows);
+  return table(['case', 'unit', ...ids], rows);
 }
 
 function timesTable(env: EnvironmentResult, cases: readonly BenchCase[]): string {

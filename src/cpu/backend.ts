@@ -3,7 +3,6 @@ import type {
   Backend,
   CrossEntropyPlan,
   GatherPlan,
-  KernelTiming,
   LinearCrossEntropyPlan,
   MatmulPlan,
   MetricsPlan,
@@ -13,7 +12,6 @@ import type {
   Storage,
   TopKPlan,
 } from '../backend.js';
-import { WebGPUSoftmaxError } from '../errors.js';
 import type { DType } from '../dtype.js';
 import { crossEntropy } from './cross-entropy.js';
 import { linearCrossEntropy } from './linear-cross-entropy.js';
@@ -21,6 +19,7 @@ import { matmul } from './matmul.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
 import { CpuStorage, elements, floats, ints } from './storage.js';
+import { OpTimer } from './timer.js';
 import { topK } from './top-k.js';
 import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './train.js';
 
@@ -34,11 +33,10 @@ export class CpuBackend implements Backend {
   readonly adapter = null;
   readonly lost = null;
   readonly gpuBuffers = null;
+  readonly #timer = new OpTimer();
   /** Bytes of the storages made and not released, and their high-water mark. */
   #heldBytes = 0;
   #peakBytes = 0;
-  /** Set while `profile` runs: each op's wall time. */
-  #timings: KernelTiming[] | null = null;
 
   upload(data: Float32Array | Int32Array): Storage {
     return this.#store(data.slice());
@@ -139,24 +137,12 @@ export class CpuBackend implements Backend {
     });
   }
 
-  async profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
-    if (this.#timings !== null) throw new WebGPUSoftmaxError('profile: a profile is already running on this context');
-    const timings: KernelTiming[] = [];
-    this.#timings = timings;
-    try {
-      const result = await fn();
-      return { result, kernels: timings, totalMs: timings.reduce((s, k) => s + k.ms, 0), source: 'wall-clock' };
-    } finally {
-      this.#timings = null;
-    }
+  profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    return this.#timer.profile(fn);
   }
 
   #timed<T>(label: string, run: () => T): T {
-    if (this.#timings === null) return run();
-    const start = performance.now();
-    const out = run();
-    this.#timings.push({ label, ms: performance.now() - start });
-    return out;
+    return this.#timer.timed(label, run);
   }
 
   peek(storage: Storage): Float32Array | Int32Array {

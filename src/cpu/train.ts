@@ -39,7 +39,7 @@ export function adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: F
     const vi = f(f(b2 * v[i]!) + f(f(f(1 - b2) * d) * d));
     m[i] = mi;
     v[i] = vi;
-    const denom = f(f(Math.sqrt(vi) / correction2Sqrt) + eps);
+    const denom = f(f(f(Math.sqrt(vi)) / correction2Sqrt) + eps);
     p[i] = f(p[i]! - f(stepSize * f(mi / denom)));
   }
 }

@@ -3,17 +3,19 @@ import { createContext, type Context, type KernelVariants } from '../../src/inde
 
 export { nodeGpu };
 
-export type BackendName = 'cpu' | 'webgpu';
+/** `'cpu'`: the default CPU backend (WebAssembly SIMD); `'cpu-reference'`: the float64 TypeScript oracle. */
+export type BackendName = 'cpu' | 'cpu-reference' | 'webgpu';
 
 /** Every backend the shared suites run on. WebGPU runs for real, on SwiftShader where there is no GPU. */
-export const BACKENDS: readonly BackendName[] = ['cpu', 'webgpu'];
+export const BACKENDS: readonly BackendName[] = ['cpu', 'cpu-reference', 'webgpu'];
 
 /**
  * A context on `name`. For WebGPU this insists on a real adapter: a machine without one fails
  * here, loudly, instead of quietly testing the CPU twice.
  */
 export async function openContext(name: BackendName, kernels: KernelVariants = {}): Promise<Context> {
-  if (name === 'cpu') return createContext({ backend: 'cpu' });
+  if (name === 'cpu') return createContext({ backend: 'cpu', cpu: 'wasm' });
+  if (name === 'cpu-reference') return createContext({ backend: 'cpu', cpu: 'reference' });
   return createContext({ backend: 'webgpu', gpu: await nodeGpu(), kernels });
 }
 

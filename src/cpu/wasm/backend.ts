@@ -1,0 +1,220 @@
+import type {
+  AdamPlan,
+  Backend,
+  BackendCrossEntropyResult,
+  CrossEntropyPlan,
+  GatherPlan,
+  LinearCrossEntropyPlan,
+  MatmulPlan,
+  MetricsPlan,
+  Profile,
+  RowsPlan,
+  SgdPlan,
+  Storage,
+  TopKPlan,
+} from '../../backend.js';
+import type { DType } from '../../dtype.js';
+import { crossEntropy as referenceCrossEntropy } from '../cross-entropy.js';
+import { OpTimer } from '../timer.js';
+import { topK } from '../top-k.js';
+import { accumulateMetrics } from '../train.js';
+import { crossEntropy, wasmCoversCrossEntropy } from './cross-entropy.js';
+import { WASM_MEMORY_BYTES, WasmStorage, type WasmHeap } from './heap.js';
+import { linearCrossEntropy } from './linear-cross-entropy.js';
+import { matmul } from './matmul.js';
+import type { WasmExports, WasmKernels } from './module.js';
+
+/**
+ * The default CPU backend: float32 kernels in WebAssembly SIMD (kernels/), over tensors that
+ * live in one `WebAssembly.Memory` per context. Ops never copy their inputs; `upload` and
+ * `read` are the only copies between JavaScript and the memory. What is not hot runs the
+ * reference's TypeScript over views of the memory: the metrics of `fit`, and cross-entropy
+ * with label smoothing or probability targets.
+ */
+export class WasmBackend implements Backend {
+  readonly kind = 'cpu';
+  readonly tensorByteLimit = { bytes: WASM_MEMORY_BYTES, name: 'WebAssembly memory (wasm32)' };
+  readonly adapter = null;
+  readonly lost = null;
+  readonly gpuBuffers = null;
+  readonly #kernels: WasmKernels;
+  readonly #heap: WasmHeap;
+  readonly #fns: WasmExports;
+  readonly #timer = new OpTimer();
+
+  constructor(kernels: WasmKernels) {
+    this.#kernels = kernels;
+    this.#heap = kernels.heap;
+    this.#fns = kernels.fns;
+  }
+
+  upload(data: Float32Array | Int32Array): Storage {
+    const s = this.#heap.storage(data.length);
+    (data instanceof Int32Array ? this.#heap.i32() : this.#heap.f32()).set(data, s.offset >> 2);
+    return s;
+  }
+
+  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
+    return this.#view(storage, dtype).slice();
+  }
+
+  release(storage: Storage): void {
+    this.#heap.release(this.#own(storage));
+  }
+
+  matmul(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan): Storage {
+    return this.#timer.timed(`matmul ${plan.batch}x${plan.m}x${plan.k}x${plan.n}`, () => {
+      const out = this.#heap.storage(plan.batch * plan.m * plan.n);
+      matmul(this.#kernels, out, this.#own(a), this.#own(b), bias === null ? null : this.#own(bias), plan);
+      return out;
+    });
+  }
+
+  softmax(z: Storage, plan: RowsPlan): Storage {
+    return this.#timer.timed(`softmax ${plan.rows}x${plan.cols}`, () => this.#rows(z, plan, this.#fns.softmax));
+  }
+
+  logSoftmax(z: Storage, plan: RowsPlan): Storage {
+    return this.#timer.timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => this.#rows(z, plan, this.#fns.log_softmax));
+  }
+
+  softmaxBackward(p: Storage, dp: Storage, plan: RowsPlan): Storage {
+    return this.#timer.timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () => {
+      const out = this.#heap.storage(plan.rows * plan.cols);
+      this.#fns.softmax_backward(this.#own(p).offset, this.#own(dp).offset, out.offset, plan.rows, plan.cols);
+      return out;
+    });
+  }
+
+  crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan): BackendCrossEntropyResult {
+    return this.#timer.timed(`crossEntropy ${plan.rows}x${plan.classes}`, () => {
+      const weights = classWeights === null ? null : this.#own(classWeights);
+      if (wasmCoversCrossEntropy(plan)) return crossEntropy(this.#kernels, this.#own(z), this.#own(target), weights, plan);
+      // Label smoothing and probability targets: the reference kernel, reading the Wasm memory in place.
+      const targets = this.#view(target, plan.target === 'index' ? 'int32' : 'float32');
+      const { loss, grad } = referenceCrossEntropy(this.#floats(z), targets, weights === null ? null : this.#floats(weights), plan);
+      const lossStorage = this.upload(loss);
+      return { loss: lossStorage, grad: grad === null ? null : this.upload(grad) };
+    });
+  }
+
+  linearCrossEntropy(
+    x: Storage,
+    weight: Storage,
+    bias: Storage | null,
+    target: Storage,
+    classWeights: Storage | null,
+    metrics: Storage | null,
+    plan: LinearCrossEntropyPlan,
+  ) {
+    const { rows, classes } = plan.crossEntropy;
+    return this.#timer.timed(`linearCrossEntropy ${rows}x${plan.features}x${classes}`, () => {
+      const own = (s: Storage | null) => (s === null ? null : this.#own(s));
+      return linearCrossEntropy(this.#kernels, this.#own(x), this.#own(weight), own(bias), this.#own(target), own(classWeights), own(metrics), plan);
+    });
+  }
+
+  topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void {
+    this.#timer.timed(`topK ${plan.rows}x${plan.cols} k=${plan.k}`, () =>
+      topK(this.#floats(z), this.#view(indices, 'int32') as Int32Array, this.#floats(values), plan),
+    );
+  }
+
+  sumRows(t: Storage, plan: RowsPlan): Storage {
+    return this.#timer.timed(`sum ${plan.rows}x${plan.cols}`, () => {
+      const out = this.#heap.storage(plan.cols);
+      this.#fns.sum_rows(this.#own(t).offset, out.offset, plan.rows, plan.cols);
+      return out;
+    });
+  }
+
+  gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage {
+    return this.#timer.timed(`gatherRows ${plan.rows}x${plan.cols}`, () => {
+      const { rows, cols, start } = plan;
+      const source = this.#own(t);
+      const order = indices === null ? null : this.#own(indices);
+      const out = this.#heap.storage(rows * cols);
+      // Bits move unchanged, so int32 and float32 rows copy alike through an Int32Array.
+      const i32 = this.#heap.i32();
+      const from = source.offset >> 2;
+      const to = out.offset >> 2;
+      for (let r = 0; r < rows; r++) {
+        const row = order === null ? start + r : i32[(order.offset >> 2) + start + r]!;
+        i32.copyWithin(to + r * cols, from + row * cols, from + (row + 1) * cols);
+      }
+      return out;
+    });
+  }
+
+  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
+    this.#timer.timed(`sgd ${plan.elements}`, () => {
+      const v = velocity === null ? 0 : this.#own(velocity).offset;
+      const { learningRate, momentum, weightDecay, nesterov } = plan;
+      this.#fns.sgd(this.#own(param).offset, this.#own(grad).offset, v, plan.elements, learningRate, momentum, weightDecay, nesterov ? 1 : 0);
+    });
+  }
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
+    this.#timer.timed(`adam ${plan.elements}`, () => {
+      const [p, g, mo, vo] = [param, grad, m, v].map((s) => this.#own(s).offset) as [number, number, number, number];
+      const { stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt } = plan;
+      this.#fns.adam(p, g, mo, vo, plan.elements, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt);
+    });
+  }
+
+  accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void {
+    this.#timer.timed(`metrics ${plan.rows}x${plan.classes}`, () => {
+      const targets = this.#view(target, plan.target === 'index' ? 'int32' : 'float32');
+      accumulateMetrics(this.#floats(z), targets, this.#floats(loss)[0]!, this.#floats(acc), plan);
+    });
+  }
+
+  /** A view into the Wasm memory: valid until the next op allocates (which may grow the memory). */
+  peek(storage: Storage): Float32Array {
+    return this.#floats(storage);
+  }
+
+  profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    return this.#timer.profile(fn);
+  }
+
+  async flush(): Promise<void> {}
+
+  /** The memory grown but not held by live tensors: freed blocks kept for reuse, and room never used. */
+  pooledBytes(): number {
+    return this.#heap.spareBytes;
+  }
+
+  /** The most bytes its tensors and scratch held at once (the memory itself never shrinks: see `pooledBytes`). */
+  peakBytes(): number {
+    return this.#heap.peakBytes;
+  }
+
+  resetPeakBytes(): void {
+    this.#heap.resetPeak();
+  }
+
+  destroy(): void {}
+
+  #own(storage: Storage): WasmStorage {
+    if (storage instanceof WasmStorage && storage.heap === this.#heap) return storage;
+    throw new TypeError('cpu backend: expected a storage made by this Wasm backend');
+  }
+
+  #view(storage: Storage, dtype: DType): Float32Array | Int32Array {
+    const s = this.#own(storage);
+    const all = dtype === 'int32' ? this.#heap.i32() : this.#heap.f32();
+    return all.subarray(s.offset >> 2, (s.offset >> 2) + s.length);
+  }
+
+  #floats(storage: Storage): Float32Array {
+    return this.#view(storage, 'float32') as Float32Array;
+  }
+
+  /** A row kernel `(in, out, rows, cols)` into a fresh storage. */
+  #rows(z: Storage, plan: RowsPlan, kernel: (z: number, out: number, rows: number, cols: number) => void): WasmStorage {
+    const out = this.#heap.storage(plan.rows * plan.cols);
+    kernel(this.#own(z).offset, out.offset, plan.rows, plan.cols);
+    return out;
+  }
+}
