@@ -26,11 +26,12 @@ describe.each(BACKENDS)('memory().peakBytes on %s', (backend) => {
     // on Wasm, blocks rounded up to 64 bytes and the kernel's scratch (b packed in 8-column
     // panels, 6 KiB here, and its edge rows and sums, 3.4 KiB).
     const product = 64 * 48 * 4;
-    const [least, most] = {
+    const bounds: Record<typeof backend, readonly [number, number]> = {
       webgpu: [2 * product, 2 * product + 4096],
       cpu: [product, product + 64 + 10 * 1024],
       'cpu-reference': [product, product],
-    }[backend];
+    };
+    const [least, most] = bounds[backend];
     expect(peakBytes - start).toBeGreaterThanOrEqual(least);
     expect(peakBytes - start).toBeLessThanOrEqual(most);
     out.dispose();
