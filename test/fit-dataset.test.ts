@@ -89,6 +89,7 @@ describe.each(BACKENDS)('fitDataset on %s', (backend) => {
 
   it('rejects a bad batch naming its index, leaving the model as after the last good step', async () => {
     const data = batches(3);
+    const live = ctx.memory().tensors;
     const good = await weightsAfter((m) => m.fitDataset(data.slice(0, 2)));
     const cases: [Batch | number, RegExp][] = [
       [{ x: new Float32Array(7), y: new Int32Array(1) }, /batch 2 of epoch 0: x holds 7 values, not a positive multiple of the model's 5 features/],
@@ -103,7 +104,8 @@ describe.each(BACKENDS)('fitDataset on %s', (backend) => {
       expect(Array.from((await m.getWeights()).weights)).toEqual(Array.from(good));
       m.dispose();
     }
-    expect(ctx.memory().tensors).toBe(0);
+    // The bad batches' uploads and the epochs' metrics were all released.
+    expect(ctx.memory().tensors).toBe(live);
   });
 
   it('rejects what is not a dataset before any work, and a spent generator in the next epoch', async () => {
