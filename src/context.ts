@@ -41,7 +41,8 @@ export interface MemoryInfo {
   /**
    * The most bytes the backend has held at once since the context opened or since
    * `resetPeakMemory()`: on WebGPU every buffer (tensors, scratch, uniforms, read staging,
-   * pooled buffers); on the CPU, tensor storage.
+   * pooled buffers); on the WebAssembly CPU backend, the blocks its tensors and kernel scratch
+   * held; on the float64 reference, tensor storage.
    */
   readonly peakBytes: number;
 }
