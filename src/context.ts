@@ -443,33 +443,41 @@ export class Context {
     const backend = this.#live(where);
     const sz = this.#floats(z, where, 'z');
     const targetInternals = this.#internals(target, where, 'target');
-    const weights = options.classWeights;
-    let weightShape: Shape | null = null;
-    let sw: Storage | null = null;
-    if (weights instanceof Tensor) {
-      sw = this.#floats(weights, where, 'classWeights');
-      weightShape = weights.shape;
-    } else if (weights !== undefined) {
-      weightShape = [weights.length];
-    }
+    const weights = this.#classWeights(where, options.classWeights);
     const { plan, lossShape } = planCrossEntropy(
       where,
       z,
       target,
       targetInternals.hostInt32,
-      weightShape,
+      weights.shape,
       options,
       withGrad,
     );
-    const uploaded = sw === null && weights !== undefined && !(weights instanceof Tensor)
-      ? backend.upload(Float32Array.from(weights))
-      : null;
+    const result = this.#withClassWeights(backend, options.classWeights, weights.storage, (sw) =>
+      backend.crossEntropy(sz, targetInternals.storage, sw, plan),
+    );
+    return {
+      loss: this.#adopt(result.loss, lossShape, 'float32', null),
+      grad: result.grad === null ? null : this.#adopt(result.grad, z.shape, 'float32', null),
+    };
+  }
+
+  /** A loss call's class weights: their shape, for the checks, and their storage where they are a tensor. */
+  #classWeights(where: string, weights: CrossEntropyOptions<F32>['classWeights']): { shape: Shape | null; storage: Storage | null } {
+    if (weights instanceof Tensor) return { shape: weights.shape, storage: this.#floats(weights, where, 'classWeights') };
+    return { shape: weights === undefined ? null : [weights.length], storage: null };
+  }
+
+  /** Runs `op` with the class weights on the backend; plain arrays are uploaded for this call only. */
+  #withClassWeights<T>(
+    backend: Backend,
+    weights: CrossEntropyOptions<F32>['classWeights'],
+    storage: Storage | null,
+    op: (classWeights: Storage | null) => T,
+  ): T {
+    const uploaded = storage === null && weights !== undefined && !(weights instanceof Tensor) ? backend.upload(Float32Array.from(weights)) : null;
     try {
-      const result = backend.crossEntropy(sz, targetInternals.storage, sw ?? uploaded, plan);
-      return {
-        loss: this.#adopt(result.loss, lossShape, 'float32', null),
-        grad: result.grad === null ? null : this.#adopt(result.grad, z.shape, 'float32', null),
-      };
+      return op(storage ?? uploaded);
     } finally {
       if (uploaded !== null) backend.release(uploaded);
     }
@@ -488,15 +496,7 @@ export class Context {
     const sweight = this.#floats(weight, where, 'weight');
     const sbias = options.bias === undefined ? null : this.#floats(options.bias, where, 'bias');
     const targetInternals = this.#internals(target, where, 'target');
-    const weights = options.classWeights;
-    let weightShape: Shape | null = null;
-    let sw: Storage | null = null;
-    if (weights instanceof Tensor) {
-      sw = this.#floats(weights, where, 'classWeights');
-      weightShape = weights.shape;
-    } else if (weights !== undefined) {
-      weightShape = [weights.length];
-    }
+    const weights = this.#classWeights(where, options.classWeights);
     const { plan, lossShape } = planLinearCrossEntropy(
       where,
       x,
@@ -504,26 +504,21 @@ export class Context {
       options.bias?.shape ?? null,
       target,
       targetInternals.hostInt32,
-      weightShape,
+      weights.shape,
       options,
       withGrad,
     );
     if (plan.chunkRows !== null) this.#checkBytes(`${where} (chunkRows)`, [plan.chunkRows, plan.crossEntropy.classes]);
-    const uploaded = sw === null && weights !== undefined && !(weights instanceof Tensor)
-      ? backend.upload(Float32Array.from(weights))
-      : null;
-    try {
-      const r = backend.linearCrossEntropy(sx, sweight, sbias, targetInternals.storage, sw ?? uploaded, null, plan);
-      const adopt = (storage: Storage | null, shape: Shape) => (storage === null ? null : this.#adopt(storage, shape, 'float32', null));
-      return {
-        loss: this.#adopt(r.loss, lossShape, 'float32', null),
-        gradX: adopt(r.gradX, x.shape),
-        gradWeight: adopt(r.gradWeight, weight.shape),
-        gradBias: adopt(r.gradBias, [plan.crossEntropy.classes]),
-      };
-    } finally {
-      if (uploaded !== null) backend.release(uploaded);
-    }
+    const r = this.#withClassWeights(backend, options.classWeights, weights.storage, (sw) =>
+      backend.linearCrossEntropy(sx, sweight, sbias, targetInternals.storage, sw, null, plan),
+    );
+    const adopt = (storage: Storage | null, shape: Shape) => (storage === null ? null : this.#adopt(storage, shape, 'float32', null));
+    return {
+      loss: this.#adopt(r.loss, lossShape, 'float32', null),
+      gradX: adopt(r.gradX, x.shape),
+      gradWeight: adopt(r.gradWeight, weight.shape),
+      gradBias: adopt(r.gradBias, [plan.crossEntropy.classes]),
+    };
   }
 
   #live(where: string): Backend {
