@@ -7,8 +7,11 @@ import { WasmStorage } from './heap.js';
 import { matmul } from './matmul.js';
 import type { WasmKernels } from './module.js';
 
-/** A chunk's logits stay within this many bytes unless `chunkRows` says otherwise (as the reference). */
-const LOGITS_CHUNK_BYTES = 4 * 2 ** 20;
+/**
+ * A chunk's logits stay within this many bytes unless `chunkRows` says otherwise, as on WebGPU:
+ * large enough that a batch's gradient is usually formed in one chunk, with nothing to add up.
+ */
+const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
 
 /**
  * `linearCrossEntropy` on the Wasm kernels, a chunk of rows at a time as the reference runs it
@@ -44,11 +47,13 @@ export function linearCrossEntropy(
   const gradBias = withGrad && bias !== null ? heap.storage(c) : null;
   const z = heap.storage(chunk * c);
   const dz = withGrad ? heap.storage(chunk * c) : null;
-  const part = withGrad ? heap.storage(d * c) : null;
-  const columns = gradBias === null ? null : heap.storage(c);
+  // The first chunk writes the parameter gradients; later ones add theirs through these.
+  const part = withGrad && chunk < n ? heap.storage(d * c) : null;
+  const columns = gradBias !== null && chunk < n ? heap.storage(c) : null;
+  if (n === 0) {
+    for (const g of [gradWeight, gradBias]) if (g !== null) view(heap.f32(), g).fill(0);
+  }
   // The matmul may allocate scratch and grow the memory: views are taken afresh after each one.
-  if (gradWeight !== null) view(heap.f32(), gradWeight).fill(0);
-  if (gradBias !== null) view(heap.f32(), gradBias).fill(0);
   for (let first = 0; first < n; first += chunk) {
     const r = Math.min(chunk, n - first);
     const xc = new WasmStorage(heap, x.offset + first * d * 4, r * d);
@@ -61,19 +66,21 @@ export function linearCrossEntropy(
     }
     const lossRows = rowLoss.offset + first * 4;
     fns.cross_entropy(zc.offset, yc.offset, classWeights?.offset ?? 0, dz?.offset ?? 0, lossRows, r, c, ce.ignoreIndex, scale);
-    if (dz === null || part === null || gradWeight === null) continue;
+    if (dz === null || gradWeight === null) continue;
     const dzc = new WasmStorage(heap, dz.offset, r * c);
     if (gradX !== null) {
       const gx = new WasmStorage(heap, gradX.offset + first * d * 4, r * d);
       matmul(kernels, gx, dzc, weight, null, linear(r, c, d, false, !plan.transposeWeight));
     }
+    const firstChunk = first === 0;
     // gradW in W's layout: x_cᵀ·dz [D, C], or dzᵀ·x_c [C, D].
-    if (plan.transposeWeight) matmul(kernels, part, dzc, xc, null, linear(c, r, d, true, false));
-    else matmul(kernels, part, xc, dzc, null, linear(d, r, c, true, false));
-    add(view(heap.f32(), gradWeight), view(heap.f32(), part));
-    if (gradBias !== null && columns !== null) {
-      fns.sum_rows(dzc.offset, columns.offset, r, c);
-      add(view(heap.f32(), gradBias), view(heap.f32(), columns));
+    const gw = firstChunk ? gradWeight : part!;
+    if (plan.transposeWeight) matmul(kernels, gw, dzc, xc, null, linear(c, r, d, true, false));
+    else matmul(kernels, gw, xc, dzc, null, linear(d, r, c, true, false));
+    if (!firstChunk) add(view(heap.f32(), gradWeight), view(heap.f32(), part!));
+    if (gradBias !== null) {
+      fns.sum_rows(dzc.offset, (firstChunk ? gradBias : columns!).offset, r, c);
+      if (!firstChunk) add(view(heap.f32(), gradBias), view(heap.f32(), columns!));
     }
   }
   for (const s of [z, dz, part, columns]) if (s !== null) heap.release(s);
