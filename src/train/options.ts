@@ -35,7 +35,45 @@ export interface AdamOptions {
   readonly weightDecay?: number;
 }
 
-export type OptimizerOptions = SgdOptions | AdamOptions;
+/**
+ * AdamW, as PyTorch's `torch.optim.AdamW`: Adam whose weight decay is decoupled from the
+ * gradient, `p *= 1 - learningRate * weightDecay` before the Adam update.
+ */
+export interface AdamWOptions {
+  readonly type: 'adamw';
+  readonly learningRate: number;
+  /** Default 0.9. */
+  readonly beta1?: number;
+  /** Default 0.999. */
+  readonly beta2?: number;
+  /** Default 1e-8. */
+  readonly epsilon?: number;
+  /** Decoupled decay rate. Default 0.01, as PyTorch's. */
+  readonly weightDecay?: number;
+}
+
+/**
+ * RMSprop, as PyTorch's `torch.optim.RMSprop`: `g += weightDecay * p; s = alpha * s + (1 - alpha) g²`;
+ * centered, also `a = alpha * a + (1 - alpha) g` and the denominator `sqrt(s - a²) + epsilon`
+ * (else `sqrt(s) + epsilon`); with momentum, `b = momentum * b + g / denominator; p -= learningRate * b`,
+ * else `p -= learningRate * g / denominator`.
+ */
+export interface RmspropOptions {
+  readonly type: 'rmsprop';
+  readonly learningRate: number;
+  /** Smoothing of the squared gradients. Default 0.99. */
+  readonly alpha?: number;
+  /** Default 1e-8. */
+  readonly epsilon?: number;
+  /** L2 penalty added to the gradient. Default 0. */
+  readonly weightDecay?: number;
+  /** Default 0. */
+  readonly momentum?: number;
+  /** Normalize by the estimated variance of the gradient instead of its second moment. Default false. */
+  readonly centered?: boolean;
+}
+
+export type OptimizerOptions = SgdOptions | AdamOptions | AdamWOptions | RmspropOptions;
 
 /** The cross-entropy options a model trains with (see `CrossEntropyOptions`). */
 export interface LossOptions {

@@ -29,23 +29,49 @@ function inRange(name: string, value: number, low: number, high: number, highOpe
   return value;
 }
 
+const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop'] as const;
+
+function checkEpsilon(value: number | undefined): void {
+  if (!((value ?? 1e-8) > 0)) throw new ValueError(`${WHERE}: optimizer.epsilon must be above 0, got ${value}`);
+}
+
+function checkFlag(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new ValueError(`${WHERE}: ${name} must be true or false, got ${JSON.stringify(value)}`);
+  }
+}
+
 function checkOptimizer(o: OptimizerOptions): OptimizerOptions {
-  if (o.type !== 'sgd' && o.type !== 'adam') {
-    throw new ValueError(`${WHERE}: optimizer.type must be 'sgd' or 'adam', got ${JSON.stringify((o as { type: unknown }).type)}`);
+  if (!OPTIMIZERS.includes(o?.type)) {
+    throw new ValueError(
+      `${WHERE}: optimizer.type must be one of ${OPTIMIZERS.map((t) => `'${t}'`).join(', ')}, got ${JSON.stringify((o as { type: unknown } | undefined)?.type)}`,
+    );
   }
   if (!(o.learningRate > 0 && Number.isFinite(o.learningRate))) {
     throw new ValueError(`${WHERE}: optimizer.learningRate must be a positive number, got ${o.learningRate}`);
   }
   inRange('optimizer.weightDecay', o.weightDecay ?? 0, 0, Infinity, true);
-  if (o.type === 'sgd') {
-    const momentum = inRange('optimizer.momentum', o.momentum ?? 0, 0, Infinity, true);
-    if (o.nesterov === true && momentum === 0) {
-      throw new ValueError(`${WHERE}: optimizer.nesterov needs a momentum above 0`);
+  switch (o.type) {
+    case 'sgd': {
+      const momentum = inRange('optimizer.momentum', o.momentum ?? 0, 0, Infinity, true);
+      checkFlag('optimizer.nesterov', o.nesterov);
+      if (o.nesterov === true && momentum === 0) {
+        throw new ValueError(`${WHERE}: optimizer.nesterov needs a momentum above 0`);
+      }
+      break;
     }
-  } else {
-    inRange('optimizer.beta1', o.beta1 ?? 0.9, 0, 1, true);
-    inRange('optimizer.beta2', o.beta2 ?? 0.999, 0, 1, true);
-    if (!((o.epsilon ?? 1e-8) > 0)) throw new ValueError(`${WHERE}: optimizer.epsilon must be above 0, got ${o.epsilon}`);
+    case 'adam':
+    case 'adamw':
+      inRange('optimizer.beta1', o.beta1 ?? 0.9, 0, 1, true);
+      inRange('optimizer.beta2', o.beta2 ?? 0.999, 0, 1, true);
+      checkEpsilon(o.epsilon);
+      break;
+    case 'rmsprop':
+      inRange('optimizer.alpha', o.alpha ?? 0.99, 0, 1);
+      inRange('optimizer.momentum', o.momentum ?? 0, 0, Infinity, true);
+      checkEpsilon(o.epsilon);
+      checkFlag('optimizer.centered', o.centered);
+      break;
   }
   return o;
 }
