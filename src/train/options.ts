@@ -1,4 +1,5 @@
 import type { Tensor } from '../tensor.js';
+import type { LearningRateSchedule } from './schedules.js';
 
 /** Initial weights: zeros, Glorot-uniform from the seed, or given (`weights` row-major [F, C]). */
 export type Init = 'zeros' | 'glorot' | { readonly weights: Float32Array; readonly bias: Float32Array };
@@ -120,6 +121,12 @@ export interface FitOptions {
   readonly onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
   /** Called after each batch is queued; reads nothing back, so a progress bar costs no sync. */
   readonly onBatchEnd?: (progress: { readonly epoch: number; readonly batch: number; readonly batches: number }) => void;
+  /**
+   * A schedule for the optimizer's `learningRate`, counted in this run's steps (a cosine's
+   * `totalSteps` defaults to `epochs * ceil(rows / batchSize)`). After `fit`, the optimizer's
+   * own rate applies again.
+   */
+  readonly learningRate?: LearningRateSchedule;
 }
 
 /**
@@ -153,6 +160,8 @@ export interface FitDatasetOptions {
   readonly onBatchEnd?: (progress: { readonly epoch: number; readonly batch: number; readonly rows: number }) => void;
   /** Stops between batches: `fitDataset` rejects with the signal's reason, the model as after the last step. */
   readonly signal?: AbortSignal;
+  /** As `fit`'s, counted in this run's steps; a cosine must give its `totalSteps` (the stream's length is unknown). */
+  readonly learningRate?: LearningRateSchedule;
 }
 
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
