@@ -56,6 +56,8 @@ describe('loadSoftmaxRegression on a damaged document', () => {
     ['a null momentum', (d) => (d.optimizer.momentum = null), 'optimizer.momentum is null; it must be a finite number'],
     ['an infinite epsilon', (d) => (d.optimizer.epsilon = Infinity), 'optimizer.epsilon is Infinity; it must be a finite number'],
     ['a string flag', (d) => (d.optimizer.centered = 'true'), 'optimizer.centered is "true"; it must be true or false'],
+    ['an unknown optimizer', (d) => (d.optimizer.type = 'adagrad'), `optimizer.type is "adagrad"; it must be one of 'sgd', 'adam', 'adamw', 'rmsprop'`],
+    ['no optimizer type', (d) => delete d.optimizer.type, `optimizer.type is undefined; it must be one of 'sgd', 'adam', 'adamw', 'rmsprop'`],
     ['a null optimizer', (d) => (d.optimizer = null), 'optimizer must be an object, got null'],
   ];
 

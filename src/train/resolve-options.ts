@@ -168,12 +168,15 @@ function savedObject(name: string, value: unknown): Record<string, unknown> {
 
 function savedOptimizer(value: unknown): OptimizerOptions {
   const o = savedObject('optimizer', value);
+  if (!OPTIMIZERS.includes(o.type as OptimizerOptions['type'])) {
+    throw new ValueError(`${LOAD}: optimizer.type is ${describeValue(o.type)}; it must be one of ${OPTIMIZERS.map((t) => `'${t}'`).join(', ')}`);
+  }
   savedNumber('optimizer.learningRate', o.learningRate);
   for (const key of OPTIMIZER_NUMBERS) if (key in o) savedNumber(`optimizer.${key}`, o[key]);
   for (const key of OPTIMIZER_FLAGS) {
     if (key in o && typeof o[key] !== 'boolean') throw new ValueError(`${LOAD}: optimizer.${key} is ${describeValue(o[key])}; it must be true or false`);
   }
-  // The type and the ranges are checked by resolveOptions, as for a model made afresh.
+  // The ranges are checked by resolveOptions, as for a model made afresh.
   return o as unknown as OptimizerOptions;
 }
 
