@@ -12,7 +12,7 @@ export interface Settings {
 }
 
 /** Rates that train this model well in a few epochs. */
-export const DEFAULT_LEARNING_RATE: Readonly<Record<OptimizerOptions['type'], number>> = { sgd: 0.5, adam: 0.01 };
+export const DEFAULT_LEARNING_RATE: Readonly<Record<OptimizerOptions['type'], number>> = { sgd: 0.5, adam: 0.01, adamw: 0.01, rmsprop: 0.01 };
 
 export interface Controls {
   readonly form: HTMLFormElement;

@@ -130,6 +130,33 @@ export interface AdamPlan {
   readonly correction2Sqrt: number;
 }
 
+/** One AdamW step over `elements` parameters (see `AdamWOptions`), bias corrections included. */
+export interface AdamWPlan {
+  readonly elements: number;
+  /** 1 - learningRate * weightDecay: the decoupled decay, applied to the parameter first. */
+  readonly paramScale: number;
+  /** learningRate / (1 - beta1^t), for step t counted from 1. */
+  readonly stepSize: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** sqrt(1 - beta2^t). */
+  readonly correction2Sqrt: number;
+}
+
+/** One RMSprop step over `elements` parameters (see `RmspropOptions`). */
+export interface RmspropPlan {
+  readonly elements: number;
+  readonly learningRate: number;
+  readonly alpha: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+  /** With 0, there is no momentum buffer. */
+  readonly momentum: number;
+  /** With true, there is a gradient average. */
+  readonly centered: boolean;
+}
+
 /**
  * Adds one batch to a metrics accumulator `[loss, correct, counted, rows]`: `loss * lossScale`,
  * the rows whose largest logit is the target class (the target's largest entry, for
@@ -216,6 +243,13 @@ export interface Backend {
   sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void;
   /** Updates `param` and the moments `m`, `v` in place. */
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void;
+  /** Updates `param` and the moments `m`, `v` in place, decaying `param` first. */
+  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan): void;
+  /**
+   * Updates `param`, the squared-gradient average `square`, and (where the plan asks for them)
+   * the gradient average `mean` and the momentum buffer `buffer` in place.
+   */
+  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void;
   /** Adds a batch's figures into `acc` in place; see `MetricsPlan`. */
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void;
   /** The elements without a copy or a wait, where the backend keeps them in host memory; else null. */

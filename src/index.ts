@@ -18,6 +18,7 @@ export { SoftmaxRegression } from './train/softmax-regression.js';
 export { Random } from './train/random.js';
 export type {
   AdamOptions,
+  AdamWOptions,
   Batch,
   BatchSource,
   Dataset,
@@ -30,10 +31,12 @@ export type {
   LossOptions,
   OptimizerOptions,
   PredictOptions,
+  RmspropOptions,
   SgdOptions,
   SoftmaxRegressionJSON,
   SoftmaxRegressionOptions,
 } from './train/options.js';
+export type { CosineSchedule, LearningRateSchedule, StepSchedule, Warmup } from './train/schedules.js';
 export {
   WebGPUSoftmaxError,
   ShapeError,

@@ -18,14 +18,16 @@ function busyWait(ms: number): void {
   while (performance.now() < until);
 }
 
-/** Runs an optimizer fixture: the parameter after each step. */
+/** Runs an optimizer fixture: the parameter after each step (each at its own rate where the fixture gives `learningRates`). */
 async function trajectory(ctx: Context, c: FixtureCase): Promise<Float32Array[]> {
   const param = ctx.tensor(Float32Array.from(values(c.inputs.param!)), c.inputs.param!.shape);
   const grads = values(c.inputs.grads!);
   const n = param.size;
-  const optimizer = createOptimizer(ctx, c.options as unknown as OptimizerOptions);
+  const { learningRates, ...options } = c.options as unknown as OptimizerOptions & { learningRates?: number[] };
+  const optimizer = createOptimizer(ctx, options);
   const after: Float32Array[] = [];
   for (let step = 0; step * n < grads.length; step++) {
+    if (learningRates !== undefined) optimizer.setLearningRate(learningRates[step]!);
     const grad = ctx.tensor(Float32Array.from(grads.slice(step * n, (step + 1) * n)), [n]);
     optimizer.step([{ param, grad }]);
     after.push(await param.read());
@@ -114,6 +116,22 @@ describe.each(BACKENDS)('training (%s)', (backend) => {
     expect(make({ optimizer: { type: 'sgd', learningRate: -1 } })).toThrow('softmaxRegression: optimizer.learningRate must be a positive number, got -1');
     expect(make({ optimizer: { type: 'sgd', learningRate: 1, nesterov: true } })).toThrow('optimizer.nesterov needs a momentum above 0');
     expect(make({ optimizer: { type: 'adam', learningRate: 1, beta2: 1 } })).toThrow('softmaxRegression: optimizer.beta2 must be in [0, 1), got 1');
+    expect(make({ optimizer: { type: 'adamw', learningRate: 1, beta1: -0.1 } })).toThrow('softmaxRegression: optimizer.beta1 must be in [0, 1), got -0.1');
+    expect(make({ optimizer: { type: 'adamw', learningRate: 1, weightDecay: NaN } })).toThrow('softmaxRegression: optimizer.weightDecay must be in [0, Infinity), got NaN');
+    expect(make({ optimizer: { type: 'adamw', learningRate: 1, epsilon: 0 } })).toThrow('softmaxRegression: optimizer.epsilon must be above 0, got 0');
+    expect(make({ optimizer: { type: 'rmsprop', learningRate: 1, alpha: 1.5 } })).toThrow('softmaxRegression: optimizer.alpha must be in [0, 1], got 1.5');
+    expect(make({ optimizer: { type: 'rmsprop', learningRate: 1, momentum: -1 } })).toThrow('softmaxRegression: optimizer.momentum must be in [0, Infinity), got -1');
+    expect(make({ optimizer: { type: 'rmsprop', learningRate: 1, centered: 'yes' } })).toThrow('softmaxRegression: optimizer.centered must be true or false, got "yes"');
+    expect(make({ optimizer: { type: 'rmsprop', learningRate: Infinity } })).toThrow('softmaxRegression: optimizer.learningRate must be a positive number, got Infinity');
+    expect(make({ optimizer: { type: 'adagrad', learningRate: 1 } })).toThrow(
+      `softmaxRegression: optimizer.type must be one of 'sgd', 'adam', 'adamw', 'rmsprop', got "adagrad"`,
+    );
+    const optimizer = createOptimizer(ctx, { type: 'adamw', learningRate: 0.1 });
+    expect(optimizer.learningRate).toBe(0.1);
+    expect(() => optimizer.setLearningRate(-0.1)).toThrow('optimizer: the learning rate must be a finite number ≥ 0, got -0.1');
+    expect(() => optimizer.setLearningRate(NaN)).toThrow('optimizer: the learning rate must be a finite number ≥ 0, got NaN');
+    optimizer.setLearningRate(0);
+    expect(optimizer.learningRate).toBe(0);
     expect(make({ init: { weights: new Float32Array(11), bias: new Float32Array(3) } })).toThrow(ShapeError);
     expect(make({ loss: { classWeights: [1, 2] } })).toThrow('softmaxRegression: loss.classWeights must hold 3 values, one per class, got 2');
     const model = ctx.softmaxRegression({ features: 4, classes: 3 });

@@ -176,6 +176,61 @@ describe('Wasm optimizer steps', () => {
     );
     expect(results[0]).toEqual(results[1]);
   });
+
+  it('adamw', async () => {
+    const results = await Promise.all(
+      (['wasm', 'reference'] as const).map(async (cpu) => {
+        const { ctx, backend, t, storage } = await open(cpu);
+        const [p, g, m, v] = [t(1), t(2), t(3, 0.1), t(4, 0.01)];
+        for (let step = 1; step <= 3; step++) {
+          backend.adamwStep(storage(p), storage(g), storage(m), storage(v), {
+            elements: n,
+            paramScale: 1 - 0.01 * 0.3,
+            stepSize: 0.01 / (1 - 0.9 ** step),
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            correction2Sqrt: Math.sqrt(1 - 0.999 ** step),
+          });
+        }
+        const out = [await p.read(), await m.read(), await v.read()];
+        ctx.destroy();
+        return out;
+      }),
+    );
+    expect(results[0]).toEqual(results[1]);
+  });
+
+  const rmspropCases = [
+    { momentum: 0, centered: false, weightDecay: 0 },
+    { momentum: 0.9, centered: false, weightDecay: 0.01 },
+    { momentum: 0, centered: true, weightDecay: 0.01 },
+    { momentum: 0.5, centered: true, weightDecay: 0 },
+  ];
+
+  it.each(rmspropCases)('rmsprop %o', async (options) => {
+    const results = await Promise.all(
+      (['wasm', 'reference'] as const).map(async (cpu) => {
+        const { ctx, backend, t, storage } = await open(cpu);
+        // A small gradient average, so that s - a² stays positive.
+        const [p, g, s, a, b] = [t(1), t(2), t(3, 0.5), t(4, 0.01), t(5)];
+        for (let step = 0; step < 3; step++) {
+          backend.rmspropStep(storage(p), storage(g), storage(s), options.centered ? storage(a) : null, options.momentum === 0 ? null : storage(b), {
+            elements: n,
+            learningRate: 0.01,
+            alpha: 0.9,
+            epsilon: 1e-6,
+            ...options,
+          });
+        }
+        const out = [await p.read(), await s.read(), await a.read(), await b.read()];
+        ctx.destroy();
+        return out;
+      }),
+    );
+    expect(results[0]![0]!.every(Number.isFinite)).toBe(true);
+    expect(results[0]).toEqual(results[1]);
+  });
 });
 
 describe('Wasm row kernels on non-finite rows, against the float64 reference', () => {

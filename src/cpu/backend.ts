@@ -1,5 +1,6 @@
 import type {
   AdamPlan,
+  AdamWPlan,
   Backend,
   CrossEntropyPlan,
   GatherPlan,
@@ -8,6 +9,7 @@ import type {
   MetricsPlan,
   RowsPlan,
   Profile,
+  RmspropPlan,
   SgdPlan,
   Storage,
   TopKPlan,
@@ -21,7 +23,7 @@ import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
 import { CpuStorage, elements, floats, ints } from './storage.js';
 import { OpTimer } from './timer.js';
 import { topK } from './top-k.js';
-import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './train.js';
+import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './train.js';
 
 /**
  * The reference backend: plain TypeScript over typed arrays, float64 inside every reduction.
@@ -128,6 +130,15 @@ export class CpuBackend implements Backend {
 
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
     this.#timed(`adam ${plan.elements}`, () => adamStep(floats(param), floats(grad), floats(m), floats(v), plan));
+  }
+
+  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan): void {
+    this.#timed(`adamw ${plan.elements}`, () => adamwStep(floats(param), floats(grad), floats(m), floats(v), plan));
+  }
+
+  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void {
+    const maybe = (s: Storage | null) => (s === null ? null : floats(s));
+    this.#timed(`rmsprop ${plan.elements}`, () => rmspropStep(floats(param), floats(grad), floats(square), maybe(mean), maybe(buffer), plan));
   }
 
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void {

@@ -1,4 +1,4 @@
-import type { AdamPlan, GatherPlan, MetricsPlan, SgdPlan } from '../backend.js';
+import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan } from '../backend.js';
 
 const f = Math.fround;
 
@@ -41,6 +41,50 @@ export function adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: F
     v[i] = vi;
     const denom = f(f(f(Math.sqrt(vi)) / correction2Sqrt) + eps);
     p[i] = f(p[i]! - f(stepSize * f(mi / denom)));
+  }
+}
+
+export function adamwStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, plan: AdamWPlan): void {
+  const [scale, stepSize, correction2Sqrt] = [f(plan.paramScale), f(plan.stepSize), f(plan.correction2Sqrt)];
+  const [b1, b2, eps] = [f(plan.beta1), f(plan.beta2), f(plan.epsilon)];
+  for (let i = 0; i < plan.elements; i++) {
+    const d = g[i]!;
+    const mi = f(f(b1 * m[i]!) + f(f(1 - b1) * d));
+    const vi = f(f(b2 * v[i]!) + f(f(f(1 - b2) * d) * d));
+    m[i] = mi;
+    v[i] = vi;
+    const denom = f(f(f(Math.sqrt(vi)) / correction2Sqrt) + eps);
+    p[i] = f(f(p[i]! * scale) - f(stepSize * f(mi / denom)));
+  }
+}
+
+export function rmspropStep(
+  p: Float32Array,
+  g: Float32Array,
+  square: Float32Array,
+  mean: Float32Array | null,
+  buffer: Float32Array | null,
+  plan: RmspropPlan,
+): void {
+  const [lr, alpha, eps, decay, momentum] = [f(plan.learningRate), f(plan.alpha), f(plan.epsilon), f(plan.weightDecay), f(plan.momentum)];
+  const rest = f(1 - alpha);
+  for (let i = 0; i < plan.elements; i++) {
+    const d = f(g[i]! + f(decay * p[i]!));
+    const s = f(f(alpha * square[i]!) + f(f(rest * d) * d));
+    square[i] = s;
+    let variance = s;
+    if (mean !== null) {
+      const a = f(f(alpha * mean[i]!) + f(rest * d));
+      mean[i] = a;
+      variance = f(s - f(a * a));
+    }
+    const denom = f(f(Math.sqrt(variance)) + eps);
+    let step = f(d / denom);
+    if (buffer !== null) {
+      step = f(f(momentum * buffer[i]!) + step);
+      buffer[i] = step;
+    }
+    p[i] = f(p[i]! - f(lr * step));
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Context } from '../context.js';
+import { ValueError } from '../errors.js';
 import { internals } from '../internal.js';
 import type { Tensor } from '../tensor.js';
-import type { AdamOptions, OptimizerOptions, SgdOptions } from './options.js';
+import type { AdamOptions, AdamWOptions, OptimizerOptions, RmspropOptions, SgdOptions } from './options.js';
 
 type F32 = Tensor<'float32'>;
 
@@ -18,12 +19,33 @@ export interface ParameterUpdate {
  */
 export interface Optimizer {
   readonly options: OptimizerOptions;
+  /** The rate the next step takes: `options.learningRate` until `setLearningRate` changes it. */
+  readonly learningRate: number;
+  /**
+   * Sets the rate of the steps from the next one on, as a PyTorch scheduler sets a param
+   * group's `lr`: Adam's bias corrections still count every step taken, and AdamW's decay
+   * scales with the new rate.
+   *
+   * @example
+   * optimizer.setLearningRate(learningRateAt(schedule, step));
+   * optimizer.step(updates);
+   */
+  setLearningRate(rate: number): void;
   step(updates: readonly ParameterUpdate[]): void;
   dispose(): void;
 }
 
 export function createOptimizer(ctx: Context, options: OptimizerOptions): Optimizer {
-  return options.type === 'sgd' ? new Sgd(ctx, options) : new Adam(ctx, options);
+  switch (options.type) {
+    case 'sgd':
+      return new Sgd(ctx, options);
+    case 'adam':
+      return new Adam(ctx, options);
+    case 'adamw':
+      return new Adam(ctx, options);
+    case 'rmsprop':
+      return new Rmsprop(ctx, options);
+  }
 }
 
 /** Zeros shaped like `param`, for optimizer state. */
@@ -31,28 +53,49 @@ function zerosLike(ctx: Context, param: F32): F32 {
   return ctx.tensor(new Float32Array(param.size), param.shape);
 }
 
-class Sgd implements Optimizer {
-  readonly options: SgdOptions;
-  readonly #ctx: Context;
-  readonly #velocity: F32[] = [];
+/** What every optimizer shares: its context, its options and the rate of its next step. */
+abstract class BaseOptimizer<O extends OptimizerOptions> implements Optimizer {
+  readonly options: O;
+  protected readonly ctx: Context;
+  #learningRate: number;
 
-  constructor(ctx: Context, options: SgdOptions) {
-    this.#ctx = ctx;
+  constructor(ctx: Context, options: O) {
+    this.ctx = ctx;
     this.options = options;
+    this.#learningRate = options.learningRate;
   }
 
+  get learningRate(): number {
+    return this.#learningRate;
+  }
+
+  setLearningRate(rate: number): void {
+    // 0 is allowed: a warm-up or a schedule may start from it.
+    if (!(rate >= 0 && Number.isFinite(rate))) {
+      throw new ValueError(`optimizer: the learning rate must be a finite number ≥ 0, got ${rate}`);
+    }
+    this.#learningRate = rate;
+  }
+
+  abstract step(updates: readonly ParameterUpdate[]): void;
+  abstract dispose(): void;
+}
+
+class Sgd extends BaseOptimizer<SgdOptions> {
+  readonly #velocity: F32[] = [];
+
   step(updates: readonly ParameterUpdate[]): void {
-    const access = this.#ctx[internals];
+    const access = this.ctx[internals];
     const momentum = this.options.momentum ?? 0;
     updates.forEach(({ param, grad }, i) => {
-      const velocity = momentum === 0 ? null : (this.#velocity[i] ??= zerosLike(this.#ctx, param));
+      const velocity = momentum === 0 ? null : (this.#velocity[i] ??= zerosLike(this.ctx, param));
       access.backend().sgdStep(
         access.storage(param, 'sgd', 'param'),
         access.storage(grad, 'sgd', 'grad'),
         velocity === null ? null : access.storage(velocity, 'sgd', 'velocity'),
         {
           elements: param.size,
-          learningRate: this.options.learningRate,
+          learningRate: this.learningRate,
           momentum,
           nesterov: this.options.nesterov ?? false,
           weightDecay: this.options.weightDecay ?? 0,
@@ -66,33 +109,35 @@ class Sgd implements Optimizer {
   }
 }
 
-class Adam implements Optimizer {
-  readonly options: AdamOptions;
-  readonly #ctx: Context;
+/** Adam and AdamW: the same moments, the decay added to the gradient or taken off the parameter. */
+class Adam<O extends AdamOptions | AdamWOptions = AdamOptions> extends BaseOptimizer<O> {
   readonly #moments: { m: F32; v: F32 }[] = [];
   #steps = 0;
 
-  constructor(ctx: Context, options: AdamOptions) {
-    this.#ctx = ctx;
-    this.options = options;
-  }
-
   step(updates: readonly ParameterUpdate[]): void {
-    const access = this.#ctx[internals];
-    const { learningRate, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = 0 } = this.options;
+    const access = this.ctx[internals];
+    const decoupled = this.options.type === 'adamw';
+    const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = decoupled ? 0.01 : 0 } = this.options;
+    const learningRate = this.learningRate;
     const t = ++this.#steps;
-    // PyTorch's bias corrections, formed on the host in float64 (t is known there).
+    // PyTorch's bias corrections and AdamW's decay factor, formed on the host in float64.
     const stepSize = learningRate / (1 - beta1 ** t);
     const correction2Sqrt = Math.sqrt(1 - beta2 ** t);
+    const name = this.options.type;
     updates.forEach(({ param, grad }, i) => {
-      const { m, v } = (this.#moments[i] ??= { m: zerosLike(this.#ctx, param), v: zerosLike(this.#ctx, param) });
-      access.backend().adamStep(
-        access.storage(param, 'adam', 'param'),
-        access.storage(grad, 'adam', 'grad'),
-        access.storage(m, 'adam', 'm'),
-        access.storage(v, 'adam', 'v'),
-        { elements: param.size, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt },
-      );
+      const { m, v } = (this.#moments[i] ??= { m: zerosLike(this.ctx, param), v: zerosLike(this.ctx, param) });
+      const storages = [
+        access.storage(param, name, 'param'),
+        access.storage(grad, name, 'grad'),
+        access.storage(m, name, 'm'),
+        access.storage(v, name, 'v'),
+      ] as const;
+      if (decoupled) {
+        const paramScale = 1 - learningRate * weightDecay;
+        access.backend().adamwStep(...storages, { elements: param.size, paramScale, stepSize, beta1, beta2, epsilon, correction2Sqrt });
+      } else {
+        access.backend().adamStep(...storages, { elements: param.size, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt });
+      }
     });
   }
 
@@ -100,6 +145,39 @@ class Adam implements Optimizer {
     for (const { m, v } of this.#moments) {
       m.dispose();
       v.dispose();
+    }
+  }
+}
+
+class Rmsprop extends BaseOptimizer<RmspropOptions> {
+  readonly #state: { square: F32; mean: F32 | null; buffer: F32 | null }[] = [];
+
+  step(updates: readonly ParameterUpdate[]): void {
+    const access = this.ctx[internals];
+    const { alpha = 0.99, epsilon = 1e-8, weightDecay = 0, momentum = 0, centered = false } = this.options;
+    updates.forEach(({ param, grad }, i) => {
+      const state = (this.#state[i] ??= {
+        square: zerosLike(this.ctx, param),
+        mean: centered ? zerosLike(this.ctx, param) : null,
+        buffer: momentum > 0 ? zerosLike(this.ctx, param) : null,
+      });
+      const maybe = (t: F32 | null, name: string) => (t === null ? null : access.storage(t, 'rmsprop', name));
+      access.backend().rmspropStep(
+        access.storage(param, 'rmsprop', 'param'),
+        access.storage(grad, 'rmsprop', 'grad'),
+        access.storage(state.square, 'rmsprop', 'square'),
+        maybe(state.mean, 'mean'),
+        maybe(state.buffer, 'buffer'),
+        { elements: param.size, learningRate: this.learningRate, alpha, epsilon, weightDecay, momentum, centered },
+      );
+    });
+  }
+
+  dispose(): void {
+    for (const { square, mean, buffer } of this.#state) {
+      square.dispose();
+      mean?.dispose();
+      buffer?.dispose();
     }
   }
 }

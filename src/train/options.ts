@@ -1,4 +1,5 @@
 import type { Tensor } from '../tensor.js';
+import type { LearningRateSchedule } from './schedules.js';
 
 /** Initial weights: zeros, Glorot-uniform from the seed, or given (`weights` row-major [F, C]). */
 export type Init = 'zeros' | 'glorot' | { readonly weights: Float32Array; readonly bias: Float32Array };
@@ -35,7 +36,45 @@ export interface AdamOptions {
   readonly weightDecay?: number;
 }
 
-export type OptimizerOptions = SgdOptions | AdamOptions;
+/**
+ * AdamW, as PyTorch's `torch.optim.AdamW`: Adam whose weight decay is decoupled from the
+ * gradient, `p *= 1 - learningRate * weightDecay` before the Adam update.
+ */
+export interface AdamWOptions {
+  readonly type: 'adamw';
+  readonly learningRate: number;
+  /** Default 0.9. */
+  readonly beta1?: number;
+  /** Default 0.999. */
+  readonly beta2?: number;
+  /** Default 1e-8. */
+  readonly epsilon?: number;
+  /** Decoupled decay rate. Default 0.01, as PyTorch's. */
+  readonly weightDecay?: number;
+}
+
+/**
+ * RMSprop, as PyTorch's `torch.optim.RMSprop`: `g += weightDecay * p; s = alpha * s + (1 - alpha) g²`;
+ * centered, also `a = alpha * a + (1 - alpha) g` and the denominator `sqrt(s - a²) + epsilon`
+ * (else `sqrt(s) + epsilon`); with momentum, `b = momentum * b + g / denominator; p -= learningRate * b`,
+ * else `p -= learningRate * g / denominator`.
+ */
+export interface RmspropOptions {
+  readonly type: 'rmsprop';
+  readonly learningRate: number;
+  /** Smoothing of the squared gradients. Default 0.99. */
+  readonly alpha?: number;
+  /** Default 1e-8. */
+  readonly epsilon?: number;
+  /** L2 penalty added to the gradient. Default 0. */
+  readonly weightDecay?: number;
+  /** Default 0. */
+  readonly momentum?: number;
+  /** Normalize by the estimated variance of the gradient instead of its second moment. Default false. */
+  readonly centered?: boolean;
+}
+
+export type OptimizerOptions = SgdOptions | AdamOptions | AdamWOptions | RmspropOptions;
 
 /** The cross-entropy options a model trains with (see `CrossEntropyOptions`). */
 export interface LossOptions {
@@ -82,6 +121,12 @@ export interface FitOptions {
   readonly onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
   /** Called after each batch is queued; reads nothing back, so a progress bar costs no sync. */
   readonly onBatchEnd?: (progress: { readonly epoch: number; readonly batch: number; readonly batches: number }) => void;
+  /**
+   * A schedule for the optimizer's `learningRate`, counted in this run's steps (a cosine's
+   * `totalSteps` defaults to `epochs * ceil(rows / batchSize)`). After `fit`, the optimizer's
+   * own rate applies again.
+   */
+  readonly learningRate?: LearningRateSchedule;
 }
 
 /**
@@ -115,6 +160,8 @@ export interface FitDatasetOptions {
   readonly onBatchEnd?: (progress: { readonly epoch: number; readonly batch: number; readonly rows: number }) => void;
   /** Stops between batches: `fitDataset` rejects with the signal's reason, the model as after the last step. */
   readonly signal?: AbortSignal;
+  /** As `fit`'s, counted in this run's steps; a cosine must give its `totalSteps` (the stream's length is unknown). */
+  readonly learningRate?: LearningRateSchedule;
 }
 
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */

@@ -20,6 +20,7 @@ import type {
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import { Random } from './random.js';
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
+import { learningRateSchedule, type LearningRateSchedule } from './schedules.js';
 
 type F32 = Tensor<'float32'>;
 
@@ -112,6 +113,7 @@ export class SoftmaxRegression {
     if (validation !== undefined) this.#checkBatch('fit (validationData)', validation[0], validation[1]);
     const ctx = this.#ctx;
     const batches = Math.ceil(rows / batchSize);
+    const rateAt = this.#schedule('fit', options.learningRate, epochs * batches);
     const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
     let yielded = performance.now();
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -125,6 +127,7 @@ export class SoftmaxRegression {
           const count = Math.min(batchSize, rows - start);
           const xb = this.#rows(x, order, start, count);
           const yb = this.#rows(y, order, start, count);
+          this.#optimizer.setLearningRate(rateAt(epoch * batches + batch));
           this.#step(xb, yb, metrics).dispose();
           xb.dispose();
           yb.dispose();
@@ -143,6 +146,7 @@ export class SoftmaxRegression {
       }
       await this.#endEpoch(epoch, started, figures, validation === undefined ? null : () => this.evaluate(validation[0], validation[1]), history, options.onEpochEnd);
     }
+    this.#optimizer.setLearningRate(this.#optimizer.options.learningRate);
     await this.getWeights();
     return history;
   }
@@ -170,6 +174,8 @@ export class SoftmaxRegression {
     if (pair) this.#checkBatch('fitDataset (validationData)', validation[0] as F32, validation[1] as Tensor);
     else if (validation !== undefined) openBatches('fitDataset (validationData)', validation as Dataset, 0, true);
     openBatches('fitDataset', dataset, 0, true);
+    const rateAt = this.#schedule('fitDataset', options.learningRate, undefined);
+    let steps = 0;
     const ctx = this.#ctx;
     const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
     let yielded = performance.now();
@@ -179,6 +185,7 @@ export class SoftmaxRegression {
       let figures: Float32Array;
       try {
         await this.#walk('fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
+          this.#optimizer.setLearningRate(rateAt(steps++));
           this.#step(x, y, metrics).dispose();
           // One submit per step: the device trains on it while the next batch is made and uploaded.
           await ctx.flush();
@@ -198,6 +205,7 @@ export class SoftmaxRegression {
         : () => this.#evaluateDataset(validation as Dataset, epoch, options.signal);
       await this.#endEpoch(epoch, started, figures, evaluate, history, options.onEpochEnd);
     }
+    this.#optimizer.setLearningRate(this.#optimizer.options.learningRate);
     await this.getWeights();
     return history;
   }
@@ -510,6 +518,12 @@ export class SoftmaxRegression {
   }
 
   /** Forward, fused loss and gradient, dW, db and the update; `metrics` gathers figures for `fit`. */
+  /** The rate of each step of a run: the schedule's, checked now, or the optimizer's own. */
+  #schedule(where: string, schedule: LearningRateSchedule | undefined, totalSteps: number | undefined): (step: number) => number {
+    const baseRate = this.#optimizer.options.learningRate;
+    return schedule === undefined ? () => baseRate : learningRateSchedule(schedule, { baseRate, totalSteps, where });
+  }
+
   #step(x: F32, y: Tensor, metrics: F32 | null): F32 {
     const ctx = this.#ctx;
     const limit = ctx[internals].backend().tensorByteLimit?.bytes ?? Infinity;

@@ -1,5 +1,6 @@
 import type {
   AdamPlan,
+  AdamWPlan,
   Backend,
   CrossEntropyPlan,
   DeviceLoss,
@@ -10,6 +11,7 @@ import type {
   MetricsPlan,
   RowsPlan,
   Profile,
+  RmspropPlan,
   SgdPlan,
   Storage,
   GpuBufferAccess,
@@ -28,7 +30,7 @@ import { matmul } from './kernels/matmul.js';
 import { softmax, softmaxBackward } from './kernels/softmax.js';
 import { sumRows } from './kernels/sum.js';
 import { topK } from './kernels/top-k.js';
-import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './kernels/train.js';
+import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './kernels/train.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { GpuStorage } from './storage.js';
 
@@ -224,6 +226,17 @@ export class WebGPUBackend implements Backend {
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
     this.#usable('adam');
     adamStep(this.#host, gpu(param), gpu(grad), gpu(m), gpu(v), plan);
+  }
+
+  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan): void {
+    this.#usable('adamw');
+    adamwStep(this.#host, gpu(param), gpu(grad), gpu(m), gpu(v), plan);
+  }
+
+  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void {
+    this.#usable('rmsprop');
+    const maybe = (s: Storage | null) => (s === null ? null : gpu(s));
+    rmspropStep(this.#host, gpu(param), gpu(grad), gpu(square), maybe(mean), maybe(buffer), plan);
   }
 
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void {

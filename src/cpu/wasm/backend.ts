@@ -1,5 +1,6 @@
 import type {
   AdamPlan,
+  AdamWPlan,
   Backend,
   BackendCrossEntropyResult,
   CrossEntropyPlan,
@@ -8,6 +9,7 @@ import type {
   MatmulPlan,
   MetricsPlan,
   Profile,
+  RmspropPlan,
   RowsPlan,
   SgdPlan,
   Storage,
@@ -159,6 +161,22 @@ export class WasmBackend implements Backend {
       const [p, g, mo, vo] = [param, grad, m, v].map((s) => this.#own(s).offset) as [number, number, number, number];
       const { stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt } = plan;
       this.#fns.adam(p, g, mo, vo, plan.elements, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt);
+    });
+  }
+
+  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan): void {
+    this.#timer.timed(`adamw ${plan.elements}`, () => {
+      const [p, g, mo, vo] = [param, grad, m, v].map((s) => this.#own(s).offset) as [number, number, number, number];
+      const { stepSize, beta1, beta2, epsilon, paramScale, correction2Sqrt } = plan;
+      this.#fns.adamw(p, g, mo, vo, plan.elements, stepSize, beta1, beta2, epsilon, paramScale, correction2Sqrt);
+    });
+  }
+
+  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void {
+    this.#timer.timed(`rmsprop ${plan.elements}`, () => {
+      const offset = (s: Storage | null) => (s === null ? 0 : this.#own(s).offset);
+      const { learningRate, alpha, epsilon, weightDecay, momentum } = plan;
+      this.#fns.rmsprop(offset(param), offset(grad), offset(square), offset(mean), offset(buffer), plan.elements, learningRate, alpha, epsilon, weightDecay, momentum);
     });
   }
 

@@ -20,6 +20,8 @@ export interface WasmExports {
   sum_rows(t: I32, out: I32, rows: I32, cols: I32): void;
   sgd(p: I32, g: I32, v: I32, n: I32, lr: number, momentum: number, decay: number, nesterov: I32): void;
   adam(p: I32, g: I32, m: I32, v: I32, n: I32, stepSize: number, beta1: number, beta2: number, epsilon: number, decay: number, correction2Sqrt: number): void;
+  adamw(p: I32, g: I32, m: I32, v: I32, n: I32, stepSize: number, beta1: number, beta2: number, epsilon: number, paramScale: number, correction2Sqrt: number): void;
+  rmsprop(p: I32, g: I32, s: I32, a: I32, b: I32, n: I32, lr: number, alpha: number, epsilon: number, decay: number, momentum: number): void;
 }
 
 /** One context's kernels: an instance of the module over a heap of its own. */

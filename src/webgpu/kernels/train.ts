@@ -1,7 +1,7 @@
 import gatherRowsWgsl from '../../../shaders/gather_rows.wgsl?raw';
 import metricsWgsl from '../../../shaders/metrics.wgsl?raw';
 import optimizersWgsl from '../../../shaders/optimizers.wgsl?raw';
-import type { AdamPlan, GatherPlan, MetricsPlan, SgdPlan } from '../../backend.js';
+import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
 import type { GpuStorage } from '../storage.js';
 import { rowLibrary } from './rows.js';
@@ -28,12 +28,12 @@ export function gatherRows(host: KernelHost, t: GpuStorage, indices: GpuStorage 
   return out;
 }
 
-function optimizerSpec(host: KernelHost, entryPoint: 'sgd' | 'adam') {
+function optimizerSpec(host: KernelHost, entryPoint: 'sgd' | 'adam' | 'adamw' | 'rmsprop') {
   return {
     shader: host.shader([{ name: 'optimizers.wgsl', code: optimizersWgsl }]),
     entryPoint,
     constants: { WG },
-    bindings: signature(1, 3),
+    bindings: signature(1, entryPoint === 'rmsprop' ? 4 : 3),
   };
 }
 
@@ -69,6 +69,53 @@ export function adamStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, 
       ['f32', plan.epsilon],
       ['f32', plan.weightDecay],
       ['f32', plan.correction2Sqrt],
+    ),
+    Math.ceil(plan.elements / WG),
+  );
+}
+
+/** One AdamW step in place (shaders/optimizers.wgsl, entry point adamw). */
+export function adamwStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, plan: AdamWPlan): void {
+  host.dispatch(
+    `adamw ${plan.elements}`,
+    optimizerSpec(host, 'adamw'),
+    [grad.binding, param.binding, m.binding, v.binding],
+    params(
+      ['u32', plan.elements],
+      ['f32', plan.paramScale],
+      ['f32', plan.stepSize],
+      ['f32', plan.beta1],
+      ['f32', plan.beta2],
+      ['f32', plan.epsilon],
+      ['f32', plan.correction2Sqrt],
+    ),
+    Math.ceil(plan.elements / WG),
+  );
+}
+
+/** One RMSprop step in place (shaders/optimizers.wgsl, entry point rmsprop). */
+export function rmspropStep(
+  host: KernelHost,
+  param: GpuStorage,
+  grad: GpuStorage,
+  square: GpuStorage,
+  mean: GpuStorage | null,
+  buffer: GpuStorage | null,
+  plan: RmspropPlan,
+): void {
+  host.dispatch(
+    `rmsprop ${plan.elements}`,
+    optimizerSpec(host, 'rmsprop'),
+    [grad.binding, param.binding, square.binding, mean?.binding ?? host.unusedWrite(3), buffer?.binding ?? host.unusedWrite(4)],
+    params(
+      ['u32', plan.elements],
+      ['f32', plan.learningRate],
+      ['f32', plan.alpha],
+      ['f32', plan.epsilon],
+      ['f32', plan.weightDecay],
+      ['f32', plan.momentum],
+      ['u32', mean === null ? 0 : 1],
+      ['u32', buffer === null ? 0 : 1],
     ),
     Math.ceil(plan.elements / WG),
   );

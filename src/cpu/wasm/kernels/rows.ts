@@ -362,11 +362,13 @@ function sumRowsKernel(): FunctionBuilder {
 }
 
 /**
- * `sgd(p, g, v, n, lr, momentum, decay, nesterov)` and
- * `adam(p, g, m, v, n, stepSize, beta1, beta2, epsilon, decay, correction2Sqrt)`: in place, each
+ * `sgd(p, g, v, n, lr, momentum, decay, nesterov)`,
+ * `adam(p, g, m, v, n, stepSize, beta1, beta2, epsilon, decay, correction2Sqrt)`,
+ * `adamw(p, g, m, v, n, stepSize, beta1, beta2, epsilon, paramScale, correction2Sqrt)` and
+ * `rmsprop(p, g, s, a, b, n, lr, alpha, epsilon, decay, momentum)`: in place, each
  * operation rounded to float32 in the order of the reference (../../train.ts) and the WGSL
  * kernels, with no fused multiply-add, so all three take the same steps to the bit. `v` 0 in
- * `sgd` means no momentum buffer.
+ * `sgd` means no momentum buffer; `a` 0 in `rmsprop` means not centered, `b` 0 no momentum.
  */
 function optimizerKernels(): FunctionBuilder[] {
   const sgd = new FunctionBuilder('sgd', ['i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'i32']);
@@ -400,41 +402,90 @@ function optimizerKernels(): FunctionBuilder[] {
       at(p).get(lrv).get(d).op('f32x4.mul', 'f32x4.sub').mem('v128.store');
     });
   }
-  const adam = new FunctionBuilder('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32']);
-  {
-    const f = adam;
-    const [p, g, m, v, n, stepSize, b1, b2, eps, decay, c2] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
-    const [i, end] = [f.local('i32'), f.local('i32')];
-    const splat = (x: Local) => {
-      const l = f.local('v128');
-      f.get(x).op('f32x4.splat').set(l);
-      return l;
-    };
-    const [sv, b1v, b2v, epsv, dv, c2v] = [splat(stepSize), splat(b1), splat(b2), splat(eps), splat(decay), splat(c2)];
-    const [ob1, ob2] = [f.local('v128'), f.local('v128')];
-    f.f32(1).get(b1).op('f32.sub', 'f32x4.splat').set(ob1);
-    f.f32(1).get(b2).op('f32.sub', 'f32x4.splat').set(ob2);
-    const [d, mi, vi] = [f.local('v128'), f.local('v128'), f.local('v128')];
-    f.get(n).i32(3).op('i32.add').i32(-4).op('i32.and').i32(2).op('i32.shl').set(end);
-    const at = (base: Local, address = false) => {
-      f.get(base).get(i).op('i32.add');
-      if (!address) f.mem('v128.load');
-      return f;
-    };
-    f.forRange(i, 0, end, 16, () => {
+  return [sgd, adamKernel(false), adamKernel(true), rmspropKernel()];
+}
+
+/** Adam, or with `decoupled` AdamW, whose `decay` parameter is then the factor that scales `p` first. */
+function adamKernel(decoupled: boolean): FunctionBuilder {
+  const f = new FunctionBuilder(decoupled ? 'adamw' : 'adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32']);
+  const [p, g, m, v, n, stepSize, b1, b2, eps, decay, c2] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const [i, end] = [f.local('i32'), f.local('i32')];
+  const splat = (x: Local) => {
+    const l = f.local('v128');
+    f.get(x).op('f32x4.splat').set(l);
+    return l;
+  };
+  const [sv, b1v, b2v, epsv, dv, c2v] = [splat(stepSize), splat(b1), splat(b2), splat(eps), splat(decay), splat(c2)];
+  const [ob1, ob2] = [f.local('v128'), f.local('v128')];
+  f.f32(1).get(b1).op('f32.sub', 'f32x4.splat').set(ob1);
+  f.f32(1).get(b2).op('f32.sub', 'f32x4.splat').set(ob2);
+  const [d, mi, vi] = [f.local('v128'), f.local('v128'), f.local('v128')];
+  f.get(n).i32(3).op('i32.add').i32(-4).op('i32.and').i32(2).op('i32.shl').set(end);
+  const at = (base: Local, address = false) => {
+    f.get(base).get(i).op('i32.add');
+    if (!address) f.mem('v128.load');
+    return f;
+  };
+  f.forRange(i, 0, end, 16, () => {
+    if (decoupled) {
+      at(g).set(d);
+    } else {
       at(g).get(dv);
       at(p).op('f32x4.mul', 'f32x4.add').set(d);
-      at(m, true).get(b1v);
-      at(m).op('f32x4.mul').get(ob1).get(d).op('f32x4.mul', 'f32x4.add').tee(mi).mem('v128.store');
-      at(v, true).get(b2v);
-      at(v).op('f32x4.mul').get(ob2).get(d).op('f32x4.mul').get(d).op('f32x4.mul', 'f32x4.add').tee(vi).mem('v128.store');
-      at(p, true);
-      at(p).get(sv).get(mi);
-      f.get(vi).op('f32x4.sqrt').get(c2v).op('f32x4.div').get(epsv).op('f32x4.add');
-      f.op('f32x4.div', 'f32x4.mul', 'f32x4.sub').mem('v128.store');
+    }
+    at(m, true).get(b1v);
+    at(m).op('f32x4.mul').get(ob1).get(d).op('f32x4.mul', 'f32x4.add').tee(mi).mem('v128.store');
+    at(v, true).get(b2v);
+    at(v).op('f32x4.mul').get(ob2).get(d).op('f32x4.mul').get(d).op('f32x4.mul', 'f32x4.add').tee(vi).mem('v128.store');
+    at(p, true);
+    at(p);
+    if (decoupled) f.get(dv).op('f32x4.mul');
+    f.get(sv).get(mi);
+    f.get(vi).op('f32x4.sqrt').get(c2v).op('f32x4.div').get(epsv).op('f32x4.add');
+    f.op('f32x4.div', 'f32x4.mul', 'f32x4.sub').mem('v128.store');
+  });
+  return f;
+}
+
+function rmspropKernel(): FunctionBuilder {
+  const f = new FunctionBuilder('rmsprop', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32']);
+  const [p, g, s, a, b, n, lr, alpha, eps, decay, momentum] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const [i, end] = [f.local('i32'), f.local('i32')];
+  const splat = (x: Local) => {
+    const l = f.local('v128');
+    f.get(x).op('f32x4.splat').set(l);
+    return l;
+  };
+  const [lrv, alphav, epsv, dv, mv] = [splat(lr), splat(alpha), splat(eps), splat(decay), splat(momentum)];
+  const rest = f.local('v128');
+  f.f32(1).get(alpha).op('f32.sub', 'f32x4.splat').set(rest);
+  const [d, si, ai, variance, step] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+  f.get(n).i32(3).op('i32.add').i32(-4).op('i32.and').i32(2).op('i32.shl').set(end);
+  const at = (base: Local, address = false) => {
+    f.get(base).get(i).op('i32.add');
+    if (!address) f.mem('v128.load');
+    return f;
+  };
+  f.forRange(i, 0, end, 16, () => {
+    at(g).get(dv);
+    at(p).op('f32x4.mul', 'f32x4.add').set(d);
+    at(s, true).get(alphav);
+    at(s).op('f32x4.mul').get(rest).get(d).op('f32x4.mul').get(d).op('f32x4.mul', 'f32x4.add').tee(si).mem('v128.store');
+    f.get(si).set(variance);
+    f.get(a).if(() => {
+      at(a, true).get(alphav);
+      at(a).op('f32x4.mul').get(rest).get(d).op('f32x4.mul', 'f32x4.add').tee(ai).mem('v128.store');
+      f.get(si).get(ai).get(ai).op('f32x4.mul', 'f32x4.sub').set(variance);
     });
-  }
-  return [sgd, adam];
+    f.get(d).get(variance).op('f32x4.sqrt').get(epsv).op('f32x4.add', 'f32x4.div').set(step);
+    f.get(b).if(() => {
+      at(b, true).get(mv);
+      at(b).op('f32x4.mul').get(step).op('f32x4.add').tee(step).mem('v128.store');
+    });
+    at(p, true);
+    at(p).get(lrv).get(step).op('f32x4.mul', 'f32x4.sub').mem('v128.store');
+  });
+  return f;
 }
 
 /** The kernels of this file; `fma` lets exp's multiply-adds fuse (the optimizers never do). */
