@@ -40,6 +40,7 @@ export {
   DTypeError,
   ValueError,
   DisposedError,
+  BusyError,
   ContextMismatchError,
   WebGPUUnavailableError,
   LimitError,

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
+import { BusyError, DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import { internals } from '../internal.js';
 import type { CrossEntropyOptions } from '../ops/cross-entropy.js';
 import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
@@ -69,6 +69,8 @@ export class SoftmaxRegression {
   /** Counts changes to the weights, so a read that finishes after a change is not kept. */
   #version = 0;
   #disposed = false;
+  /** The `fit` or `fitDataset` running now, if any: a model trains one run at a time. */
+  #training: string | null = null;
 
   /** @internal Use `ctx.softmaxRegression` or `ctx.loadSoftmaxRegression`. */
   constructor(ctx: Context, options: SoftmaxRegressionOptions) {
@@ -110,6 +112,11 @@ export class SoftmaxRegression {
     }
     const validation = options.validationData;
     if (validation !== undefined) this.#checkBatch('fit (validationData)', validation[0], validation[1]);
+    return this.#exclusive('fit', () => this.#fit(x, y, rows, epochs, batchSize, options));
+  }
+
+  async #fit(x: F32, y: Tensor, rows: number, epochs: number, batchSize: number, options: FitOptions): Promise<History> {
+    const validation = options.validationData;
     const ctx = this.#ctx;
     const batches = Math.ceil(rows / batchSize);
     const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
@@ -121,13 +128,17 @@ export class SoftmaxRegression {
       let figures: Float32Array;
       try {
         for (let batch = 0; batch < batches; batch++) {
+          this.#stillAlive('fit');
           const start = batch * batchSize;
           const count = Math.min(batchSize, rows - start);
           const xb = this.#rows(x, order, start, count);
           const yb = this.#rows(y, order, start, count);
-          this.#step(xb, yb, metrics).dispose();
-          xb.dispose();
-          yb.dispose();
+          try {
+            this.#step(xb, yb, metrics).dispose();
+          } finally {
+            xb.dispose();
+            yb.dispose();
+          }
           // One submit per step keeps the device busy while the next step is recorded.
           await ctx.flush();
           options.onBatchEnd?.({ epoch, batch, batches });
@@ -136,14 +147,15 @@ export class SoftmaxRegression {
             yielded = performance.now();
           }
         }
+        this.#stillAlive('fit');
         figures = await metrics.read();
       } finally {
         order?.dispose();
         metrics.dispose();
       }
-      await this.#endEpoch(epoch, started, figures, validation === undefined ? null : () => this.evaluate(validation[0], validation[1]), history, options.onEpochEnd);
+      await this.#endEpoch('fit', epoch, started, figures, validation === undefined ? null : () => this.evaluate(validation[0], validation[1]), history, options.onEpochEnd);
     }
-    await this.getWeights();
+    await this.#settle('fit');
     return history;
   }
 
@@ -170,6 +182,11 @@ export class SoftmaxRegression {
     if (pair) this.#checkBatch('fitDataset (validationData)', validation[0] as F32, validation[1] as Tensor);
     else if (validation !== undefined) openBatches('fitDataset (validationData)', validation as Dataset, 0, true);
     openBatches('fitDataset', dataset, 0, true);
+    return this.#exclusive('fitDataset', () => this.#fitDataset(dataset, epochs, pair, options));
+  }
+
+  async #fitDataset(dataset: Dataset, epochs: number, pair: boolean, options: FitDatasetOptions): Promise<History> {
+    const validation = options.validationData;
     const ctx = this.#ctx;
     const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
     let yielded = performance.now();
@@ -179,6 +196,7 @@ export class SoftmaxRegression {
       let figures: Float32Array;
       try {
         await this.#walk('fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
+          this.#stillAlive('fitDataset');
           this.#step(x, y, metrics).dispose();
           // One submit per step: the device trains on it while the next batch is made and uploaded.
           await ctx.flush();
@@ -188,21 +206,50 @@ export class SoftmaxRegression {
             yielded = performance.now();
           }
         });
+        this.#stillAlive('fitDataset');
         figures = await metrics.read();
       } finally {
         metrics.dispose();
       }
       const evaluate =
         validation === undefined ? null
-        : pair ? () => this.evaluate(validation[0] as F32, validation[1] as Tensor)
+        : pair ? () => this.evaluate(...(validation as readonly [F32, Tensor]))
         : () => this.#evaluateDataset(validation as Dataset, epoch, options.signal);
-      await this.#endEpoch(epoch, started, figures, evaluate, history, options.onEpochEnd);
+      await this.#endEpoch('fitDataset', epoch, started, figures, evaluate, history, options.onEpochEnd);
     }
-    await this.getWeights();
+    await this.#settle('fitDataset');
     return history;
   }
 
+  /** Runs `run` as the model's only training run: a second one while it goes on is refused. */
+  async #exclusive<T>(where: string, run: () => Promise<T>): Promise<T> {
+    if (this.#training !== null) {
+      throw new BusyError(
+        `${where}: the model is already training (a ${this.#training} has not finished); await it, or stop it with its signal, before starting another`,
+      );
+    }
+    this.#training = where;
+    try {
+      return await run();
+    } finally {
+      this.#training = null;
+    }
+  }
+
+  /** After any wait inside a training run: the app may have disposed the model meanwhile. */
+  #stillAlive(where: string): void {
+    if (this.#disposed) throw new DisposedError(`${where}: the model was disposed during training`);
+  }
+
+  /** The end of a training run: the weights read back, so `toJSON` works at once. */
+  async #settle(where: string): Promise<void> {
+    this.#stillAlive(where);
+    await this.getWeights();
+    this.#stillAlive(where);
+  }
+
   async #endEpoch(
+    where: string,
     epoch: number,
     started: number,
     figures: Float32Array,
@@ -211,7 +258,9 @@ export class SoftmaxRegression {
     onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined,
   ): Promise<void> {
     const [lossSum, correct, counted, seen] = figures as unknown as [number, number, number, number];
+    this.#stillAlive(where);
     const scores = evaluate === null ? null : await evaluate();
+    this.#stillAlive(where);
     const logs = {
       epoch,
       loss: lossSum / seen,
@@ -226,6 +275,7 @@ export class SoftmaxRegression {
       history.valAccuracy.push(scores.accuracy);
     }
     await onEpochEnd?.(logs);
+    this.#stillAlive(where);
   }
 
   /** `evaluate` over a stream of batches, with one read back at the end. */
@@ -234,6 +284,7 @@ export class SoftmaxRegression {
     const metrics = ctx.tensor(new Float32Array(4));
     try {
       await this.#walk('fitDataset (validationData)', dataset, epoch, signal, async (x, y) => {
+        this.#stillAlive('fitDataset');
         const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
         const rows = x.shape[0]!;
         for (let start = 0; start < rows; start += chunk) {
