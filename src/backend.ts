@@ -130,6 +130,15 @@ export interface AdamPlan {
   readonly correction2Sqrt: number;
 }
 
+/** The activations between a classifier's layers; `gelu` is the exact erf form, as PyTorch's default. */
+export type Activation = 'relu' | 'gelu' | 'tanh';
+
+/** An activation, or its backward pass, over `elements` values. */
+export interface ActivationPlan {
+  readonly elements: number;
+  readonly activation: Activation;
+}
+
 /**
  * Adds one batch to a metrics accumulator `[loss, correct, counted, rows]`: `loss * lossScale`,
  * the rows whose largest logit is the target class (the target's largest entry, for
@@ -216,6 +225,10 @@ export interface Backend {
   sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void;
   /** Updates `param` and the moments `m`, `v` in place. */
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void;
+  /** `act(z)`, elementwise: a hidden layer's output from its pre-activation `z`. */
+  activation(z: Storage, plan: ActivationPlan): Storage;
+  /** `grad * act'(z)`, elementwise: the gradient at the pre-activation `z` from the one at the output. */
+  activationBackward(z: Storage, grad: Storage, plan: ActivationPlan): Storage;
   /** Adds a batch's figures into `acc` in place; see `MetricsPlan`. */
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void;
   /** The elements without a copy or a wait, where the backend keeps them in host memory; else null. */

@@ -20,6 +20,7 @@ import { Tensor, tensorInternals, type DType, type Internals, type TensorOwner }
 import { internals, type ContextInternals } from './internal.js';
 import type { SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './train/options.js';
 import { optionsFromJSON } from './train/resolve-options.js';
+import { Classifier, classifierOptionsFromJSON, type ClassifierJSON, type ClassifierOptions } from './train/classifier.js';
 import { SoftmaxRegression } from './train/softmax-regression.js';
 import type { AdapterReport } from './webgpu/device.js';
 
@@ -379,6 +380,25 @@ export class Context {
   loadSoftmaxRegression(json: SoftmaxRegressionJSON | string): SoftmaxRegression {
     this.#live('loadSoftmaxRegression');
     return new SoftmaxRegression(this, optionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as SoftmaxRegressionJSON) : json));
+  }
+
+  /**
+   * A classifier head: dense layers `features → hidden… → classes` with `activation` between
+   * them (see `ClassifierOptions`), initialised as PyTorch's `nn.Linear` from `seed`.
+   *
+   * @example
+   * const model = ctx.classifier({ features: 1280, classes: 5, hidden: [100], activation: 'relu', seed: 1,
+   *   optimizer: { type: 'adam', learningRate: 1e-3 } });
+   */
+  classifier(options: ClassifierOptions): Classifier {
+    this.#live('classifier');
+    return new Classifier(this, options);
+  }
+
+  /** A classifier saved with `model.toJSON()` (the object, or its JSON text), on this context. */
+  loadClassifier(json: ClassifierJSON | string): Classifier {
+    this.#live('loadClassifier');
+    return new Classifier(this, classifierOptionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as ClassifierJSON) : json));
   }
 
   /** Live tensors and their bytes, and the bytes the backend keeps for reuse (see `MemoryInfo`). */

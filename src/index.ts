@@ -15,6 +15,9 @@ export type { LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SumOptions } from './ops/sum.js';
 export { SoftmaxRegression } from './train/softmax-regression.js';
+export { Classifier, type ClassifierInit, type ClassifierJSON, type ClassifierOptions } from './train/classifier.js';
+export type { Activation } from './train/activations.js';
+export type { LayerWeights } from './train/layers.js';
 export { Random } from './train/random.js';
 export type {
   AdamOptions,

@@ -1,4 +1,5 @@
 import type {
+  ActivationPlan,
   AdamPlan,
   Backend,
   CrossEntropyPlan,
@@ -16,6 +17,7 @@ import type { DType } from '../dtype.js';
 import { crossEntropy } from './cross-entropy.js';
 import { linearCrossEntropy } from './linear-cross-entropy.js';
 import { matmul } from './matmul.js';
+import { activation, activationBackward } from './activation.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
 import { CpuStorage, elements, floats, ints } from './storage.js';
@@ -110,6 +112,22 @@ export class CpuBackend implements Backend {
 
   topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void {
     this.#timed(`topK ${plan.rows}x${plan.cols} k=${plan.k}`, () => topK(floats(z), ints(indices), floats(values), plan));
+  }
+
+  activation(z: Storage, plan: ActivationPlan): Storage {
+    return this.#timed(`${plan.activation} ${plan.elements}`, () => {
+      const out = new Float32Array(plan.elements);
+      activation(floats(z), out, plan);
+      return this.#store(out);
+    });
+  }
+
+  activationBackward(z: Storage, grad: Storage, plan: ActivationPlan): Storage {
+    return this.#timed(`${plan.activation}Backward ${plan.elements}`, () => {
+      const out = new Float32Array(plan.elements);
+      activationBackward(floats(z), floats(grad), out, plan);
+      return this.#store(out);
+    });
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {

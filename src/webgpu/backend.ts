@@ -1,4 +1,5 @@
 import type {
+  ActivationPlan,
   AdamPlan,
   Backend,
   CrossEntropyPlan,
@@ -26,6 +27,7 @@ import { crossEntropy } from './kernels/cross-entropy.js';
 import { linearCrossEntropy } from './kernels/linear-cross-entropy.js';
 import { matmul } from './kernels/matmul.js';
 import { softmax, softmaxBackward } from './kernels/softmax.js';
+import { activation } from './kernels/activation.js';
 import { sumRows } from './kernels/sum.js';
 import { topK } from './kernels/top-k.js';
 import { accumulateMetrics, adamStep, gatherRows, sgdStep } from './kernels/train.js';
@@ -204,6 +206,16 @@ export class WebGPUBackend implements Backend {
     const copies: GpuStorage[] = [];
     topK(this.#host, this.#whole(gpu(z), copies), gpu(indices), gpu(values), plan);
     for (const c of copies) this.release(c);
+  }
+
+  activation(z: Storage, plan: ActivationPlan): Storage {
+    this.#usable(plan.activation);
+    return activation(this.#host, gpu(z), null, plan);
+  }
+
+  activationBackward(z: Storage, grad: Storage, plan: ActivationPlan): Storage {
+    this.#usable(`${plan.activation}Backward`);
+    return activation(this.#host, gpu(z), gpu(grad), plan);
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {
