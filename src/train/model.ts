@@ -6,7 +6,7 @@ import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { forward, backward, type Dense, type ForwardTape, type LayerWeights } from './layers.js';
-import type { Activation } from './activations.js';
+import { activate, type Activation } from './activations.js';
 import type {
   Batch,
   Dataset,
@@ -500,7 +500,9 @@ export class Model {
   async getLayers(where = 'getWeights'): Promise<LayerWeights[]> {
     this.#alive(where);
     const version = this.#version;
-    const read = await Promise.all(this.#layers.map(async (l) => ({ weight: (await l.weight.read()) as Float32Array, bias: (await l.bias.read()) as Float32Array })));
+    // Every read starts now, so a dispose right after this call does not cut it short.
+    const values = await Promise.all(this.#layers.flatMap((l) => [l.weight.read(), l.bias.read()]));
+    const read = this.#layers.map((_, i) => ({ weight: values[2 * i] as Float32Array, bias: values[2 * i + 1] as Float32Array }));
     if (version === this.#version) this.#host = read;
     return read.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
   }
@@ -571,9 +573,12 @@ export class Model {
     try {
       const limit = ctx[internals].backend().tensorByteLimit?.bytes ?? Infinity;
       if (x.shape[0]! * this.classes * 4 > Math.min(FUSED_STEP_LOGITS_BYTES, limit)) {
-        const h = this.#layers.length === 1 ? x : forward(ctx, this.#layers.slice(0, -1), this.activation, x, tape);
-        if (h !== x) {
-          // The hidden part's last activation is the fused step's input, and kept for its gradient.
+        let h = x;
+        if (this.#layers.length > 1) {
+          // The hidden layers' output is the fused step's input; the tape keeps it and its pre-activation for the backward pass.
+          const pre = forward(ctx, this.#layers.slice(0, -1), this.activation, x, tape);
+          tape.preActivations.push(pre);
+          h = activate(ctx, pre, this.activation);
           tape.inputs.push(h);
         }
         return this.#fusedStep(h, y, metrics, tape);
