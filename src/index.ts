@@ -24,6 +24,7 @@ export type {
   Batch,
   BatchSource,
   Dataset,
+  EarlyStoppingOptions,
   EpochLogs,
   Evaluation,
   FitDatasetOptions,

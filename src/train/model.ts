@@ -10,6 +10,7 @@ import { activate, type Activation } from './activations.js';
 import type {
   Batch,
   Dataset,
+  EarlyStoppingOptions,
   EpochLogs,
   Evaluation,
   FitDatasetOptions,
@@ -18,6 +19,7 @@ import type {
   PredictOptions,
 } from './options.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
+import { EarlyStopping } from './early-stopping.js';
 import { Random } from './random.js';
 import type { ResolvedOptions } from './resolve-options.js';
 
@@ -138,13 +140,54 @@ export class Model {
     }
     const validation = options.validationData;
     if (validation !== undefined) this.#checkBatch('fit (validationData)', validation[0], validation[1]);
-    return this.#exclusive('fit', () => this.#fit(x, y, rows, epochs, batchSize, options));
+    const split = options.validationSplit;
+    let trainRows = rows;
+    if (split !== undefined) {
+      if (validation !== undefined) throw new ValueError('fit: give validationData or validationSplit, not both');
+      if (typeof split !== 'number' || !(split > 0 && split < 1)) throw new ValueError(`fit: validationSplit must be a fraction in (0, 1), got ${String(split)}`);
+      trainRows = Math.floor(rows * (1 - split));
+      if (trainRows < 1 || trainRows === rows) {
+        throw new ValueError(`fit: validationSplit ${split} of ${rows} rows leaves ${trainRows} to train on and ${rows - trainRows} to validate on; each needs at least one`);
+      }
+    }
+    const stopper = this.#earlyStopping('fit', options.earlyStopping, validation !== undefined || split !== undefined, 'validationData or validationSplit');
+    options.signal?.throwIfAborted();
+    return this.#exclusive('fit', () => this.#fit(x, y, rows, trainRows, epochs, batchSize, stopper, options));
   }
 
-  async #fit(x: F32, y: Tensor, rows: number, epochs: number, batchSize: number, options: FitOptions): Promise<History> {
-    const validation = options.validationData;
+  async #fit(
+    x: F32,
+    y: Tensor,
+    allRows: number,
+    rows: number,
+    epochs: number,
+    batchSize: number,
+    stopper: EarlyStopping | null,
+    options: FitOptions,
+  ): Promise<History> {
+    // The held-out rows are the last ones, as Keras's validation_split takes them.
+    const held = rows === allRows ? null : ([this.#rows(x, null, rows, allRows - rows), this.#rows(y, null, rows, allRows - rows)] as const);
+    try {
+      return await this.#fitRows(x, y, rows, epochs, batchSize, stopper, options.validationData ?? held ?? undefined, options);
+    } finally {
+      held?.[0].dispose();
+      held?.[1].dispose();
+    }
+  }
+
+  async #fitRows(
+    x: F32,
+    y: Tensor,
+    rows: number,
+    epochs: number,
+    batchSize: number,
+    stopper: EarlyStopping | null,
+    validation: readonly [F32, Tensor] | undefined,
+    options: FitOptions,
+  ): Promise<History> {
     const ctx = this.#ctx;
     const batches = Math.ceil(rows / batchSize);
+    let best: LayerWeights[] | null = null;
     const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
     let yielded = performance.now();
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -155,6 +198,7 @@ export class Model {
       try {
         for (let batch = 0; batch < batches; batch++) {
           this.#stillAlive('fit');
+          options.signal?.throwIfAborted();
           const start = batch * batchSize;
           const count = Math.min(batchSize, rows - start);
           const xb = this.#rows(x, order, start, count);
@@ -179,10 +223,34 @@ export class Model {
         order?.dispose();
         metrics.dispose();
       }
-      await this.#endEpoch('fit', epoch, started, figures, validation === undefined ? null : () => this.evaluate(validation[0], validation[1]), history, options.onEpochEnd);
+      const scores = await this.#endEpoch('fit', epoch, started, figures, validation === undefined ? null : () => this.evaluate(validation[0], validation[1]), history, options.onEpochEnd);
+      const verdict = await this.#judge('fit', stopper, epoch, scores);
+      if (verdict.best !== null) best = verdict.best;
+      if (verdict.stop) break;
     }
+    if (best !== null) this.setLayers('fit', best, (l, field) => `layers[${l}].${field}`);
     await this.#settle('fit');
     return history;
+  }
+
+  /** The early-stopping rule of a run, checked before any work; null without one. */
+  #earlyStopping(where: string, options: EarlyStoppingOptions | undefined, validated: boolean, needs: string): EarlyStopping | null {
+    if (options === undefined) return null;
+    const stopper = new EarlyStopping(where, options);
+    if (!validated) throw new ValueError(`${where}: earlyStopping needs ${needs} to monitor ${stopper.monitor}`);
+    return stopper;
+  }
+
+  /**
+   * An epoch's verdict under early stopping: whether to stop, and the weights to keep as the
+   * best so far (read back only when they are to be restored).
+   */
+  async #judge(where: string, stopper: EarlyStopping | null, epoch: number, scores: Evaluation | null): Promise<{ stop: boolean; best: LayerWeights[] | null }> {
+    if (stopper === null || scores === null) return { stop: false, best: null };
+    const { improved, stop } = stopper.update(epoch, scores);
+    const best = improved && stopper.restoreBestWeights ? await this.getLayers(where) : null;
+    this.#stillAlive(where);
+    return { stop, best };
   }
 
   /**
@@ -208,11 +276,13 @@ export class Model {
     if (pair) this.#checkBatch('fitDataset (validationData)', validation[0] as F32, validation[1] as Tensor);
     else if (validation !== undefined) openBatches('fitDataset (validationData)', validation as Dataset, 0, true);
     openBatches('fitDataset', dataset, 0, true);
-    return this.#exclusive('fitDataset', () => this.#fitDataset(dataset, epochs, pair, options));
+    const stopper = this.#earlyStopping('fitDataset', options.earlyStopping, validation !== undefined, 'validationData');
+    return this.#exclusive('fitDataset', () => this.#fitDataset(dataset, epochs, pair, stopper, options));
   }
 
-  async #fitDataset(dataset: Dataset, epochs: number, pair: boolean, options: FitDatasetOptions): Promise<History> {
+  async #fitDataset(dataset: Dataset, epochs: number, pair: boolean, stopper: EarlyStopping | null, options: FitDatasetOptions): Promise<History> {
     const validation = options.validationData;
+    let best: LayerWeights[] | null = null;
     const ctx = this.#ctx;
     const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
     let yielded = performance.now();
@@ -241,8 +311,12 @@ export class Model {
         validation === undefined ? null
         : pair ? () => this.evaluate(...(validation as readonly [F32, Tensor]))
         : () => this.#evaluateDataset(validation as Dataset, epoch, options.signal);
-      await this.#endEpoch('fitDataset', epoch, started, figures, evaluate, history, options.onEpochEnd);
+      const scores = await this.#endEpoch('fitDataset', epoch, started, figures, evaluate, history, options.onEpochEnd);
+      const verdict = await this.#judge('fitDataset', stopper, epoch, scores);
+      if (verdict.best !== null) best = verdict.best;
+      if (verdict.stop) break;
     }
+    if (best !== null) this.setLayers('fitDataset', best, (l, field) => `layers[${l}].${field}`);
     await this.#settle('fitDataset');
     return history;
   }
@@ -282,7 +356,7 @@ export class Model {
     evaluate: (() => Promise<Evaluation>) | null,
     history: History,
     onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined,
-  ): Promise<void> {
+  ): Promise<Evaluation | null> {
     const [lossSum, correct, counted, seen] = figures as unknown as [number, number, number, number];
     this.#stillAlive(where);
     const scores = evaluate === null ? null : await evaluate();
@@ -302,6 +376,7 @@ export class Model {
     }
     await onEpochEnd?.(logs);
     this.#stillAlive(where);
+    return scores;
   }
 
   /** `evaluate` over a stream of batches, with one read back at the end. */
