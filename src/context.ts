@@ -20,7 +20,14 @@ import { Tensor, tensorInternals, type DType, type Internals, type TensorOwner }
 import { internals, type ContextInternals } from './internal.js';
 import type { SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './train/options.js';
 import { optionsFromJSON } from './train/resolve-options.js';
-import { Classifier, classifierOptionsFromJSON, type ClassifierJSON, type ClassifierOptions } from './train/classifier.js';
+import {
+  Classifier,
+  classifierOptionsFromJSON,
+  importedClassifierOptions,
+  type ClassifierJSON,
+  type ClassifierOptions,
+  type ImportClassifierOptions,
+} from './train/classifier.js';
 import { SoftmaxRegression } from './train/softmax-regression.js';
 import type { AdapterReport } from './webgpu/device.js';
 
@@ -399,6 +406,21 @@ export class Context {
   loadClassifier(json: ClassifierJSON | string): Classifier {
     this.#live('loadClassifier');
     return new Classifier(this, classifierOptionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as ClassifierJSON) : json));
+  }
+
+  /**
+   * A classifier from ONNX or safetensors bytes: our own exports, `torch.onnx.export` files and
+   * PyTorch state_dicts of `nn.Sequential(Linear, act, …, Linear)` saved with `safetensors`.
+   * The file is checked whole before anything is made; errors name the tensor or node at fault.
+   *
+   * @example
+   * const model = await ctx.importClassifier(new Uint8Array(await file.arrayBuffer()), { format: 'safetensors', activation: 'gelu' });
+   */
+  async importClassifier(bytes: Uint8Array, options: ImportClassifierOptions): Promise<Classifier> {
+    this.#live('importClassifier');
+    const resolved = await importedClassifierOptions(bytes, options);
+    this.#live('importClassifier');
+    return new Classifier(this, resolved);
   }
 
   /** Live tensors and their bytes, and the bytes the backend keeps for reuse (see `MemoryInfo`). */

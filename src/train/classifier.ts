@@ -1,9 +1,12 @@
 import type { Context } from '../context.js';
 import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
+import type { TfjsModelArtifacts } from '../export/tfjs.js';
+import { readSafetensors } from '../export/safetensors.js';
 import { ACTIVATIONS, type Activation } from './activations.js';
 import { layerShapes, linearInit, type LayerWeights } from './layers.js';
-import { Model } from './model.js';
+import { Model, type ExportFormat } from './model.js';
 import type {
   Dataset,
   Evaluation,
@@ -198,6 +201,24 @@ export class Classifier {
   }
 
   /**
+   * The model as bytes PyTorch, ONNX Runtime or TensorFlow.js read (see the README's "Export
+   * and import"): `'onnx'` (input `input` [batch, features], outputs `logits` and
+   * `probabilities`; `{ opset: 20 }` spells gelu as one Gelu node), `'safetensors'` (the
+   * state_dict of `nn.Sequential(Linear, act, …, Linear)`), or `'tfjs'` (`tf.io.ModelArtifacts`
+   * for `tf.loadLayersModel(tf.io.fromMemory(artifacts))`). Bytes, not a download.
+   *
+   * @example
+   * const bytes = await model.export('onnx');
+   * const session = await ort.InferenceSession.create(bytes);
+   */
+  export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
+  export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
+  export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
+  export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+    return this.#model.export(format, options);
+  }
+
+  /**
    * The model as plain JSON, for `ctx.loadClassifier`; synchronous, so on WebGPU after a bare
    * `trainStep`, `await model.getWeights()` first. The optimizer's state is not saved.
    */
@@ -262,5 +283,45 @@ export function classifierOptionsFromJSON(json: ClassifierJSON): ClassifierOptio
     optimizer: json.optimizer,
     init: layers,
     loss: { labelSmoothing: json.loss?.labelSmoothing ?? 0, classWeights: json.loss?.classWeights ?? undefined },
+  };
+}
+
+/** What `ctx.importClassifier` reads, and the training options the file cannot hold. */
+export interface ImportClassifierOptions {
+  readonly format: 'onnx' | 'safetensors';
+  /**
+   * safetensors: the activation, which a state_dict does not hold (default: the file's
+   * `activation` metadata, which our exports write, else 'relu'). onnx: checked against the graph's.
+   */
+  readonly activation?: Activation;
+  readonly seed?: number;
+  readonly optimizer?: OptimizerOptions;
+  readonly loss?: LossOptions;
+}
+
+/**
+ * Options that rebuild a classifier from ONNX or safetensors bytes, fully checked first: a
+ * corrupt or mismatched file throws, naming the tensor or node at fault, before any tensor is
+ * made. The ONNX reader loads on first use.
+ */
+export async function importedClassifierOptions(bytes: Uint8Array, options: ImportClassifierOptions): Promise<ClassifierOptions> {
+  const where = 'importClassifier';
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`${where}: bytes must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  const format = options?.format;
+  if (format !== 'onnx' && format !== 'safetensors') {
+    throw new ValueError(`${where}: format must be 'onnx' or 'safetensors', got ${JSON.stringify(format)}`);
+  }
+  const read = options.activation === undefined ? {} : { activation: options.activation };
+  const desc = format === 'onnx' ? (await import('../export/onnx.js')).readOnnx(bytes, read) : readSafetensors(bytes, read);
+  const { seed, optimizer, loss } = options;
+  return {
+    features: desc.features,
+    classes: desc.classes,
+    hidden: [...desc.hidden],
+    activation: desc.activation,
+    init: desc.layers.map(({ weight, bias }) => ({ weight, bias })),
+    ...(seed === undefined ? {} : { seed }),
+    ...(optimizer === undefined ? {} : { optimizer }),
+    ...(loss === undefined ? {} : { loss }),
   };
 }

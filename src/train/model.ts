@@ -19,6 +19,9 @@ import type {
   PredictOptions,
 } from './options.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
+import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
+import { writeSafetensors } from '../export/safetensors.js';
+import { writeTfjs, type TfjsModelArtifacts } from '../export/tfjs.js';
 import { EarlyStopping } from './early-stopping.js';
 import { Random } from './random.js';
 import type { ResolvedOptions } from './resolve-options.js';
@@ -45,6 +48,9 @@ export const YIELD_EVERY_MS = 50;
 function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** The formats a model exports to: ONNX and safetensors as bytes, TF.js as `ModelArtifacts`. */
+export type ExportFormat = 'onnx' | 'safetensors' | 'tfjs';
 
 /** What a model is made of: its layers' sizes, the activation between them, and where its first weights come from. */
 export interface ModelShape {
@@ -611,6 +617,22 @@ export class Model {
     });
     this.#version++;
     this.#host = layers.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
+  }
+
+  /**
+   * The model in an export format: ONNX or safetensors bytes, or TF.js `ModelArtifacts`. The
+   * ONNX writer (and its protobuf encoder) loads on first use, so apps that never export
+   * ONNX do not carry it.
+   */
+  async export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+    this.#alive('export');
+    if (format !== 'onnx' && format !== 'safetensors' && format !== 'tfjs') {
+      throw new ValueError(`export: format must be 'onnx', 'safetensors' or 'tfjs', got ${JSON.stringify(format)}`);
+    }
+    const layers = await this.getLayers('export');
+    const desc = { features: this.features, classes: this.classes, hidden: this.hidden, activation: this.activation, layers };
+    if (format === 'onnx') return (await import('../export/onnx.js')).writeOnnx(desc, options);
+    return format === 'safetensors' ? writeSafetensors(desc) : writeTfjs(desc);
   }
 
   /**

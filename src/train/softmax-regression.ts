@@ -1,7 +1,9 @@
 import type { Context } from '../context.js';
 import { WebGPUSoftmaxError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { Model } from './model.js';
+import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
+import type { TfjsModelArtifacts } from '../export/tfjs.js';
+import { Model, type ExportFormat } from './model.js';
 import type {
   Dataset,
   Evaluation,
@@ -126,6 +128,24 @@ export class SoftmaxRegression {
   /** Replaces the weights; steps queued before this call still apply to the old ones. */
   setWeights({ weights, bias }: { readonly weights: Float32Array; readonly bias: Float32Array }): void {
     this.#model.setLayers('setWeights', [{ weight: weights, bias }], (_, field) => (field === 'weight' ? 'weights' : 'bias'));
+  }
+
+  /**
+   * The model as bytes PyTorch, ONNX Runtime or TensorFlow.js read (see the README's "Export
+   * and import"): `'onnx'` (input `input` [batch, features], outputs `logits` and
+   * `probabilities`; `{ opset: 20 }` spells gelu as one Gelu node), `'safetensors'` (the
+   * state_dict of `nn.Sequential(Linear, act, …, Linear)`), or `'tfjs'` (`tf.io.ModelArtifacts`
+   * for `tf.loadLayersModel(tf.io.fromMemory(artifacts))`). Bytes, not a download.
+   *
+   * @example
+   * const bytes = await model.export('onnx');
+   * const session = await ort.InferenceSession.create(bytes);
+   */
+  export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
+  export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
+  export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
+  export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+    return this.#model.export(format, options);
   }
 
   /**
