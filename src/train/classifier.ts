@@ -3,7 +3,6 @@ import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
 import type { TfjsModelArtifacts } from '../export/tfjs.js';
-import { readSafetensors } from '../export/safetensors.js';
 import { ACTIVATIONS, type Activation } from './activations.js';
 import { layerShapes, linearInit, type LayerWeights } from './layers.js';
 import { Model, type ExportFormat } from './model.js';
@@ -302,7 +301,7 @@ export interface ImportClassifierOptions {
 /**
  * Options that rebuild a classifier from ONNX or safetensors bytes, fully checked first: a
  * corrupt or mismatched file throws, naming the tensor or node at fault, before any tensor is
- * made. The ONNX reader loads on first use.
+ * made. The readers load on first use.
  */
 export async function importedClassifierOptions(bytes: Uint8Array, options: ImportClassifierOptions): Promise<ClassifierOptions> {
   const where = 'importClassifier';
@@ -312,7 +311,7 @@ export async function importedClassifierOptions(bytes: Uint8Array, options: Impo
     throw new ValueError(`${where}: format must be 'onnx' or 'safetensors', got ${JSON.stringify(format)}`);
   }
   const read = options.activation === undefined ? {} : { activation: options.activation };
-  const desc = format === 'onnx' ? (await import('../export/onnx.js')).readOnnx(bytes, read) : readSafetensors(bytes, read);
+  const desc = format === 'onnx' ? (await import('../export/onnx.js')).readOnnx(bytes, read) : (await import('../export/safetensors.js')).readSafetensors(bytes, read);
   const { seed, optimizer, loss } = options;
   return {
     features: desc.features,

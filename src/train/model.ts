@@ -20,8 +20,7 @@ import type {
 } from './options.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
-import { writeSafetensors } from '../export/safetensors.js';
-import { writeTfjs, type TfjsModelArtifacts } from '../export/tfjs.js';
+import type { TfjsModelArtifacts } from '../export/tfjs.js';
 import { EarlyStopping } from './early-stopping.js';
 import { Random } from './random.js';
 import type { ResolvedOptions } from './resolve-options.js';
@@ -620,9 +619,9 @@ export class Model {
   }
 
   /**
-   * The model in an export format: ONNX or safetensors bytes, or TF.js `ModelArtifacts`. The
-   * ONNX writer (and its protobuf encoder) loads on first use, so apps that never export
-   * ONNX do not carry it.
+   * The model in an export format: ONNX or safetensors bytes, or TF.js `ModelArtifacts`. Each
+   * writer (ONNX's with its protobuf encoder) loads on first use, so apps that never export
+   * do not carry them.
    */
   async export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
     this.#alive('export');
@@ -632,7 +631,8 @@ export class Model {
     const layers = await this.getLayers('export');
     const desc = { features: this.features, classes: this.classes, hidden: this.hidden, activation: this.activation, layers };
     if (format === 'onnx') return (await import('../export/onnx.js')).writeOnnx(desc, options);
-    return format === 'safetensors' ? writeSafetensors(desc) : writeTfjs(desc);
+    if (format === 'safetensors') return (await import('../export/safetensors.js')).writeSafetensors(desc);
+    return (await import('../export/tfjs.js')).writeTfjs(desc);
   }
 
   /**
