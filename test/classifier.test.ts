@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusyError, DisposedError, ShapeError, ValueError, type Activation, type Context, type LayerWeights } from '../src/index.js';
+import { BusyError, createContext, DisposedError, ShapeError, ValueError, type Activation, type Context, type LayerWeights } from '../src/index.js';
 import { FUSED_STEP_LOGITS_BYTES } from '../src/train/model.js';
 import { expectAllClose } from './helpers/allclose.js';
-import { BACKENDS, openContext } from './helpers/backends.js';
+import { BACKENDS, countSubmits, nodeDevice, openContext } from './helpers/backends.js';
 import { erf64, forward64, maxAbsDiff } from './helpers/mlp.js';
 import { labels, uniform } from './helpers/random.js';
 
@@ -232,6 +232,20 @@ describe.each(BACKENDS)('classifier on %s', (backend) => {
 });
 
 describe('classifier across backends', () => {
+  it('on WebGPU a step through two hidden layers is one submit, with nothing read back before the loss', async () => {
+    const device = await nodeDevice();
+    const ctx = await createContext({ device });
+    const model = ctx.classifier({ features: 5, classes: 3, hidden: [8, 4], activation: 'gelu', optimizer: { type: 'adam', learningRate: 0.1 } });
+    const x = ctx.tensor(uniform(16 * 5, 1, 1), [16, 5]);
+    const y = ctx.tensor(labels(16, 3, 2));
+    await ctx.flush();
+    const submits = countSubmits(device);
+    await model.trainStep(x, y).read();
+    expect(submits()).toBe(1);
+    ctx.destroy();
+    device.destroy();
+  });
+
   it('the same seeded run ends with the same weights on WebGPU and on both CPU backends, to 1e-4', async () => {
     const results: LayerWeights[][] = [];
     for (const backend of BACKENDS) {
