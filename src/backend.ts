@@ -229,6 +229,16 @@ export interface Backend {
   activation(z: Storage, plan: ActivationPlan): Storage;
   /** `grad * act'(z)`, elementwise: the gradient at the pre-activation `z` from the one at the output. */
   activationBackward(z: Storage, grad: Storage, plan: ActivationPlan): Storage;
+  /**
+   * A hidden layer forward: `pre = op(a) · op(b) + bias` and `out = act(pre)` (WebGPU: the
+   * activation in the matmul's epilogue, one pass). `pre` is kept for the backward pass.
+   */
+  linearActivation(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan, activation: Activation): { readonly pre: Storage; readonly out: Storage };
+  /**
+   * `(op(a) · op(b)) * act'(pre)`: the gradient at a hidden layer's pre-activation from the
+   * gradient `a` at the layer above's input (WebGPU: act' in the matmul's epilogue).
+   */
+  linearActivationBackward(a: Storage, b: Storage, pre: Storage, plan: MatmulPlan, activation: Activation): Storage;
   /** Adds a batch's figures into `acc` in place; see `MetricsPlan`. */
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void;
   /** The elements without a copy or a wait, where the backend keeps them in host memory; else null. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusyError, createContext, DisposedError, ShapeError, ValueError, type Activation, type Context, type LayerWeights } from '../src/index.js';
+import { internals } from '../src/internal.js';
 import { FUSED_STEP_LOGITS_BYTES } from '../src/train/model.js';
 import { expectAllClose } from './helpers/allclose.js';
 import { BACKENDS, countSubmits, nodeDevice, openContext } from './helpers/backends.js';
@@ -126,6 +127,41 @@ describe.each(BACKENDS)('classifier on %s', (backend) => {
     expectAllClose({ shape: [w1.length], data: step(w1, after[1]!.weight) }, { shape: [w1.length], data: grads.w1 }, tolerance, 'dW1');
     expectAllClose({ shape: [classes], data: step(b1, after[1]!.bias) }, { shape: [classes], data: grads.b1 }, tolerance, 'db1');
   });
+
+  for (const activation of ACTS) {
+    it(`the ${activation} ops (alone, and fused into a matmul both ways) match float64, at 0 and far out too`, async () => {
+      const access = ctx[internals];
+      const backend = access.backend();
+      const z = Float32Array.from([0, -0, 1e-3, -1e-3, 0.5, -0.5, 1, -1, 2.5, -2.5, 6, -6, 40, -40, 100, -100]);
+      const grad = uniform(z.length, 81, 1);
+      const f = (v: number) => (activation === 'relu' ? Math.max(v, 0) : activation === 'tanh' ? Math.tanh(v) : 0.5 * v * (1 + erf64(v / Math.SQRT2)));
+      const d = (v: number) =>
+        activation === 'relu' ? (v > 0 ? 1 : 0)
+        : activation === 'tanh' ? 1 - Math.tanh(v) ** 2
+        : 0.5 * (1 + erf64(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
+      const zt = ctx.tensor(z, [4, 4]);
+      const gt = ctx.tensor(grad, [4, 4]);
+      const identity = ctx.tensor(Float32Array.from({ length: 16 }, (_, i) => (i % 5 === 0 ? 1 : 0)), [4, 4]);
+      const zeros = ctx.tensor(new Float32Array(4));
+      const plan = { elements: 16, activation };
+      const plan2 = { batch: 1, m: 4, k: 4, n: 4, transposeA: false, transposeB: false, aBatchStride: 0, bBatchStride: 0 };
+      const s = (t: typeof zt) => access.storage(t, 'test', 't');
+      const read = (storage: ReturnType<typeof backend.activation>) => access.adopt(storage, [16], 'float32').read();
+      const forwardExpected = Array.from(z, f);
+      const backwardExpected = Array.from(z, (v, i) => grad[i]! * d(v));
+      const tolerance = { rtol: 1e-5, atol: 1e-6 };
+      expectAllClose({ shape: [16], data: await read(backend.activation(s(zt), plan)) }, { shape: [16], data: forwardExpected }, tolerance, 'act');
+      expectAllClose({ shape: [16], data: await read(backend.activationBackward(s(zt), s(gt), plan)) }, { shape: [16], data: backwardExpected }, tolerance, "act'");
+      // z · I + 0 through the fused forward: pre is z, out is act(z).
+      const fused = backend.linearActivation(s(zt), s(identity), s(zeros), plan2, activation);
+      expect(maxAbsDiff(await read(fused.pre), z)).toBe(0);
+      expectAllClose({ shape: [16], data: await read(fused.out) }, { shape: [16], data: forwardExpected }, tolerance, 'fused act');
+      // grad · Iᵀ, times act'(z), through the fused backward.
+      const back = backend.linearActivationBackward(s(gt), s(identity), s(zt), { ...plan2, transposeB: true }, activation);
+      expectAllClose({ shape: [16], data: await read(back) }, { shape: [16], data: backwardExpected }, tolerance, "fused act'");
+      for (const t of [zt, gt, identity, zeros]) t.dispose();
+    });
+  }
 
   it("hidden: [] is softmax regression: the same seeded run ends with identical weights", async () => {
     const [features, classes, rows] = [6, 4, 40];

@@ -1,4 +1,5 @@
 import type {
+  Activation,
   ActivationPlan,
   AdamPlan,
   Backend,
@@ -128,6 +129,18 @@ export class CpuBackend implements Backend {
       activationBackward(floats(z), floats(grad), out, plan);
       return this.#store(out);
     });
+  }
+
+  linearActivation(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan, activation: Activation): { pre: Storage; out: Storage } {
+    const pre = this.matmul(a, b, bias, plan);
+    return { pre, out: this.activation(pre, { elements: plan.batch * plan.m * plan.n, activation }) };
+  }
+
+  linearActivationBackward(a: Storage, b: Storage, pre: Storage, plan: MatmulPlan, activation: Activation): Storage {
+    const grad = this.matmul(a, b, null, plan);
+    const out = this.activationBackward(pre, grad, { elements: plan.batch * plan.m * plan.n, activation });
+    this.release(grad);
+    return out;
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {

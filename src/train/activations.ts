@@ -10,13 +10,6 @@ type F32 = Tensor<'float32'>;
 /** The activations a classifier offers between its layers. */
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'gelu', 'tanh'];
 
-/** `act(z)`, elementwise, on `z`'s backend. */
-export function activate(ctx: Context, z: F32, activation: Activation): F32 {
-  const access = ctx[internals];
-  const storage = access.backend().activation(access.storage(z, activation, 'z'), { elements: z.size, activation });
-  return access.adopt(storage, z.shape, 'float32');
-}
-
 /** `grad * act'(z)`: the gradient at the pre-activation `z`, from the one at the activation's output. */
 export function activateBackward(ctx: Context, z: F32, grad: F32, activation: Activation): F32 {
   const access = ctx[internals];

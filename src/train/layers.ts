@@ -1,6 +1,8 @@
 import type { Context } from '../context.js';
 import type { Tensor } from '../tensor.js';
-import { activate, activateBackward, type Activation } from './activations.js';
+import type { MatmulPlan } from '../backend.js';
+import { internals } from '../internal.js';
+import { activateBackward, type Activation } from './activations.js';
 import type { Random } from './random.js';
 
 type F32 = Tensor<'float32'>;
@@ -44,31 +46,74 @@ export interface ForwardTape {
   readonly preActivations: F32[];
 }
 
+/** `[rows, in] · [in, out]` (or `· [out, in]ᵀ` with `transposeB`) as a backend plan. */
+function plan2d(m: number, k: number, n: number, transposeB: boolean): MatmulPlan {
+  return { batch: 1, m, k, n, transposeA: false, transposeB, aBatchStride: 0, bBatchStride: 0 };
+}
+
+/** A hidden layer: its pre-activation `x·W + b` and output `act(pre)`, in one pass on WebGPU. */
+function hiddenForward(ctx: Context, layer: Dense, activation: Activation, h: F32): { pre: F32; out: F32 } {
+  const access = ctx[internals];
+  const where = `${activation} layer`;
+  const rows = h.shape[0]!;
+  const { pre, out } = access.backend().linearActivation(
+    access.storage(h, where, 'x'),
+    access.storage(layer.weight, where, 'weight'),
+    access.storage(layer.bias, where, 'bias'),
+    plan2d(rows, layer.inSize, layer.outSize, false),
+    activation,
+  );
+  return { pre: access.adopt(pre, [rows, layer.outSize], 'float32'), out: access.adopt(out, [rows, layer.outSize], 'float32') };
+}
+
+/** The gradient at hidden layer `below`'s pre-activation, `(grad · Wᵀ) * act'(pre)`, from the one at the input of the layer above. */
+function hiddenBackward(ctx: Context, above: Dense, activation: Activation, grad: F32, pre: F32): F32 {
+  const access = ctx[internals];
+  const where = `${activation} layer backward`;
+  const rows = grad.shape[0]!;
+  const storage = access.backend().linearActivationBackward(
+    access.storage(grad, where, 'grad'),
+    access.storage(above.weight, where, 'weight'),
+    access.storage(pre, where, 'pre'),
+    plan2d(rows, above.outSize, above.inSize, true),
+    activation,
+  );
+  return access.adopt(storage, [rows, above.inSize], 'float32');
+}
+
 /**
- * The logits of `x` through `layers`, activation between them. With a `tape`, the inputs and
- * pre-activations are kept there (the caller disposes them); without, they are freed as it goes.
- * On WebGPU nothing here is read back: the whole pass is queued in the step's submit.
+ * The logits of `x` through `layers`, activation between them (with `activateLast`, the last
+ * layer's activation instead of its logits). With a `tape`, the inputs and pre-activations are
+ * kept there (the caller disposes them); without, they are freed as it goes. On WebGPU each
+ * hidden layer is one matmul with the bias and activation in its epilogue, and nothing is read
+ * back: the whole pass is queued in the step's submit.
  */
-export function forward(ctx: Context, layers: readonly Dense[], activation: Activation, x: F32, tape: ForwardTape | null): F32 {
+export function forward(ctx: Context, layers: readonly Dense[], activation: Activation, x: F32, tape: ForwardTape | null, activateLast = false): F32 {
   let h = x;
   for (let l = 0; l < layers.length; l++) {
     const layer = layers[l]!;
-    const z = ctx.matmul(h, layer.weight, { bias: layer.bias });
     if (tape !== null) tape.inputs.push(h);
-    else if (h !== x) h.dispose();
-    if (l === layers.length - 1) return z;
-    h = activate(ctx, z, activation);
-    if (tape !== null) tape.preActivations.push(z);
-    else z.dispose();
+    if (l === layers.length - 1 && !activateLast) {
+      const z = ctx.matmul(h, layer.weight, { bias: layer.bias });
+      if (tape === null && h !== x) h.dispose();
+      return z;
+    }
+    const { pre, out } = hiddenForward(ctx, layer, activation, h);
+    if (tape !== null) tape.preActivations.push(pre);
+    else {
+      pre.dispose();
+      if (h !== x) h.dispose();
+    }
+    h = out;
   }
-  throw new Error('forward: a network has at least one layer');
+  return h;
 }
 
 /**
  * The parameters' gradients, from the gradient at the logits `dz` (for the last layer) back to
  * the first, in the order `[weight0, bias0, weight1, …]`. With `lastGrads`, the last layer's
  * parameter gradients were already formed (the fused large-class path) and `dz` is the gradient
- * at its input instead.
+ * at its input instead. On WebGPU each step down a layer is one matmul with act' in its epilogue.
  */
 export function backward(
   ctx: Context,
@@ -90,10 +135,9 @@ export function backward(
     const input = tape.inputs[l]!;
     grads.unshift(ctx.matmul(input, grad, { transposeA: true }), ctx.sum(grad, { axis: 0 }));
     if (l > 0) {
-      const dh = ctx.matmul(grad, layers[l]!.weight, { transposeB: true });
+      const below = hiddenBackward(ctx, layers[l]!, activation, grad, tape.preActivations[l - 1]!);
       if (grad !== dz) grad.dispose();
-      grad = activateBackward(ctx, tape.preActivations[l - 1]!, dh, activation);
-      dh.dispose();
+      grad = below;
     }
   }
   if (grad !== dz) grad.dispose();

@@ -6,7 +6,7 @@ import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { forward, backward, type Dense, type ForwardTape, type LayerWeights } from './layers.js';
-import { activate, type Activation } from './activations.js';
+import type { Activation } from './activations.js';
 import type {
   Batch,
   Dataset,
@@ -672,10 +672,8 @@ export class Model {
       if (x.shape[0]! * this.classes * 4 > Math.min(FUSED_STEP_LOGITS_BYTES, limit)) {
         let h = x;
         if (this.#layers.length > 1) {
-          // The hidden layers' output is the fused step's input; the tape keeps it and its pre-activation for the backward pass.
-          const pre = forward(ctx, this.#layers.slice(0, -1), this.activation, x, tape);
-          tape.preActivations.push(pre);
-          h = activate(ctx, pre, this.activation);
+          // The hidden layers' output is the fused step's input; the tape keeps it for the backward pass.
+          h = forward(ctx, this.#layers.slice(0, -1), this.activation, x, tape, true);
           tape.inputs.push(h);
         }
         return this.#fusedStep(h, y, metrics, tape);
