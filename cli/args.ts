@@ -3,7 +3,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 export const USAGE = `Usage: npm start -- [options]
 
 Trains a softmax-regression classifier on WebGPU (Node's Dawn; SwiftShader where there is no
-GPU) and on the CPU backend, side by side, and prints accuracy and seconds per epoch.
+GPU) and on the CPU backend, side by side, and prints accuracy and seconds per epoch. With
+--model mlp, an MLP trains beside it on each backend, with Adam.
 
 Options:
   --dataset mnist|iris        data set (default mnist)
@@ -13,6 +14,10 @@ Options:
   --learning-rate X           a positive number (default 0.5 for sgd, 0.01 for adam)
   --backend both|webgpu|cpu   (default both)
   --seed N                    seeds the shuffling (default 1)
+  --model linear|mlp          mlp: also an MLP beside the linear model (default linear)
+  --hidden N[,N...]           the MLP's hidden layer widths (default 100)
+  --activation relu|gelu|tanh the MLP's activation (default relu)
+  --mlp-learning-rate X       the MLP's Adam learning rate (default 0.001)
   -h, --help                  print this and exit`;
 
 /** A command line that cannot be run: printed as one line, with exit code 2. */
@@ -26,6 +31,14 @@ export interface TrainOptions {
   readonly learningRate: number;
   readonly backend: 'both' | 'webgpu' | 'cpu';
   readonly seed: number;
+  /** With `--model mlp`: the MLP that trains beside the linear model, with Adam. */
+  readonly mlp?: MlpOptions;
+}
+
+export interface MlpOptions {
+  readonly hidden: number[];
+  readonly activation: 'relu' | 'gelu' | 'tanh';
+  readonly learningRate: number;
 }
 
 /** The options of `npm start`, or `'help'`; throws a `UsageError` naming what is wrong. */
@@ -38,9 +51,18 @@ export function parseCommandLine(argv: readonly string[]): TrainOptions | 'help'
     'learning-rate': { type: 'string' },
     backend: { type: 'string' },
     seed: { type: 'string' },
+    model: { type: 'string' },
+    hidden: { type: 'string' },
+    activation: { type: 'string' },
+    'mlp-learning-rate': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help === true) return 'help';
+  const model = choice('model', values.model, ['linear', 'mlp'] as const, 'linear');
+  if (model === 'linear') {
+    const stray = (['hidden', 'activation', 'mlp-learning-rate'] as const).find((name) => values[name] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} needs --model mlp`);
+  }
   const dataset = choice('dataset', values.dataset, ['mnist', 'iris'] as const, 'mnist');
   const optimizer = choice('optimizer', values.optimizer, ['sgd', 'adam'] as const, 'sgd');
   return {
@@ -51,7 +73,25 @@ export function parseCommandLine(argv: readonly string[]): TrainOptions | 'help'
     batchSize: positiveInteger('batch-size', values['batch-size'], dataset === 'mnist' ? 128 : 16),
     seed: positiveInteger('seed', values.seed, 1),
     learningRate: positiveNumber('learning-rate', values['learning-rate'], optimizer === 'sgd' ? 0.5 : 0.01),
+    ...(model === 'mlp'
+      ? {
+          mlp: {
+            hidden: widths(values.hidden ?? '100'),
+            activation: choice('activation', values.activation, ['relu', 'gelu', 'tanh'] as const, 'relu'),
+            learningRate: positiveNumber('mlp-learning-rate', values['mlp-learning-rate'], 0.001),
+          },
+        }
+      : {}),
   };
+}
+
+/** `--hidden 100` or `--hidden 256,128`: positive integers, comma-separated. */
+function widths(raw: string): number[] {
+  const parts = raw.split(',');
+  if (parts.some((p) => !/^\s*[1-9]\d*\s*$/.test(p))) {
+    throw new UsageError(`--hidden must be positive integers separated by commas, got ${JSON.stringify(raw)}`);
+  }
+  return parts.map(Number);
 }
 
 /** `util.parseArgs` in strict mode, its complaints turned into `UsageError`s. */

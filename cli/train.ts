@@ -1,11 +1,12 @@
 // The main job (`npm start`): trains a softmax-regression classifier on real data on WebGPU
 // (Node, through the `webgpu` package; the CPU backend where there is no adapter) and on
-// the CPU backend, and shows both side by side.
+// the CPU backend, and shows both side by side; with --model mlp, an MLP beside it.
 //
 //   npm start -- --dataset mnist|iris --epochs 10 --batch-size 128 --optimizer sgd|adam
 //                --learning-rate 0.5 --backend both|webgpu|cpu --seed 1
+//                --model mlp --hidden 100 --activation relu --mlp-learning-rate 0.001
 
-import { createContext, WebGPUUnavailableError, type Context, type EpochLogs, type OptimizerOptions } from '../src/index.js';
+import { createContext, WebGPUUnavailableError, type Classifier, type Context, type EpochLogs, type OptimizerOptions, type SoftmaxRegression } from '../src/index.js';
 import { standardize, type Dataset, type Split } from '../datasets/dataset.js';
 import { irisSplit, loadIris } from '../datasets/iris.js';
 import { mnistSplit } from '../datasets/mnist.js';
@@ -20,7 +21,7 @@ function commandLine(): TrainOptions {
   process.exit(0);
 }
 
-const { dataset, epochs, batchSize, seed, learningRate, backend: backendChoice, optimizer: optimizerType } = commandLine();
+const { dataset, epochs, batchSize, seed, learningRate, backend: backendChoice, optimizer: optimizerType, mlp } = commandLine();
 const optimizer: OptimizerOptions = { type: optimizerType, learningRate };
 
 const tty = process.stdout.isTTY === true;
@@ -70,12 +71,33 @@ async function openContexts(): Promise<[string, Context][]> {
   return contexts;
 }
 
-async function train(tag: string, ctx: Context, { train, test }: Split): Promise<{ seconds: number[]; accuracy: number }> {
+/** The models each backend trains: the linear one, and with --model mlp the MLP. */
+const MODELS = [
+  { name: 'linear', make: (ctx: Context, s: Split) => ctx.softmaxRegression({ features: s.train.features, classes: s.train.classes, seed, optimizer }) },
+  ...(mlp === undefined
+    ? []
+    : [
+        {
+          name: `mlp ${mlp.hidden.join('-')}`,
+          make: (ctx: Context, s: Split) =>
+            ctx.classifier({
+              features: s.train.features,
+              classes: s.train.classes,
+              hidden: mlp.hidden,
+              activation: mlp.activation,
+              seed,
+              optimizer: { type: 'adam', learningRate: mlp.learningRate },
+            }),
+        },
+      ]),
+];
+
+async function train(tag: string, ctx: Context, { train, test }: Split, make: (ctx: Context, s: Split) => Model): Promise<{ seconds: number[]; accuracy: number }> {
   const tensors = (d: Dataset) => [ctx.tensor(d.x, [d.rows, d.features]), ctx.tensor(d.y)] as const;
   const [x, y] = tensors(train);
   const [xTest, yTest] = tensors(test);
-  const model = ctx.softmaxRegression({ features: train.features, classes: train.classes, seed, optimizer });
-  const label = `[${tag}]`.padEnd(8);
+  const model = make(ctx, { train, test });
+  const label = `[${tag}]`.padEnd(18);
   const seconds: number[] = [];
   let epochStart = performance.now();
   let drawn = 0;
@@ -99,9 +121,10 @@ async function train(tag: string, ctx: Context, { train, test }: Split): Promise
   const { accuracy } = await model.evaluate(xTest, yTest);
   model.dispose();
   for (const t of [x, y, xTest, yTest]) t.dispose();
-  ctx.destroy();
   return { seconds, accuracy };
 }
+
+type Model = SoftmaxRegression | Classifier;
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -110,22 +133,31 @@ function median(values: readonly number[]): number {
 }
 
 const split = await load();
+const what = mlp === undefined ? 'softmax regression' : `softmax regression and an MLP ${[split.train.features, ...mlp.hidden, split.train.classes].join('-')} (${mlp.activation})`;
 console.log(
-  `webgpu-softmax: softmax regression on ${split.train.name} (${split.train.rows} train / ${split.test.rows} test rows, ` +
+  `webgpu-softmax: ${what} on ${split.train.name} (${split.train.rows} train / ${split.test.rows} test rows, ` +
     `${split.train.features} features, ${split.train.classes} classes)`,
 );
-console.log(`${optimizerType}, learning rate ${learningRate}, batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
+console.log(`${mlp === undefined ? '' : 'linear: '}${optimizerType}, learning rate ${learningRate}, batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
+if (mlp !== undefined) console.log(`mlp: adam, learning rate ${mlp.learningRate}`);
 const contexts = await openContexts();
 const results: [string, { seconds: number[]; accuracy: number }][] = [];
-for (const [tag, ctx] of contexts) results.push([tag, await train(tag, ctx, split)]);
+for (const [backend, ctx] of contexts) {
+  for (const { name, make } of MODELS) {
+    const tag = MODELS.length === 1 ? backend : `${name} ${backend}`;
+    results.push([tag, await train(tag, ctx, split, make)]);
+  }
+  ctx.destroy();
+}
 
 console.log('\nTest accuracy: ' + results.map(([tag, r]) => `${tag} ${r.accuracy.toFixed(4)}`).join(', '));
 console.log('\nSeconds per epoch (the first includes compiling the GPU pipelines):');
-console.log(['epoch', ...results.map(([tag]) => tag)].map((s) => s.padStart(8)).join(' '));
+const width = Math.max(8, ...results.map(([tag]) => tag.length));
+console.log(['epoch', ...results.map(([tag]) => tag)].map((s) => s.padStart(width)).join(' '));
 for (let e = 0; e < epochs; e++) {
-  console.log([String(e + 1), ...results.map(([, r]) => r.seconds[e]!.toFixed(3))].map((s) => s.padStart(8)).join(' '));
+  console.log([String(e + 1), ...results.map(([, r]) => r.seconds[e]!.toFixed(3))].map((s) => s.padStart(width)).join(' '));
 }
-console.log(['median', ...results.map(([, r]) => median(r.seconds).toFixed(3))].map((s) => s.padStart(8)).join(' '));
+console.log(['median', ...results.map(([, r]) => median(r.seconds).toFixed(3))].map((s) => s.padStart(width)).join(' '));
 if (results.length === 2) {
   const [gpu, cpu] = results.map(([, r]) => median(r.seconds)) as [number, number];
   console.log(`\nmedian epoch: ${results[0]![0]} takes ${(gpu / cpu).toFixed(2)}x the time of ${results[1]![0]}`);

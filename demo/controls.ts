@@ -6,6 +6,8 @@ import type { Thread } from './trainer.js';
 export interface Settings {
   readonly backend: BackendChoice;
   readonly thread: Thread;
+  /** Hidden layer widths; empty for softmax regression. */
+  readonly hidden: readonly number[];
   readonly optimizer: OptimizerOptions;
   readonly epochs: number;
   readonly batchSize: number;
@@ -18,6 +20,7 @@ export interface Controls {
   readonly form: HTMLFormElement;
   readonly backend: HTMLSelectElement;
   readonly thread: HTMLSelectElement;
+  readonly hidden: HTMLSelectElement;
   readonly optimizer: HTMLSelectElement;
   readonly learningRate: HTMLInputElement;
   readonly epochs: HTMLInputElement;
@@ -37,9 +40,12 @@ export function readSettings(c: Controls): Settings {
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
     throw new Error(`The learning rate must be a positive number, not "${c.learningRate.value}"`);
   }
+  const hidden = c.hidden.value === '' ? [] : c.hidden.value.split(',').map(Number);
+  if (hidden.some((w) => !Number.isInteger(w) || w < 1)) throw new Error(`Unknown hidden layers "${c.hidden.value}"`);
   return {
     backend,
     thread,
+    hidden,
     optimizer: { type, learningRate },
     epochs: positiveInteger(c.epochs, 'Epochs'),
     batchSize: positiveInteger(c.batchSize, 'The batch size'),
@@ -65,5 +71,5 @@ export function followOptimizerDefaults(c: Controls): void {
 
 /** Locks the form while a run trains: changing the settings mid-run would not affect it. */
 export function setBusy(c: Controls, busy: boolean): void {
-  for (const e of [c.backend, c.thread, c.optimizer, c.learningRate, c.epochs, c.batchSize, c.train]) e.disabled = busy;
+  for (const e of [c.backend, c.thread, c.hidden, c.optimizer, c.learningRate, c.epochs, c.batchSize, c.train]) e.disabled = busy;
 }

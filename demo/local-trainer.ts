@@ -1,10 +1,10 @@
-import type { SoftmaxRegression, Context } from '../src/index.js';
+import type { Classifier, Context, ExportFormat } from '../src/index.js';
 import { WebGPUUnavailableError } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
 import { Backends, type BackendChoice } from './backends.js';
 import type { Settings } from './controls.js';
 import type { Probe, Trainer, TrainingHooks } from './trainer.js';
-import { predictOne, train } from './training.js';
+import { exportFiles, predictOne, train, type ExportedFile } from './training.js';
 
 /**
  * Trains on the thread it lives on: the page's, or a worker's (demo/training-worker.ts runs
@@ -13,7 +13,7 @@ import { predictOne, train } from './training.js';
 export class LocalTrainer implements Trainer {
   readonly #split: Split;
   readonly #backends = new Backends();
-  #trained: { ctx: Context; model: SoftmaxRegression } | null = null;
+  #trained: { ctx: Context; model: Classifier } | null = null;
 
   constructor(split: Split) {
     this.#split = split;
@@ -41,5 +41,10 @@ export class LocalTrainer implements Trainer {
   async predict(pixels: Float32Array): Promise<Float32Array | null> {
     const trained = this.#trained;
     return trained === null ? null : predictOne(trained.ctx, trained.model, pixels);
+  }
+
+  async export(format: ExportFormat): Promise<ExportedFile[] | null> {
+    const trained = this.#trained;
+    return trained === null ? null : exportFiles(trained.model, format);
   }
 }

@@ -21,6 +21,7 @@ const controls: Controls = {
   form: byId('controls', HTMLFormElement),
   backend: byId('backend', HTMLSelectElement),
   thread: byId('thread', HTMLSelectElement),
+  hidden: byId('hidden', HTMLSelectElement),
   optimizer: byId('optimizer', HTMLSelectElement),
   learningRate: byId('learning-rate', HTMLInputElement),
   epochs: byId('epochs', HTMLInputElement),
@@ -34,6 +35,8 @@ const lossChart = byId('loss-chart', SVGSVGElement);
 const accuracyChart = byId('accuracy-chart', SVGSVGElement);
 const testAccuracy = byId('test-accuracy', HTMLOutputElement);
 const confusion = byId('confusion', HTMLTableElement);
+const exportFormat = byId('export-format', HTMLSelectElement);
+const exportButton = byId('export', HTMLButtonElement);
 
 type State = 'loading' | 'ready' | 'training' | 'done' | 'error';
 
@@ -127,11 +130,12 @@ async function runTraining(settings: Settings, trainer: Trainer): Promise<void> 
   showBackendNote();
   // The drawing waits for the new model: the trainer drops the old one as the new one starts.
   judge = null;
+  exportButton.disabled = true;
   const run: Run = {
     id: ++runCount,
     backend: name,
     software: settings.backend === 'webgpu' && webgpuNote.includes('SOFTWARE'),
-    settings: `${settings.optimizer.type} lr ${settings.optimizer.learningRate}, batch ${settings.batchSize}`,
+    settings: `${settings.hidden.length === 0 ? '' : `hidden ${settings.hidden.join('-')}, `}${settings.optimizer.type} lr ${settings.optimizer.learningRate}, batch ${settings.batchSize}`,
     thread: settings.thread,
     seconds: [],
     testAccuracy: null,
@@ -170,6 +174,7 @@ async function runTraining(settings: Settings, trainer: Trainer): Promise<void> 
     runs.render();
   }
   judge = trainer;
+  exportButton.disabled = false;
   const last = history.at(-1);
   const accuracy = last?.valAccuracy ?? Number.NaN;
   testAccuracy.textContent = accuracy.toFixed(4);
@@ -202,6 +207,23 @@ controls.form.addEventListener('submit', (event) => {
       // A digit drawn while the model trained is judged now.
       drawing.update();
     });
+});
+
+/** Downloads the last model's export: bytes from the library, a Blob and a link here. */
+exportButton.addEventListener('click', () => {
+  const format = exportFormat.value;
+  if (judge === null || (format !== 'onnx' && format !== 'safetensors' && format !== 'tfjs')) return;
+  judge
+    .export(format)
+    .then((files) => {
+      for (const { name, bytes } of files ?? []) {
+        const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+        const link = Object.assign(document.createElement('a'), { href: url, download: name });
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(url), 0);
+      }
+    })
+    .catch((error: unknown) => setStatus('error', `Export failed: ${describeError(error)}`));
 });
 
 controls.backend.addEventListener('change', showBackendNote);

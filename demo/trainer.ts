@@ -1,6 +1,7 @@
-import type { AdapterReport, EpochLogs } from '../src/index.js';
+import type { AdapterReport, EpochLogs, ExportFormat } from '../src/index.js';
 import type { BackendChoice } from './backends.js';
 import type { Settings } from './controls.js';
+import type { ExportedFile } from './training.js';
 
 /** Where training runs: a module worker (the default, so the page stays smooth) or the page's own thread. */
 export type Thread = 'worker' | 'page';
@@ -22,4 +23,6 @@ export interface Trainer {
   train(settings: Settings, hooks: TrainingHooks): Promise<{ readonly adapter: AdapterReport | null }>;
   /** The latest model's probabilities for one 28x28 image; null while there is none. */
   predict(pixels: Float32Array): Promise<Float32Array | null>;
+  /** The latest model's export, as files to download; null while there is none. */
+  export(format: ExportFormat): Promise<ExportedFile[] | null>;
 }

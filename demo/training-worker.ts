@@ -25,6 +25,8 @@ async function handle(request: Request): Promise<unknown> {
       });
     case 'predict':
       return trainer.predict(request.pixels);
+    case 'export':
+      return trainer.export(request.format);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Context, SoftmaxRegression } from '../src/index.js';
+import type { Classifier, Context, ExportFormat } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
 import { confusionMatrix } from './confusion.js';
 import type { Settings } from './controls.js';
@@ -11,14 +11,18 @@ const SEED = 1;
  * Trains a new model on `ctx` and returns it; the caller owns it and disposes it. The data
  * is uploaded for this run and freed when it ends, whether it succeeds or not.
  */
-export async function train(ctx: Context, { train, test }: Split, settings: Settings, hooks: TrainingHooks): Promise<SoftmaxRegression> {
+export async function train(ctx: Context, { train, test }: Split, settings: Settings, hooks: TrainingHooks): Promise<Classifier> {
   const x = ctx.tensor(train.x, [train.rows, train.features]);
   const y = ctx.tensor(train.y);
   const xTest = ctx.tensor(test.x, [test.rows, test.features]);
   const yTest = ctx.tensor(test.y);
-  const model = ctx.softmaxRegression({
+  const model = ctx.classifier({
     features: train.features,
     classes: train.classes,
+    hidden: settings.hidden,
+    activation: 'relu',
+    // Softmax regression starts from zeros, as it always has here; an MLP needs random weights (nn.Linear's).
+    init: settings.hidden.length === 0 ? 'zeros' : 'pytorch',
     seed: SEED,
     optimizer: settings.optimizer,
   });
@@ -49,7 +53,7 @@ export async function train(ctx: Context, { train, test }: Split, settings: Sett
 }
 
 /** The model's probabilities for one 28x28 image. */
-export async function predictOne(ctx: Context, model: SoftmaxRegression, pixels: Float32Array): Promise<Float32Array> {
+export async function predictOne(ctx: Context, model: Classifier, pixels: Float32Array): Promise<Float32Array> {
   const x = ctx.tensor(pixels, [1, pixels.length]);
   try {
     const p = model.predict(x);
@@ -61,4 +65,24 @@ export async function predictOne(ctx: Context, model: SoftmaxRegression, pixels:
   } finally {
     x.dispose();
   }
+}
+
+/** A file to download: its name and its bytes. */
+export interface ExportedFile {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * The model's export as files: `head.onnx`, `head.safetensors`, or for TF.js the `model.json`
+ * and `weights.bin` pair that `tf.loadLayersModel('…/model.json')` reads.
+ */
+export async function exportFiles(model: Classifier, format: ExportFormat): Promise<ExportedFile[]> {
+  if (format !== 'tfjs') return [{ name: `head.${format}`, bytes: await model.export(format) }];
+  const { weightData, weightSpecs, ...artifacts } = await model.export('tfjs');
+  const json = { ...artifacts, weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }] };
+  return [
+    { name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(json)) },
+    { name: 'weights.bin', bytes: new Uint8Array(weightData) },
+  ];
 }

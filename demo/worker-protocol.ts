@@ -1,4 +1,4 @@
-import type { EpochLogs } from '../src/index.js';
+import type { EpochLogs, ExportFormat } from '../src/index.js';
 import type { Dataset } from '../datasets/dataset.js';
 import type { BackendChoice } from './backends.js';
 import type { Settings } from './controls.js';
@@ -8,7 +8,8 @@ export type Request =
   | { readonly id: number; readonly kind: 'init'; readonly train: Dataset; readonly test: Dataset }
   | { readonly id: number; readonly kind: 'probe'; readonly backend: BackendChoice }
   | { readonly id: number; readonly kind: 'train'; readonly settings: Settings }
-  | { readonly id: number; readonly kind: 'predict'; readonly pixels: Float32Array };
+  | { readonly id: number; readonly kind: 'predict'; readonly pixels: Float32Array }
+  | { readonly id: number; readonly kind: 'export'; readonly format: ExportFormat };
 
 /** The worker's messages: progress while a run trains, and one reply per request. */
 export type Reply =

@@ -1,8 +1,9 @@
-import type { AdapterReport } from '../src/index.js';
+import type { AdapterReport, ExportFormat } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
 import type { BackendChoice } from './backends.js';
 import type { Settings } from './controls.js';
 import type { Probe, Trainer, TrainingHooks } from './trainer.js';
+import type { ExportedFile } from './training.js';
 import type { Reply, Request } from './worker-protocol.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
@@ -47,6 +48,10 @@ export class WorkerTrainer implements Trainer {
 
   predict(pixels: Float32Array): Promise<Float32Array | null> {
     return this.#request({ kind: 'predict', pixels }) as Promise<Float32Array | null>;
+  }
+
+  export(format: ExportFormat): Promise<ExportedFile[] | null> {
+    return this.#request({ kind: 'export', format }) as Promise<ExportedFile[] | null>;
   }
 
   #request(body: RequestBody, transfer: Transferable[] = []): Promise<unknown> {

@@ -109,3 +109,77 @@ test('training in a worker keeps the page drawing; on the main thread it stutter
   await expect(page.locator('#probabilities [data-probability]')).toHaveCount(10);
   expect(errors).toEqual([]);
 });
+
+test('the demo trains an MLP and exports it as ONNX, safetensors and TF.js downloads that their runtimes read', async ({ page }) => {
+  test.setTimeout(300_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  await page.goto(DEMO);
+  const status = page.locator('#status');
+  await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  const exportButton = page.getByRole('button', { name: 'Export' });
+  await expect(exportButton).toBeDisabled();
+
+  await page.getByLabel('Backend', { exact: true }).selectOption('cpu');
+  await page.getByLabel('Hidden layers', { exact: true }).selectOption('100');
+  await page.getByLabel('Optimizer', { exact: true }).selectOption('adam');
+  await page.getByLabel('Learning rate', { exact: true }).fill('0.001');
+  await page.getByLabel('Epochs', { exact: true }).fill('2');
+  await page.getByRole('button', { name: 'Train' }).click();
+  await expect(status).toHaveAttribute('data-state', /done|error/, { timeout: 240_000 });
+  expect(await status.getAttribute('data-state'), (await status.textContent()) ?? '').toBe('done');
+  const accuracy = Number(await page.locator('#test-accuracy').getAttribute('data-accuracy'));
+  console.log(`demo: MLP 784-100-10, 2 CPU epochs, test accuracy ${accuracy.toFixed(4)}`);
+  expect(accuracy).toBeGreaterThan(0.85);
+  await expect(exportButton).toBeEnabled();
+
+  const download = async (format: string, count: number) => {
+    await page.getByLabel('Export the trained model as').selectOption(format);
+    const files: Record<string, Uint8Array> = {};
+    const arrived = new Promise<void>((resolve) => {
+      page.on('download', async function take(d) {
+        const path = await d.path();
+        files[d.suggestedFilename()] = new Uint8Array(await (await import('node:fs/promises')).readFile(path));
+        if (Object.keys(files).length === count) {
+          page.off('download', take);
+          resolve();
+        }
+      });
+    });
+    await exportButton.click();
+    await arrived;
+    return files;
+  };
+
+  // A blank image, in each runtime: the same ten probabilities.
+  const blank = new Float32Array(784);
+  const onnx = (await download('onnx', 1))['head.onnx']!;
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(onnx);
+  const fromOnnx = (await session.run({ input: new ort.Tensor('float32', blank, [1, 784]) })).probabilities!.data as Float32Array;
+  expect(fromOnnx).toHaveLength(10);
+
+  const safetensors = (await download('safetensors', 1))['head.safetensors']!;
+  // The file as PyTorch's state_dict layout, read by our reference reader and run in float64.
+  const { readSafetensors } = await import('../src/export/safetensors.js');
+  const { forward64 } = await import('../test/helpers/mlp.js');
+  const head64 = readSafetensors(safetensors);
+  expect(head64.hidden).toEqual([100]);
+  const fromSafetensors = forward64(head64, blank, 1).probabilities;
+
+  const tfjsFiles = await download('tfjs', 2);
+  const tf = await import('@tensorflow/tfjs');
+  // What tf.loadLayersModel('…/model.json') does with the pair: the manifest's specs over weights.bin.
+  const modelJson = JSON.parse(new TextDecoder().decode(tfjsFiles['model.json']!)) as import('@tensorflow/tfjs').io.ModelJSON;
+  const weightData = new Uint8Array(tfjsFiles['weights.bin']!).buffer;
+  const head = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0]!.weights, weightData }),
+  );
+  const fromTfjs = await (head.predict(tf.tensor2d(blank, [1, 784])) as { data(): Promise<Float32Array> }).data();
+
+  for (let c = 0; c < 10; c++) {
+    expect(Math.abs(fromSafetensors[c]! - fromOnnx[c]!)).toBeLessThan(1e-5);
+    expect(Math.abs(fromTfjs[c]! - fromOnnx[c]!)).toBeLessThan(1e-5);
+  }
+  expect(errors).toEqual([]);
+});

@@ -157,6 +157,15 @@ export interface RmspropPlan {
   readonly centered: boolean;
 }
 
+/** The activations between a classifier's layers; `gelu` is the exact erf form, as PyTorch's default. */
+export type Activation = 'relu' | 'gelu' | 'tanh';
+
+/** An activation, or its backward pass, over `elements` values. */
+export interface ActivationPlan {
+  readonly elements: number;
+  readonly activation: Activation;
+}
+
 /**
  * Adds one batch to a metrics accumulator `[loss, correct, counted, rows]`: `loss * lossScale`,
  * the rows whose largest logit is the target class (the target's largest entry, for
@@ -250,6 +259,20 @@ export interface Backend {
    * the gradient average `mean` and the momentum buffer `buffer` in place.
    */
   rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void;
+  /** `act(z)`, elementwise: a hidden layer's output from its pre-activation `z`. */
+  activation(z: Storage, plan: ActivationPlan): Storage;
+  /** `grad * act'(z)`, elementwise: the gradient at the pre-activation `z` from the one at the output. */
+  activationBackward(z: Storage, grad: Storage, plan: ActivationPlan): Storage;
+  /**
+   * A hidden layer forward: `pre = op(a) · op(b) + bias` and `out = act(pre)` (WebGPU: the
+   * activation in the matmul's epilogue, one pass). `pre` is kept for the backward pass.
+   */
+  linearActivation(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan, activation: Activation): { readonly pre: Storage; readonly out: Storage };
+  /**
+   * `(op(a) · op(b)) * act'(pre)`: the gradient at a hidden layer's pre-activation from the
+   * gradient `a` at the layer above's input (WebGPU: act' in the matmul's epilogue).
+   */
+  linearActivationBackward(a: Storage, b: Storage, pre: Storage, plan: MatmulPlan, activation: Activation): Storage;
   /** Adds a batch's figures into `acc` in place; see `MetricsPlan`. */
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void;
   /** The elements without a copy or a wait, where the backend keeps them in host memory; else null. */

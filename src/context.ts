@@ -20,6 +20,14 @@ import { Tensor, tensorInternals, type DType, type Internals, type TensorOwner }
 import { internals, type ContextInternals } from './internal.js';
 import type { SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './train/options.js';
 import { optionsFromJSON } from './train/resolve-options.js';
+import {
+  Classifier,
+  classifierOptionsFromJSON,
+  importedClassifierOptions,
+  type ClassifierJSON,
+  type ClassifierOptions,
+  type ImportClassifierOptions,
+} from './train/classifier.js';
 import { SoftmaxRegression } from './train/softmax-regression.js';
 import type { AdapterReport } from './webgpu/device.js';
 
@@ -380,6 +388,40 @@ export class Context {
   loadSoftmaxRegression(json: SoftmaxRegressionJSON | string): SoftmaxRegression {
     this.#live('loadSoftmaxRegression');
     return new SoftmaxRegression(this, optionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as SoftmaxRegressionJSON) : json));
+  }
+
+  /**
+   * A classifier head: dense layers `features → hidden… → classes` with `activation` between
+   * them (see `ClassifierOptions`), initialised as PyTorch's `nn.Linear` from `seed`.
+   *
+   * @example
+   * const model = ctx.classifier({ features: 1280, classes: 5, hidden: [100], activation: 'relu', seed: 1,
+   *   optimizer: { type: 'adam', learningRate: 1e-3 } });
+   */
+  classifier(options: ClassifierOptions): Classifier {
+    this.#live('classifier');
+    return new Classifier(this, options);
+  }
+
+  /** A classifier saved with `model.toJSON()` (the object, or its JSON text), on this context. */
+  loadClassifier(json: ClassifierJSON | string): Classifier {
+    this.#live('loadClassifier');
+    return new Classifier(this, classifierOptionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as ClassifierJSON) : json));
+  }
+
+  /**
+   * A classifier from ONNX or safetensors bytes: our own exports, `torch.onnx.export` files and
+   * PyTorch state_dicts of `nn.Sequential(Linear, act, …, Linear)` saved with `safetensors`.
+   * The file is checked whole before anything is made; errors name the tensor or node at fault.
+   *
+   * @example
+   * const model = await ctx.importClassifier(new Uint8Array(await file.arrayBuffer()), { format: 'safetensors', activation: 'gelu' });
+   */
+  async importClassifier(bytes: Uint8Array, options: ImportClassifierOptions): Promise<Classifier> {
+    this.#live('importClassifier');
+    const resolved = await importedClassifierOptions(bytes, options);
+    this.#live('importClassifier');
+    return new Classifier(this, resolved);
   }
 
   /** Live tensors and their bytes, and the bytes the backend keeps for reuse (see `MemoryInfo`). */

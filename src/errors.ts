@@ -24,6 +24,9 @@ export class ValueError extends WebGPUSoftmaxError {}
 /** A tensor used after `dispose()`, or a context used after `destroy()`. */
 export class DisposedError extends WebGPUSoftmaxError {}
 
+/** A model asked to start training while a `fit` or `fitDataset` on it has not finished. */
+export class BusyError extends WebGPUSoftmaxError {}
+
 /** A tensor passed to a context that did not create it. */
 export class ContextMismatchError extends WebGPUSoftmaxError {}
 

@@ -15,6 +15,11 @@ export type { LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SumOptions } from './ops/sum.js';
 export { SoftmaxRegression } from './train/softmax-regression.js';
+export { Classifier, type ClassifierInit, type ClassifierJSON, type ClassifierOptions, type ImportClassifierOptions } from './train/classifier.js';
+export type { ExportFormat } from './train/model.js';
+export type { TfjsModelArtifacts } from './export/tfjs.js';
+export type { Activation } from './train/activations.js';
+export type { LayerWeights } from './train/layers.js';
 export { Random } from './train/random.js';
 export type {
   AdamOptions,
@@ -22,6 +27,7 @@ export type {
   Batch,
   BatchSource,
   Dataset,
+  EarlyStoppingOptions,
   EpochLogs,
   Evaluation,
   FitDatasetOptions,
@@ -43,6 +49,7 @@ export {
   DTypeError,
   ValueError,
   DisposedError,
+  BusyError,
   ContextMismatchError,
   WebGPUUnavailableError,
   LimitError,

@@ -30,6 +30,10 @@ describe('npm start options', () => {
       batchSize: 64,
       learningRate: 0.002,
     });
+    expect(parseCommandLine(['--model', 'mlp'])).toMatchObject({ optimizer: 'sgd', learningRate: 0.5, mlp: { hidden: [100], activation: 'relu', learningRate: 0.001 } });
+    expect(parseCommandLine(['--model=mlp', '--hidden', '256,128', '--activation', 'gelu', '--mlp-learning-rate', '3e-4'])).toMatchObject({
+      mlp: { hidden: [256, 128], activation: 'gelu', learningRate: 0.0003 },
+    });
     expect(parseCommandLine(['--help'])).toBe('help');
     expect(parseCommandLine(['-h', '--epochs', 'abc'])).toBe('help');
   });
@@ -45,6 +49,11 @@ describe('npm start options', () => {
       [['--learning-rate', 'Infinity'], '--learning-rate must be a positive number, got "Infinity"'],
       [['--dataset', 'cifar'], '--dataset must be one of mnist, iris, got "cifar"'],
       [['extra'], "Unexpected argument 'extra'"],
+      [['--model', 'cnn'], '--model must be one of linear, mlp, got "cnn"'],
+      [['--hidden', '100'], '--hidden needs --model mlp'],
+      [['--model', 'mlp', '--hidden', '100,0'], '--hidden must be positive integers separated by commas, got "100,0"'],
+      [['--model', 'mlp', '--hidden', '1e2'], '--hidden must be positive integers separated by commas, got "1e2"'],
+      [['--model', 'mlp', '--activation', 'sigmoid'], '--activation must be one of relu, gelu, tanh, got "sigmoid"'],
     ];
     for (const [argv, message] of cases) {
       expect(() => parseCommandLine(argv)).toThrow(UsageError);
@@ -65,6 +74,15 @@ describe('npm start on the command line', () => {
     const r = start('--help');
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(USAGE);
+  });
+
+  it('--model mlp trains an MLP beside the linear model on both backends and prints both accuracies', () => {
+    const r = start('--dataset', 'iris', '--model', 'mlp', '--hidden', '8', '--mlp-learning-rate', '0.02', '--epochs', '40', '--backend', 'both');
+    expect(r.status, r.stderr).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('Test accuracy: '));
+    const accuracies = [...(line ?? '').matchAll(/(linear|mlp 8) (webgpu|cpu) (\d\.\d{4})/g)].map((m) => [m[1], m[2], Number(m[3])]);
+    expect(accuracies.map(([model, backend]) => `${model} ${backend}`)).toEqual(['linear webgpu', 'mlp 8 webgpu', 'linear cpu', 'mlp 8 cpu']);
+    for (const [, , accuracy] of accuracies) expect(accuracy).toBeGreaterThan(0.8);
   });
 
   it('exits 2 with one line, and no stack trace, for a bad command line', () => {

@@ -1,6 +1,7 @@
 // What every matmul kernel shares with src/webgpu/kernels/matmul.ts: its specialisations,
 // its uniforms, and bindings 2 to 4. Bindings 0 and 1 (a and b) are each kernel's own, as
-// floats or as vec4s (load_*.wgsl).
+// floats or as vec4s (load_*.wgsl); `store`, which writes each output, is store.wgsl's, or
+// store_activation.wgsl's with a fused activation epilogue.
 
 override TRANSPOSE_A: bool = false;
 override TRANSPOSE_B: bool = false;
@@ -20,12 +21,3 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
-
-/// Writes output element `i`, or adds to it with ACCUMULATE.
-fn store(i: u32, v: f32) {
-  if (ACCUMULATE) {
-    out[i] += v;
-  } else {
-    out[i] = v;
-  }
-}

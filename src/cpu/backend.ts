@@ -1,4 +1,6 @@
 import type {
+  Activation,
+  ActivationPlan,
   AdamPlan,
   AdamWPlan,
   Backend,
@@ -18,6 +20,7 @@ import type { DType } from '../dtype.js';
 import { crossEntropy } from './cross-entropy.js';
 import { linearCrossEntropy } from './linear-cross-entropy.js';
 import { matmul } from './matmul.js';
+import { activation, activationBackward } from './activation.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
 import { CpuStorage, elements, floats, ints } from './storage.js';
@@ -112,6 +115,34 @@ export class CpuBackend implements Backend {
 
   topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void {
     this.#timed(`topK ${plan.rows}x${plan.cols} k=${plan.k}`, () => topK(floats(z), ints(indices), floats(values), plan));
+  }
+
+  activation(z: Storage, plan: ActivationPlan): Storage {
+    return this.#timed(`${plan.activation} ${plan.elements}`, () => {
+      const out = new Float32Array(plan.elements);
+      activation(floats(z), out, plan);
+      return this.#store(out);
+    });
+  }
+
+  activationBackward(z: Storage, grad: Storage, plan: ActivationPlan): Storage {
+    return this.#timed(`${plan.activation}Backward ${plan.elements}`, () => {
+      const out = new Float32Array(plan.elements);
+      activationBackward(floats(z), floats(grad), out, plan);
+      return this.#store(out);
+    });
+  }
+
+  linearActivation(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan, activation: Activation): { pre: Storage; out: Storage } {
+    const pre = this.matmul(a, b, bias, plan);
+    return { pre, out: this.activation(pre, { elements: plan.batch * plan.m * plan.n, activation }) };
+  }
+
+  linearActivationBackward(a: Storage, b: Storage, pre: Storage, plan: MatmulPlan, activation: Activation): Storage {
+    const grad = this.matmul(a, b, null, plan);
+    const out = this.activationBackward(pre, grad, { elements: plan.batch * plan.m * plan.n, activation });
+    this.release(grad);
+    return out;
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {

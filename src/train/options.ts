@@ -108,6 +108,23 @@ export interface EpochLogs {
   readonly seconds: number;
 }
 
+/**
+ * Stops training when a validation figure stops improving, as Keras's `EarlyStopping`: an
+ * epoch improves when `monitor` beats the best so far by more than `minDelta`; after
+ * `patience` epochs in a row without improvement, training ends (its promise resolves with
+ * the history so far).
+ */
+export interface EarlyStoppingOptions {
+  /** Default `'valLoss'` (lower is better); `'valAccuracy'`: higher is better. */
+  readonly monitor?: 'valLoss' | 'valAccuracy';
+  /** Epochs in a row without improvement after which training stops (0 acts as 1, as in Keras). Default 0. */
+  readonly patience?: number;
+  /** The least change that counts as an improvement. Default 0. */
+  readonly minDelta?: number;
+  /** Ends training with the best epoch's weights, exactly, whether it stopped early or not. Default false. */
+  readonly restoreBestWeights?: boolean;
+}
+
 export interface FitOptions {
   /** Default 1. */
   readonly epochs?: number;
@@ -117,6 +134,15 @@ export interface FitOptions {
   readonly shuffle?: boolean;
   /** Evaluated after every epoch: features `[N, F]` and targets (int32 `[N]` or float32 `[N, C]`). */
   readonly validationData?: readonly [Tensor<'float32'>, Tensor];
+  /**
+   * A fraction in (0, 1) of the rows held out for validation instead of `validationData`: the
+   * last rows, as Keras takes them (before any shuffling), `floor(N * (1 - split))` rows train.
+   */
+  readonly validationSplit?: number;
+  /** Needs `validationData` or `validationSplit`. */
+  readonly earlyStopping?: EarlyStoppingOptions;
+  /** Stops after the step under way: `fit` rejects with the signal's reason, the model as after that step. */
+  readonly signal?: AbortSignal;
   /** Called after each epoch, with that epoch's figures; `fit` waits for a returned promise. */
   readonly onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
   /** Called after each batch is queued; reads nothing back, so a progress bar costs no sync. */
@@ -154,6 +180,8 @@ export interface FitDatasetOptions {
   readonly epochs?: number;
   /** Evaluated after every epoch: a `[x, y]` pair of tensors, or batches as for training. */
   readonly validationData?: readonly [Tensor<'float32'>, Tensor] | Dataset;
+  /** Needs `validationData`. */
+  readonly earlyStopping?: EarlyStoppingOptions;
   /** Called after each epoch, with that epoch's figures; `fitDataset` waits for a returned promise. */
   readonly onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
   /** Called after each batch is queued, with its index in the epoch and its rows; reads nothing back. */

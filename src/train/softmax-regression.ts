@@ -1,14 +1,11 @@
 import type { Context } from '../context.js';
-import { DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
-import { internals } from '../internal.js';
-import type { CrossEntropyOptions } from '../ops/cross-entropy.js';
-import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
-import { formatShape } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { WebGPUSoftmaxError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
+import type { TfjsModelArtifacts } from '../export/tfjs.js';
+import { Model, type ExportFormat } from './model.js';
 import type {
-  Batch,
   Dataset,
-  EpochLogs,
   Evaluation,
   FitDatasetOptions,
   FitOptions,
@@ -17,38 +14,17 @@ import type {
   SoftmaxRegressionJSON,
   SoftmaxRegressionOptions,
 } from './options.js';
-import { createOptimizer, type Optimizer } from './optimizers.js';
-import { Random } from './random.js';
-import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
-import { learningRateSchedule, type LearningRateSchedule } from './schedules.js';
+import { resolveOptions } from './resolve-options.js';
+
+export { FUSED_STEP_LOGITS_BYTES, MAX_TOP_K, YIELD_EVERY_MS } from './model.js';
 
 type F32 = Tensor<'float32'>;
 
-/** Logits evaluated at once, at most (16 MiB): `evaluate` works through larger sets in chunks. */
-const EVALUATE_CHUNK_ELEMENTS = 2 ** 22;
-
 /**
- * A training step whose batch logits `[B, classes]` would take more bytes than this (or than
- * the device binds) runs through the fused `linearCrossEntropy`, which forms them a chunk of
- * rows at a time, so any number of classes trains.
- */
-export const FUSED_STEP_LOGITS_BYTES = 32 * 2 ** 20;
-
-/** The most classes `predict(x, { topK })` returns per row. */
-export const MAX_TOP_K = 128;
-
-/** `fit` lets the event loop run at least this often, so a page can repaint and handle input. */
-export const YIELD_EVERY_MS = 50;
-
-/** A macrotask: awaiting promises alone never lets a browser render or handle events. */
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/**
- * Multinomial logistic regression, `p = softmax(xW + b)`, trained with cross-entropy. Every
- * step runs on the context's backend: on WebGPU the forward pass, the fused loss and
- * gradient, `dW = xᵀ dz`, `db` and the optimizer update are one submit, with nothing read back.
+ * Multinomial logistic regression, `p = softmax(xW + b)`, trained with cross-entropy: a
+ * classifier without hidden layers. Every step runs on the context's backend: on WebGPU the
+ * forward pass, the fused loss and gradient, `dW = xᵀ dz`, `db` and the optimizer update are
+ * one submit, with nothing read back.
  *
  * @example
  * const model = ctx.softmaxRegression({ features: 784, classes: 10, optimizer: { type: 'sgd', learningRate: 0.5 } });
@@ -58,33 +34,27 @@ function nextTask(): Promise<void> {
 export class SoftmaxRegression {
   readonly features: number;
   readonly classes: number;
-  readonly #ctx: Context;
-  readonly #options: ResolvedOptions;
-  readonly #optimizer: Optimizer;
-  readonly #classWeights: F32 | null;
-  readonly #random: Random;
-  #weights: F32;
-  #bias: F32;
-  /** The weights as last read or set, while nothing has changed them on the device since. */
-  #host: { weights: Float32Array; bias: Float32Array } | null = null;
-  /** Counts changes to the weights, so a read that finishes after a change is not kept. */
-  #version = 0;
-  #disposed = false;
+  readonly #model: Model;
 
   /** @internal Use `ctx.softmaxRegression` or `ctx.loadSoftmaxRegression`. */
   constructor(ctx: Context, options: SoftmaxRegressionOptions) {
     const o = resolveOptions(options);
-    this.#ctx = ctx;
-    this.#options = o;
+    this.#model = new Model(ctx, o, {
+      hidden: [],
+      activation: 'relu',
+      init: (random) => {
+        const { init, features, classes } = o;
+        if (typeof init === 'object') return [{ weight: init.weights.slice(), bias: init.bias.slice() }];
+        const weight = new Float32Array(features * classes);
+        if (init === 'glorot') {
+          const limit = Math.sqrt(6 / (features + classes));
+          for (let i = 0; i < weight.length; i++) weight[i] = random.uniform(-limit, limit);
+        }
+        return [{ weight, bias: new Float32Array(classes) }];
+      },
+    });
     this.features = o.features;
     this.classes = o.classes;
-    this.#random = new Random(o.seed);
-    const { weights, bias } = this.#initialWeights();
-    this.#weights = ctx.tensor(weights, [o.features, o.classes]);
-    this.#bias = ctx.tensor(bias, [o.classes]);
-    this.#host = { weights, bias };
-    this.#classWeights = o.classWeights === null ? null : ctx.tensor(o.classWeights, [o.classes]);
-    this.#optimizer = createOptimizer(ctx, o.optimizer);
   }
 
   /**
@@ -93,62 +63,18 @@ export class SoftmaxRegression {
    * WebGPU the whole step is submitted at once when something is read or flushed.
    */
   trainStep(x: F32, y: Tensor): F32 {
-    this.#checkBatch('trainStep', x, y);
-    return this.#step(x, y, null);
+    return this.#model.trainStep(x, y);
   }
 
   /**
    * Trains for `epochs` passes over `x` and `y` in batches of `batchSize` (the last may be
    * smaller), reshuffled each epoch from the model's seed. Reads back once per epoch, for the
-   * history and the callback, never once per batch.
+   * history and the callback, never once per batch. A second `fit` or `fitDataset` while one
+   * runs is refused (`BusyError`); disposing the model stops the run, which rejects with a
+   * `DisposedError`.
    */
-  async fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
-    const rows = this.#checkBatch('fit', x, y);
-    const epochs = options.epochs ?? 1;
-    const batchSize = options.batchSize ?? 32;
-    for (const [name, value] of [['epochs', epochs], ['batchSize', batchSize]] as const) {
-      if (!Number.isSafeInteger(value) || value < 1) throw new ValueError(`fit: ${name} must be a positive integer, got ${value}`);
-    }
-    const validation = options.validationData;
-    if (validation !== undefined) this.#checkBatch('fit (validationData)', validation[0], validation[1]);
-    const ctx = this.#ctx;
-    const batches = Math.ceil(rows / batchSize);
-    const rateAt = this.#schedule('fit', options.learningRate, epochs * batches);
-    const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
-    let yielded = performance.now();
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const started = performance.now();
-      const order = options.shuffle === false ? null : ctx.tensor(this.#random.permutation(rows));
-      const metrics = ctx.tensor(new Float32Array(4));
-      let figures: Float32Array;
-      try {
-        for (let batch = 0; batch < batches; batch++) {
-          const start = batch * batchSize;
-          const count = Math.min(batchSize, rows - start);
-          const xb = this.#rows(x, order, start, count);
-          const yb = this.#rows(y, order, start, count);
-          this.#optimizer.setLearningRate(rateAt(epoch * batches + batch));
-          this.#step(xb, yb, metrics).dispose();
-          xb.dispose();
-          yb.dispose();
-          // One submit per step keeps the device busy while the next step is recorded.
-          await ctx.flush();
-          options.onBatchEnd?.({ epoch, batch, batches });
-          if (performance.now() - yielded > YIELD_EVERY_MS) {
-            await nextTask();
-            yielded = performance.now();
-          }
-        }
-        figures = await metrics.read();
-      } finally {
-        order?.dispose();
-        metrics.dispose();
-      }
-      await this.#endEpoch(epoch, started, figures, validation === undefined ? null : () => this.evaluate(validation[0], validation[1]), history, options.onEpochEnd);
-    }
-    this.#optimizer.setLearningRate(this.#optimizer.options.learningRate);
-    await this.getWeights();
-    return history;
+  fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+    return this.#model.fit(x, y, options);
   }
 
   /**
@@ -165,217 +91,16 @@ export class SoftmaxRegression {
    * }
    * const history = await model.fitDataset(batches, { epochs: 3 });
    */
-  async fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
-    this.#alive('fitDataset');
-    const epochs = options.epochs ?? 1;
-    if (!Number.isSafeInteger(epochs) || epochs < 1) throw new ValueError(`fitDataset: epochs must be a positive integer, got ${epochs}`);
-    const validation = options.validationData;
-    const pair = Array.isArray(validation) && validation.length === 2 && validation[0] instanceof Tensor;
-    if (pair) this.#checkBatch('fitDataset (validationData)', validation[0] as F32, validation[1] as Tensor);
-    else if (validation !== undefined) openBatches('fitDataset (validationData)', validation as Dataset, 0, true);
-    openBatches('fitDataset', dataset, 0, true);
-    const rateAt = this.#schedule('fitDataset', options.learningRate, undefined);
-    let steps = 0;
-    const ctx = this.#ctx;
-    const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
-    let yielded = performance.now();
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const started = performance.now();
-      const metrics = ctx.tensor(new Float32Array(4));
-      let figures: Float32Array;
-      try {
-        await this.#walk('fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
-          this.#optimizer.setLearningRate(rateAt(steps++));
-          this.#step(x, y, metrics).dispose();
-          // One submit per step: the device trains on it while the next batch is made and uploaded.
-          await ctx.flush();
-          options.onBatchEnd?.({ epoch, batch, rows: x.shape[0]! });
-          if (performance.now() - yielded > YIELD_EVERY_MS) {
-            await nextTask();
-            yielded = performance.now();
-          }
-        });
-        figures = await metrics.read();
-      } finally {
-        metrics.dispose();
-      }
-      const evaluate =
-        validation === undefined ? null
-        : pair ? () => this.evaluate(validation[0] as F32, validation[1] as Tensor)
-        : () => this.#evaluateDataset(validation as Dataset, epoch, options.signal);
-      await this.#endEpoch(epoch, started, figures, evaluate, history, options.onEpochEnd);
-    }
-    this.#optimizer.setLearningRate(this.#optimizer.options.learningRate);
-    await this.getWeights();
-    return history;
+  fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    return this.#model.fitDataset(dataset, options);
   }
-
-  async #endEpoch(
-    epoch: number,
-    started: number,
-    figures: Float32Array,
-    evaluate: (() => Promise<Evaluation>) | null,
-    history: History,
-    onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined,
-  ): Promise<void> {
-    const [lossSum, correct, counted, seen] = figures as unknown as [number, number, number, number];
-    const scores = evaluate === null ? null : await evaluate();
-    const logs = {
-      epoch,
-      loss: lossSum / seen,
-      accuracy: correct / counted,
-      ...(scores === null ? {} : { valLoss: scores.loss, valAccuracy: scores.accuracy }),
-      seconds: (performance.now() - started) / 1000,
-    };
-    history.loss.push(logs.loss);
-    history.accuracy.push(logs.accuracy);
-    if (scores !== null) {
-      history.valLoss.push(scores.loss);
-      history.valAccuracy.push(scores.accuracy);
-    }
-    await onEpochEnd?.(logs);
-  }
-
-  /** `evaluate` over a stream of batches, with one read back at the end. */
-  async #evaluateDataset(dataset: Dataset, epoch: number, signal: AbortSignal | undefined): Promise<Evaluation> {
-    const ctx = this.#ctx;
-    const metrics = ctx.tensor(new Float32Array(4));
-    try {
-      await this.#walk('fitDataset (validationData)', dataset, epoch, signal, async (x, y) => {
-        const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
-        const rows = x.shape[0]!;
-        for (let start = 0; start < rows; start += chunk) {
-          const whole = start === 0 && chunk >= rows;
-          const count = Math.min(chunk, rows - start);
-          const xb = whole ? x : this.#rows(x, null, start, count);
-          const yb = whole ? y : this.#rows(y, null, start, count);
-          const z = ctx.matmul(xb, this.#weights, { bias: this.#bias });
-          const loss = ctx.crossEntropy(z, yb, { reduction: 'sum', labelSmoothing: this.#options.labelSmoothing });
-          this.#accumulate(z, yb, loss, metrics, 1);
-          for (const t of whole ? [z, loss] : [z, loss, xb, yb]) t.dispose();
-        }
-        await ctx.flush();
-      });
-      const [lossSum, correct, counted] = await metrics.read();
-      return { loss: lossSum! / counted!, accuracy: correct! / counted! };
-    } finally {
-      metrics.dispose();
-    }
-  }
-
-  /**
-   * Walks one epoch of `dataset`: each batch checked and made into tensors (uploads where it
-   * holds arrays), handed to `visit`, then released. Closes the iterator however the walk ends.
-   */
-  async #walk(
-    where: string,
-    dataset: Dataset,
-    epoch: number,
-    signal: AbortSignal | undefined,
-    visit: (x: F32, y: Tensor, batch: number) => Promise<void>,
-  ): Promise<void> {
-    const iterator = openBatches(where, dataset, epoch, false)!;
-    let finished = false;
-    try {
-      for (let batch = 0; ; batch++) {
-        signal?.throwIfAborted();
-        const next = await iterator.next();
-        if (next.done === true) {
-          finished = true;
-          if (batch === 0) {
-            const hint = epoch > 0 ? ' (a generator object runs once: pass the generator function, which is called each epoch)' : '';
-            throw new ValueError(`${where}: the dataset yielded no batches in epoch ${epoch}${hint}`);
-          }
-          return;
-        }
-        signal?.throwIfAborted();
-        const { x, y, owned } = this.#batchTensors(`${where}: batch ${batch} of epoch ${epoch}`, next.value);
-        try {
-          await visit(x, y, batch);
-        } finally {
-          for (const t of owned) t.dispose();
-        }
-      }
-    } finally {
-      if (!finished) await iterator.return?.();
-    }
-  }
-
-  /** Checks one batch and makes tensors of its arrays; `owned` are the ones made here. */
-  #batchTensors(where: string, batch: unknown): { x: F32; y: Tensor; owned: Tensor[] } {
-    if (typeof batch !== 'object' || batch === null || !('x' in batch) || !('y' in batch)) {
-      throw new ValueError(`${where}: expected { x, y }, got ${describe(batch)}`);
-    }
-    const { x, y } = batch as Batch;
-    const { features, classes } = this;
-    let rows: number;
-    if (x instanceof Float32Array) {
-      rows = x.length / features;
-      if (!Number.isInteger(rows) || rows === 0) {
-        throw new ShapeError(`${where}: x holds ${x.length} values, not a positive multiple of the model's ${features} features`);
-      }
-    } else if (x instanceof Tensor) {
-      rows = this.#checkFeatures(where, x);
-    } else {
-      throw new ValueError(`${where}: x must be a Float32Array or a float32 tensor, got ${describe(x)}`);
-    }
-    if (y instanceof Int32Array || (y instanceof Tensor && y.dtype === 'int32')) {
-      const labels = y instanceof Int32Array ? y : this.#ctx[internals].labels(y);
-      const length = y instanceof Int32Array ? y.length : y.shape.length === 1 ? y.shape[0] : -1;
-      if (length !== rows) throw new ShapeError(`${where}: y must hold ${rows} class ids, one per row of x, got ${describe(y)}${y instanceof Int32Array ? ` of ${y.length}` : ''}`);
-      if (labels !== null) {
-        const bad = labels.findIndex((v) => (v < 0 || v >= classes) && v !== IGNORE_INDEX);
-        if (bad >= 0) throw new ValueError(`${where}: y[${bad}] = ${labels[bad]} is outside [0, ${classes})`);
-      }
-    } else if (y instanceof Float32Array) {
-      if (y.length !== rows * classes) {
-        throw new ShapeError(`${where}: probability targets must hold ${rows} x ${classes} values, got ${y.length}`);
-      }
-    } else if (y instanceof Tensor) {
-      if (y.shape.length !== 2 || y.shape[0] !== rows || y.shape[1] !== classes) {
-        throw new ShapeError(`${where}: y must be int32 [${rows}] or float32 [${rows}, ${classes}], got ${describe(y)}`);
-      }
-    } else {
-      throw new ValueError(`${where}: y must be an Int32Array, a Float32Array or a tensor, got ${describe(y)}`);
-    }
-    const owned: Tensor[] = [];
-    const xt = x instanceof Tensor ? x : this.#ctx.tensor(x, [rows, features]);
-    if (!(x instanceof Tensor)) owned.push(xt);
-    let yt: Tensor;
-    if (y instanceof Tensor) yt = y;
-    else {
-      yt = y instanceof Int32Array ? this.#ctx.tensor(y) : this.#ctx.tensor(y, [rows, classes]);
-      owned.push(yt);
-    }
-    return { x: xt, y: yt, owned };
-  }
-
 
   /**
    * Mean cross-entropy (with the model's label smoothing; class weights only weigh training)
    * and accuracy over a data set, in one read back.
    */
-  async evaluate(x: F32, y: Tensor): Promise<Evaluation> {
-    const rows = this.#checkBatch('evaluate', x, y);
-    const ctx = this.#ctx;
-    const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
-    const metrics = ctx.tensor(new Float32Array(4));
-    try {
-      for (let start = 0; start < rows; start += chunk) {
-        const whole = start === 0 && chunk >= rows;
-        const count = Math.min(chunk, rows - start);
-        const xb = whole ? x : this.#rows(x, null, start, count);
-        const yb = whole ? y : this.#rows(y, null, start, count);
-        const z = ctx.matmul(xb, this.#weights, { bias: this.#bias });
-        const loss = ctx.crossEntropy(z, yb, { reduction: 'sum', labelSmoothing: this.#options.labelSmoothing });
-        this.#accumulate(z, yb, loss, metrics, 1);
-        for (const t of whole ? [z, loss] : [z, loss, xb, yb]) t.dispose();
-      }
-      const [lossSum, correct, counted] = await metrics.read();
-      return { loss: lossSum! / counted!, accuracy: correct! / counted! };
-    } finally {
-      metrics.dispose();
-    }
+  evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+    return this.#model.evaluate(x, y);
   }
 
   /**
@@ -391,69 +116,36 @@ export class SoftmaxRegression {
   predict(x: F32): F32;
   predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
   predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
-    this.#alive('predict');
-    const rows = this.#checkFeatures('predict', x);
-    if (options !== undefined) return this.#topK(x, rows, options);
-    const z = this.#ctx.matmul(x, this.#weights, { bias: this.#bias });
-    const p = this.#ctx.softmax(z);
-    z.dispose();
-    return p;
-  }
-
-  #topK(x: F32, rows: number, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 } {
-    const k = options?.topK;
-    if (!Number.isSafeInteger(k) || k < 1 || k > Math.min(this.classes, MAX_TOP_K)) {
-      throw new ValueError(`predict: topK must be an integer in [1, ${Math.min(this.classes, MAX_TOP_K)}] (classes, at most ${MAX_TOP_K}), got ${k}`);
-    }
-    const ctx = this.#ctx;
-    const access = ctx[internals];
-    const indices = ctx.tensor(new Int32Array(rows * k), [rows, k]);
-    const values = ctx.tensor(new Float32Array(rows * k), [rows, k]);
-    const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
-    for (let start = 0; start < rows; start += chunk) {
-      const whole = start === 0 && chunk >= rows;
-      const count = Math.min(chunk, rows - start);
-      const xb = whole ? x : this.#rows(x, null, start, count);
-      const z = ctx.matmul(xb, this.#weights, { bias: this.#bias });
-      access.backend().topK(
-        access.storage(z, 'predict', 'z'),
-        access.storage(indices, 'predict', 'indices'),
-        access.storage(values, 'predict', 'values'),
-        { rows: count, cols: this.classes, k, firstRow: start },
-      );
-      z.dispose();
-      if (!whole) xb.dispose();
-    }
-    return { indices, values };
+    return options === undefined ? this.#model.predict(x) : this.#model.predict(x, options);
   }
 
   /** Copies of the weights (row-major `[features, classes]`) and the bias. */
   async getWeights(): Promise<{ weights: Float32Array; bias: Float32Array }> {
-    this.#alive('getWeights');
-    const version = this.#version;
-    const [weights, bias] = await Promise.all([this.#weights.read(), this.#bias.read()]);
-    if (version === this.#version) this.#host = { weights, bias };
-    return { weights: weights.slice(), bias: bias.slice() };
+    const [layer] = await this.#model.getLayers();
+    return { weights: layer!.weight, bias: layer!.bias };
   }
 
   /** Replaces the weights; steps queued before this call still apply to the old ones. */
   setWeights({ weights, bias }: { readonly weights: Float32Array; readonly bias: Float32Array }): void {
-    this.#alive('setWeights');
-    const { features, classes } = this;
-    if (!(weights instanceof Float32Array) || weights.length !== features * classes) {
-      throw new ShapeError(`setWeights: weights must be a Float32Array of ${features * classes} values ([${features}, ${classes}])`);
-    }
-    if (!(bias instanceof Float32Array) || bias.length !== classes) {
-      throw new ShapeError(`setWeights: bias must be a Float32Array of ${classes} values`);
-    }
-    // New tensors rather than writes into the old ones: a write would land before steps
-    // that are queued but not yet submitted.
-    this.#weights.dispose();
-    this.#bias.dispose();
-    this.#weights = this.#ctx.tensor(weights, [features, classes]);
-    this.#bias = this.#ctx.tensor(bias, [classes]);
-    this.#version++;
-    this.#host = { weights: weights.slice(), bias: bias.slice() };
+    this.#model.setLayers('setWeights', [{ weight: weights, bias }], (_, field) => (field === 'weight' ? 'weights' : 'bias'));
+  }
+
+  /**
+   * The model as bytes PyTorch, ONNX Runtime or TensorFlow.js read (see the README's "Export
+   * and import"): `'onnx'` (input `input` [batch, features], outputs `logits` and
+   * `probabilities`; `{ opset: 20 }` spells gelu as one Gelu node), `'safetensors'` (the
+   * state_dict of `nn.Sequential(Linear, act, …, Linear)`), or `'tfjs'` (`tf.io.ModelArtifacts`
+   * for `tf.loadLayersModel(tf.io.fromMemory(artifacts))`). Bytes, not a download.
+   *
+   * @example
+   * const bytes = await model.export('onnx');
+   * const session = await ort.InferenceSession.create(bytes);
+   */
+  export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
+  export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
+  export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
+  export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+    return this.#model.export(format, options);
   }
 
   /**
@@ -463,15 +155,14 @@ export class SoftmaxRegression {
    * The optimizer's state is not saved: a loaded model starts its optimizer afresh.
    */
   toJSON(): SoftmaxRegressionJSON {
-    this.#alive('toJSON');
-    const host = this.#host ?? this.#peek();
+    const host = this.#model.hostLayers('toJSON');
     if (host === null) {
       throw new WebGPUSoftmaxError(
         'toJSON: the weights changed on the GPU since they were last read; `await model.getWeights()` first ' +
           '(toJSON is synchronous, and reading from a GPU is not)',
       );
     }
-    const o = this.#options;
+    const o = this.#model.options;
     return {
       format: 'webgpu-softmax/softmax-regression',
       version: 1,
@@ -480,201 +171,17 @@ export class SoftmaxRegression {
       seed: o.seed,
       optimizer: o.optimizer,
       loss: { labelSmoothing: o.labelSmoothing, classWeights: o.classWeights === null ? null : Array.from(o.classWeights) },
-      weights: Array.from(host.weights),
-      bias: Array.from(host.bias),
+      weights: Array.from(host[0]!.weight),
+      bias: Array.from(host[0]!.bias),
     };
   }
 
   /** Frees the weights and the optimizer's state. Safe to call twice. */
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    this.#weights.dispose();
-    this.#bias.dispose();
-    this.#classWeights?.dispose();
-    this.#optimizer.dispose();
+    this.#model.dispose();
   }
 
   [Symbol.dispose](): void {
     this.dispose();
   }
-
-  #initialWeights(): { weights: Float32Array; bias: Float32Array } {
-    const { init, features, classes } = this.#options;
-    if (typeof init === 'object') return { weights: init.weights.slice(), bias: init.bias.slice() };
-    const weights = new Float32Array(features * classes);
-    if (init === 'glorot') {
-      const limit = Math.sqrt(6 / (features + classes));
-      for (let i = 0; i < weights.length; i++) weights[i] = this.#random.uniform(-limit, limit);
-    }
-    return { weights, bias: new Float32Array(classes) };
-  }
-
-  #lossOptions(): CrossEntropyOptions<F32> {
-    return {
-      labelSmoothing: this.#options.labelSmoothing,
-      ...(this.#classWeights === null ? {} : { classWeights: this.#classWeights }),
-    };
-  }
-
-  /** Forward, fused loss and gradient, dW, db and the update; `metrics` gathers figures for `fit`. */
-  /** The rate of each step of a run: the schedule's, checked now, or the optimizer's own. */
-  #schedule(where: string, schedule: LearningRateSchedule | undefined, totalSteps: number | undefined): (step: number) => number {
-    const baseRate = this.#optimizer.options.learningRate;
-    return schedule === undefined ? () => baseRate : learningRateSchedule(schedule, { baseRate, totalSteps, where });
-  }
-
-  #step(x: F32, y: Tensor, metrics: F32 | null): F32 {
-    const ctx = this.#ctx;
-    const limit = ctx[internals].backend().tensorByteLimit?.bytes ?? Infinity;
-    if (x.shape[0]! * this.classes * 4 > Math.min(FUSED_STEP_LOGITS_BYTES, limit)) return this.#fusedStep(x, y, metrics);
-    const z = ctx.matmul(x, this.#weights, { bias: this.#bias });
-    const { loss, grad } = ctx.crossEntropyWithGrad(z, y, this.#lossOptions());
-    if (metrics !== null) this.#accumulate(z, y, loss, metrics, x.shape[0]!);
-    const dw = ctx.matmul(x, grad, { transposeA: true });
-    const db = ctx.sum(grad, { axis: 0 });
-    this.#optimizer.step([
-      { param: this.#weights, grad: dw },
-      { param: this.#bias, grad: db },
-    ]);
-    for (const t of [z, grad, dw, db]) t.dispose();
-    this.#version++;
-    this.#host = null;
-    return loss;
-  }
-
-  /** `#step` through `linearCrossEntropy`: the batch's logits are never whole, and gradX is not formed. */
-  #fusedStep(x: F32, y: Tensor, metrics: F32 | null): F32 {
-    const access = this.#ctx[internals];
-    const where = 'trainStep';
-    const options = this.#lossOptions();
-    const classWeights = this.#classWeights;
-    const { plan } = planLinearCrossEntropy(where, x, this.#weights, [this.classes], y, access.labels(y), classWeights?.shape ?? null, options, true);
-    const storage = (t: Tensor, name: string) => access.storage(t, where, name);
-    const result = access.backend().linearCrossEntropy(
-      storage(x, 'x'),
-      storage(this.#weights, 'weights'),
-      storage(this.#bias, 'bias'),
-      storage(y, 'y'),
-      classWeights === null ? null : storage(classWeights, 'classWeights'),
-      metrics === null ? null : storage(metrics, 'metrics'),
-      { ...plan, withGradX: false, metricsLossScale: x.shape[0]! },
-    );
-    const loss = access.adopt(result.loss, [], 'float32');
-    const dw = access.adopt(result.gradWeight!, [this.features, this.classes], 'float32');
-    const db = access.adopt(result.gradBias!, [this.classes], 'float32');
-    this.#optimizer.step([
-      { param: this.#weights, grad: dw },
-      { param: this.#bias, grad: db },
-    ]);
-    dw.dispose();
-    db.dispose();
-    this.#version++;
-    this.#host = null;
-    return loss;
-  }
-
-  #accumulate(z: F32, y: Tensor, loss: F32, metrics: F32, lossScale: number): void {
-    const access = this.#ctx[internals];
-    access.backend().accumulateMetrics(
-      access.storage(z, 'metrics', 'z'),
-      access.storage(y, 'metrics', 'y'),
-      access.storage(loss, 'metrics', 'loss'),
-      access.storage(metrics, 'metrics', 'metrics'),
-      {
-        rows: z.shape[0]!,
-        classes: this.classes,
-        target: y.dtype === 'int32' ? 'index' : 'probs',
-        ignoreIndex: -100,
-        lossScale,
-      },
-    );
-  }
-
-  /** `count` rows of `t` from `start`, in `order` when given (a device-side gather). */
-  #rows<D extends Tensor['dtype']>(t: Tensor<D>, order: Tensor<'int32'> | null, start: number, count: number): Tensor<D> {
-    const access = this.#ctx[internals];
-    const cols = t.shape.length === 2 ? t.shape[1]! : 1;
-    const storage = access
-      .backend()
-      .gatherRows(access.storage(t, 'gatherRows', 't'), order === null ? null : access.storage(order, 'gatherRows', 'order'), {
-        rows: count,
-        cols,
-        start,
-      });
-    return access.adopt(storage, [count, ...t.shape.slice(1)], t.dtype);
-  }
-
-  #peek(): { weights: Float32Array; bias: Float32Array } | null {
-    const access = this.#ctx[internals];
-    const weights = access.backend().peek(access.storage(this.#weights, 'toJSON', 'weights'));
-    const bias = access.backend().peek(access.storage(this.#bias, 'toJSON', 'bias'));
-    return weights instanceof Float32Array && bias instanceof Float32Array ? { weights, bias } : null;
-  }
-
-  #alive(where: string): void {
-    if (this.#disposed) throw new DisposedError(`${where}: the model was disposed`);
-  }
-
-  #checkFeatures(where: string, x: F32): number {
-    if (!(x instanceof Tensor) || x.dtype !== 'float32' || x.shape.length !== 2 || x.shape[1] !== this.features) {
-      throw new ShapeError(`${where}: x must be float32 [N, ${this.features}], got ${describe(x)}`);
-    }
-    return x.shape[0]!;
-  }
-
-  /** Checks features and targets of the same N >= 1 rows; returns N. */
-  #checkBatch(where: string, x: F32, y: Tensor): number {
-    this.#alive(where);
-    const rows = this.#checkFeatures(where, x);
-    const ids = y instanceof Tensor && y.dtype === 'int32' && y.shape.length === 1 && y.shape[0] === rows;
-    const probs = y instanceof Tensor && y.dtype === 'float32' && y.shape.length === 2 && y.shape[0] === rows && y.shape[1] === this.classes;
-    if (!ids && !probs) {
-      throw new ShapeError(`${where}: y must be int32 [${rows}] or float32 [${rows}, ${this.classes}] for x ${formatShape(x.shape)}, got ${describe(y)}`);
-    }
-    if (rows === 0) throw new ShapeError(`${where}: x holds no rows`);
-    return rows;
-  }
-}
-
-/** Class ids equal to this count for nothing, as in `crossEntropy`'s default. */
-const IGNORE_INDEX = -100;
-
-type BatchIterator = Iterator<Batch> | AsyncIterator<Batch>;
-
-/**
- * A new iterator over `dataset` for one epoch (null with `check`, which only proves that one
- * can be had without starting a function's work).
- */
-function openBatches(where: string, dataset: Dataset, epoch: number, check: boolean): BatchIterator | null {
-  const bad = (what: unknown) =>
-    new ValueError(
-      `${where}: the dataset must be an array, an iterable or async iterable of { x, y } batches, or a function returning one; ` +
-        `got ${describe(what)}${epoch > 0 ? ` in epoch ${epoch}` : ''}`,
-    );
-  if (typeof dataset === 'function') {
-    if (check) return null;
-    const source: unknown = dataset();
-    if (!isSource(source)) throw bad(source);
-    return iteratorOf(source);
-  }
-  if (!isSource(dataset)) throw bad(dataset);
-  return check ? null : iteratorOf(dataset);
-}
-
-function isSource(value: unknown): value is Iterable<Batch> | AsyncIterable<Batch> {
-  if (typeof value !== 'object' || value === null) return false;
-  return typeof (value as Partial<AsyncIterable<Batch>>)[Symbol.asyncIterator] === 'function' ||
-    typeof (value as Partial<Iterable<Batch>>)[Symbol.iterator] === 'function';
-}
-
-function iteratorOf(source: Iterable<Batch> | AsyncIterable<Batch>): BatchIterator {
-  const async = (source as Partial<AsyncIterable<Batch>>)[Symbol.asyncIterator];
-  return typeof async === 'function' ? async.call(source) : (source as Iterable<Batch>)[Symbol.iterator]();
-}
-
-function describe(t: unknown): string {
-  if (t instanceof Tensor || t === null || t === undefined) return String(t);
-  if (typeof t !== 'object' && typeof t !== 'function') return typeof t;
-  return (t as object).constructor?.name ?? typeof t;
 }

@@ -1,4 +1,6 @@
 import type {
+  Activation,
+  ActivationPlan,
   AdamPlan,
   AdamWPlan,
   Backend,
@@ -26,8 +28,9 @@ import type { AdapterReport, OpenedDevice } from './device.js';
 import { KernelHost, type KernelVariants } from './kernel-host.js';
 import { crossEntropy } from './kernels/cross-entropy.js';
 import { linearCrossEntropy } from './kernels/linear-cross-entropy.js';
-import { matmul } from './kernels/matmul.js';
+import { matmul, matmulActivation } from './kernels/matmul.js';
 import { softmax, softmaxBackward } from './kernels/softmax.js';
+import { activation } from './kernels/activation.js';
 import { sumRows } from './kernels/sum.js';
 import { topK } from './kernels/top-k.js';
 import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './kernels/train.js';
@@ -206,6 +209,27 @@ export class WebGPUBackend implements Backend {
     const copies: GpuStorage[] = [];
     topK(this.#host, this.#whole(gpu(z), copies), gpu(indices), gpu(values), plan);
     for (const c of copies) this.release(c);
+  }
+
+  activation(z: Storage, plan: ActivationPlan): Storage {
+    this.#usable(plan.activation);
+    return activation(this.#host, gpu(z), null, plan);
+  }
+
+  activationBackward(z: Storage, grad: Storage, plan: ActivationPlan): Storage {
+    this.#usable(`${plan.activation}Backward`);
+    return activation(this.#host, gpu(z), gpu(grad), plan);
+  }
+
+  linearActivation(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan, activation: Activation): { pre: Storage; out: Storage } {
+    this.#usable(`matmul ${activation}`);
+    const { pre, out } = matmulActivation(this.#host, gpu(a), gpu(b), bias === null ? null : gpu(bias), null, plan, activation);
+    return { pre: pre!, out };
+  }
+
+  linearActivationBackward(a: Storage, b: Storage, pre: Storage, plan: MatmulPlan, activation: Activation): Storage {
+    this.#usable(`matmul ${activation}'`);
+    return matmulActivation(this.#host, gpu(a), gpu(b), null, gpu(pre), plan, activation).out;
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {

@@ -1,4 +1,6 @@
 import type {
+  Activation,
+  ActivationPlan,
   AdamPlan,
   AdamWPlan,
   Backend,
@@ -16,6 +18,7 @@ import type {
   TopKPlan,
 } from '../../backend.js';
 import type { DType } from '../../dtype.js';
+import { activation, activationBackward } from '../activation.js';
 import { crossEntropy as referenceCrossEntropy } from '../cross-entropy.js';
 import { OpTimer } from '../timer.js';
 import { topK } from '../top-k.js';
@@ -120,6 +123,35 @@ export class WasmBackend implements Backend {
     this.#timer.timed(`topK ${plan.rows}x${plan.cols} k=${plan.k}`, () =>
       topK(this.#floats(z), this.#view(indices, 'int32') as Int32Array, this.#floats(values), plan),
     );
+  }
+
+  activation(z: Storage, plan: ActivationPlan): Storage {
+    return this.#timer.timed(`${plan.activation} ${plan.elements}`, () => {
+      // Allocate first: growing the memory would detach views taken before.
+      const out = this.#heap.storage(plan.elements);
+      activation(this.#floats(z), this.#floats(out), plan);
+      return out;
+    });
+  }
+
+  activationBackward(z: Storage, grad: Storage, plan: ActivationPlan): Storage {
+    return this.#timer.timed(`${plan.activation}Backward ${plan.elements}`, () => {
+      const out = this.#heap.storage(plan.elements);
+      activationBackward(this.#floats(z), this.#floats(grad), this.#floats(out), plan);
+      return out;
+    });
+  }
+
+  linearActivation(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan, activation: Activation): { pre: Storage; out: Storage } {
+    const pre = this.matmul(a, b, bias, plan);
+    return { pre, out: this.activation(pre, { elements: plan.batch * plan.m * plan.n, activation }) };
+  }
+
+  linearActivationBackward(a: Storage, b: Storage, pre: Storage, plan: MatmulPlan, activation: Activation): Storage {
+    const grad = this.matmul(a, b, null, plan);
+    const out = this.activationBackward(pre, grad, { elements: plan.batch * plan.m * plan.n, activation });
+    this.release(grad);
+    return out;
   }
 
   sumRows(t: Storage, plan: RowsPlan): Storage {

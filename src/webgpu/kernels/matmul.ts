@@ -4,9 +4,13 @@ import loadBScalar from '../../../shaders/matmul/load_b_scalar.wgsl?raw';
 import loadBVec4 from '../../../shaders/matmul/load_b_vec4.wgsl?raw';
 import blockedWgsl from '../../../shaders/matmul/blocked.wgsl?raw';
 import interfaceWgsl from '../../../shaders/matmul/interface.wgsl?raw';
+import storeWgsl from '../../../shaders/matmul/store.wgsl?raw';
+import storeActivationWgsl from '../../../shaders/matmul/store_activation.wgsl?raw';
 import skinnyWgsl from '../../../shaders/matmul/skinny.wgsl?raw';
 import tiledWgsl from '../../../shaders/matmul/tiled.wgsl?raw';
-import type { MatmulPlan } from '../../backend.js';
+import type { Activation, MatmulPlan } from '../../backend.js';
+import type { BindingKind } from '../pipeline-cache.js';
+import { ACT, ACTIVATION_LIBRARY } from './activation.js';
 import type { Bindable } from '../command-queue.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
 import type { ShaderPart } from '../shader.js';
@@ -45,6 +49,39 @@ export function matmul(host: KernelHost, a: GpuStorage, b: GpuStorage, bias: Gpu
 }
 
 /**
+ * A hidden layer's matmul with its activation in the epilogue (shaders/matmul/store_activation.wgsl).
+ * Forward (`pre` null): `op(a) · op(b) + bias` and its activation, as `pre` and `out`.
+ * Backward: `(op(a) · op(b)) * act'(pre)`, the gradient at the pre-activation.
+ */
+export function matmulActivation(
+  host: KernelHost,
+  a: GpuStorage,
+  b: GpuStorage,
+  bias: GpuStorage | null,
+  pre: GpuStorage | null,
+  plan: MatmulPlan,
+  activation: Activation,
+): { readonly out: GpuStorage; readonly pre: GpuStorage | null } {
+  const elements = plan.batch * plan.m * plan.n;
+  if (pre === null) {
+    const preOut = host.output(elements, `${activation} pre-activation`);
+    const out = host.output(elements, activation);
+    matmulInto(host, a.binding, b.binding, bias?.binding ?? null, preOut.buffer, plan, false, { forward: true, activation, extra: out.binding });
+    return { out, pre: preOut };
+  }
+  const out = host.output(elements, `${activation} backward`);
+  matmulInto(host, a.binding, b.binding, bias?.binding ?? null, out.buffer, plan, false, { forward: false, activation, extra: pre.binding });
+  return { out, pre: null };
+}
+
+/** A fused activation epilogue: `extra` is the activation's output (forward) or the pre-activation (backward). */
+interface Epilogue {
+  readonly forward: boolean;
+  readonly activation: Activation;
+  readonly extra: Bindable;
+}
+
+/**
  * `matmul` into a buffer the caller owns; with `accumulate`, the product is added to what
  * `out` holds (a gradient summed over chunks of rows).
  */
@@ -56,6 +93,7 @@ export function matmulInto(
   out: GPUBuffer,
   plan: MatmulPlan,
   accumulate: boolean,
+  epilogue: Epilogue | null = null,
 ): void {
   const { batch, m, k, n } = plan;
   if (batch * m * n === 0) return;
@@ -65,16 +103,24 @@ export function matmulInto(
     TRANSPOSE_B: plan.transposeB ? 1 : 0,
     HAS_BIAS: bias === null ? 0 : 1,
     ACCUMULATE: accumulate ? 1 : 0,
+    ...(epilogue === null ? {} : { FORWARD: epilogue.forward ? 1 : 0, ACT: ACT[epilogue.activation] }),
   };
+  // The epilogue's buffer sits at binding 5, after the uniforms (binding 4), which take no buffer.
+  const bindings: readonly BindingKind[] = epilogue === null ? signature(3, 1) : [...signature(3, 1), 'write'];
+  const store =
+    epilogue === null
+      ? [{ name: 'matmul/store.wgsl', code: storeWgsl }]
+      : [ACTIVATION_LIBRARY, { name: 'matmul/store_activation.wgsl', code: storeActivationWgsl }];
   const spec = (parts: readonly ShaderPart[], extra: Record<string, number> = {}) => ({
-    shader: host.shader([{ name: 'matmul/interface.wgsl', code: interfaceWgsl }, ...parts]),
+    shader: host.shader([{ name: 'matmul/interface.wgsl', code: interfaceWgsl }, ...store, ...parts]),
     entryPoint: 'main',
     constants: { ...constants, ...extra },
-    bindings: signature(3, 1),
+    bindings,
   });
-  const buffers = [a, b, bias ?? host.unusedRead, out];
+  const buffers = epilogue === null ? [a, b, bias ?? host.unusedRead, out] : [a, b, bias ?? host.unusedRead, out, out, epilogue.extra];
   const uniforms = params(['u32', m], ['u32', k], ['u32', n], ['u32', plan.aBatchStride], ['u32', plan.bBatchStride]);
-  const shape = `${batch}x${m}x${k}x${n}${plan.transposeA ? ' aT' : ''}${plan.transposeB ? ' bT' : ''}${accumulate ? ' +=' : ''}`;
+  const fused = epilogue === null ? '' : ` ${epilogue.activation}${epilogue.forward ? '' : "'"}`;
+  const shape = `${batch}x${m}x${k}x${n}${plan.transposeA ? ' aT' : ''}${plan.transposeB ? ' bT' : ''}${accumulate ? ' +=' : ''}${fused}`;
   if (variant === 'skinny') {
     const skinny = spec([{ name: 'matmul/skinny.wgsl', code: skinnyWgsl }], { NC: n });
     host.dispatch(`matmul skinny ${shape}`, skinny, buffers, uniforms, Math.ceil(m / SKINNY_ROWS), batch);

@@ -1,0 +1,326 @@
+import type { Context } from '../context.js';
+import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
+import type { TfjsModelArtifacts } from '../export/tfjs.js';
+import { ACTIVATIONS, type Activation } from './activations.js';
+import { layerShapes, linearInit, type LayerWeights } from './layers.js';
+import { Model, type ExportFormat } from './model.js';
+import type {
+  Dataset,
+  Evaluation,
+  FitDatasetOptions,
+  FitOptions,
+  History,
+  LossOptions,
+  OptimizerOptions,
+  PredictOptions,
+} from './options.js';
+import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
+
+type F32 = Tensor<'float32'>;
+
+/**
+ * A classifier's first weights: `'pytorch'` as `nn.Linear` (U(±1/√in) for weights and bias),
+ * `'glorot'` (Glorot-uniform weights, zero bias), `'zeros'`, or each layer's given.
+ */
+export type ClassifierInit = 'pytorch' | 'glorot' | 'zeros' | readonly LayerWeights[];
+
+export interface ClassifierOptions {
+  readonly features: number;
+  readonly classes: number;
+  /** Widths of the hidden layers, first to last. Default `[]`: softmax regression. */
+  readonly hidden?: readonly number[];
+  /** Between hidden layers. Default `'relu'`; `'gelu'` is the exact erf form, as PyTorch's default. */
+  readonly activation?: Activation;
+  /** Default `'pytorch'`. */
+  readonly init?: ClassifierInit;
+  /** Seeds every random choice: the first weights and the shuffling in `fit`. Default 0. */
+  readonly seed?: number;
+  /** Default `{ type: 'sgd', learningRate: 0.1 }`. */
+  readonly optimizer?: OptimizerOptions;
+  readonly loss?: LossOptions;
+}
+
+/** A classifier as `toJSON` writes it and `ctx.loadClassifier` reads it. */
+export interface ClassifierJSON {
+  readonly format: 'webgpu-softmax/classifier';
+  readonly version: 1;
+  readonly features: number;
+  readonly classes: number;
+  readonly hidden: number[];
+  readonly activation: Activation;
+  readonly seed: number;
+  readonly optimizer: OptimizerOptions;
+  readonly loss: { readonly labelSmoothing: number; readonly classWeights: number[] | null };
+  /** Each layer's weight (row-major `[in, out]`) and bias, first layer first. */
+  readonly layers: { readonly weight: number[]; readonly bias: number[] }[];
+}
+
+const WHERE = 'classifier';
+
+/** The options shared with `softmaxRegression`, checked there, with errors named for `classifier`. */
+function resolveShared(options: ClassifierOptions): ResolvedOptions {
+  try {
+    const { features, classes, seed, optimizer, loss } = options;
+    return resolveOptions({ features, classes, ...(seed === undefined ? {} : { seed }), ...(optimizer === undefined ? {} : { optimizer }), ...(loss === undefined ? {} : { loss }) });
+  } catch (e) {
+    if (e instanceof WebGPUSoftmaxError) {
+      const Kind = e.constructor as new (message: string) => WebGPUSoftmaxError;
+      throw new Kind(e.message.replace(/^softmaxRegression:/, `${WHERE}:`));
+    }
+    throw e;
+  }
+}
+
+/** Checks `hidden`, `activation` and `init`, naming the value at fault. */
+function resolveShape(options: ClassifierOptions, o: ResolvedOptions) {
+  const hidden = options.hidden ?? [];
+  if (!Array.isArray(hidden)) throw new ValueError(`${WHERE}: hidden must be an array of layer widths, got ${typeof hidden}`);
+  hidden.forEach((width, i) => {
+    if (typeof width !== 'number' || !Number.isSafeInteger(width) || width < 1) {
+      throw new ValueError(`${WHERE}: hidden[${i}] must be a positive integer, got ${String(width)}`);
+    }
+  });
+  const activation = options.activation ?? 'relu';
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new ValueError(`${WHERE}: activation must be one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(activation)}`);
+  }
+  const shapes = layerShapes(o.features, hidden, o.classes);
+  const init = options.init ?? 'pytorch';
+  if (Array.isArray(init)) {
+    checkLayers(`${WHERE}: init`, init, shapes);
+  } else if (init !== 'pytorch' && init !== 'glorot' && init !== 'zeros') {
+    throw new ValueError(`${WHERE}: init must be 'pytorch', 'glorot', 'zeros' or an array of { weight, bias } per layer, got ${JSON.stringify(init)}`);
+  }
+  return { hidden: [...hidden] as number[], activation, shapes, init };
+}
+
+/** Each layer's arrays: Float32Arrays of the layer's sizes, every value finite. */
+function checkLayers(where: string, layers: readonly LayerWeights[], shapes: [number, number][]): void {
+  if (layers.length !== shapes.length) {
+    throw new ShapeError(`${where} must hold ${shapes.length} layers (${shapes.map(([i, o]) => `[${i}, ${o}]`).join(', ')}), got ${layers.length}`);
+  }
+  shapes.forEach(([inSize, outSize], l) => {
+    const layer = layers[l];
+    for (const [field, length] of [['weight', inSize * outSize], ['bias', outSize]] as const) {
+      const a = layer?.[field];
+      if (!(a instanceof Float32Array) || a.length !== length) {
+        throw new ShapeError(`${where}[${l}].${field} must be a Float32Array of ${length} values, got ${a instanceof Float32Array ? `${a.length}` : typeof a}`);
+      }
+      const bad = a.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new ValueError(`${where}[${l}].${field}[${bad}] is ${a[bad]}, not a finite number`);
+    }
+  });
+}
+
+/**
+ * A classifier head: dense layers with an activation between them, `features → hidden… →
+ * classes`, trained with cross-entropy on the context's backend, as a PyTorch
+ * `nn.Sequential(Linear, act, …, Linear)` would be. With `hidden: []` it is softmax regression.
+ *
+ * @example
+ * const model = ctx.classifier({ features: 1280, classes: 5, hidden: [100], activation: 'relu', seed: 1,
+ *   optimizer: { type: 'adam', learningRate: 1e-3 } });
+ * await model.fit(x, y, { epochs: 10, batchSize: 32, validationData: [xVal, yVal] });
+ * const p = model.predict(xNew);
+ */
+export class Classifier {
+  readonly features: number;
+  readonly classes: number;
+  readonly hidden: readonly number[];
+  readonly activation: Activation;
+  readonly #model: Model;
+
+  /** @internal Use `ctx.classifier` or `ctx.loadClassifier`. */
+  constructor(ctx: Context, options: ClassifierOptions) {
+    const o = resolveShared(options);
+    const { hidden, activation, shapes, init } = resolveShape(options, o);
+    this.#model = new Model(ctx, o, {
+      hidden,
+      activation,
+      init: (random) => {
+        if (Array.isArray(init)) return init.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
+        return shapes.map(([inSize, outSize]) => {
+          if (init === 'pytorch') return linearInit(random, inSize, outSize);
+          const weight = new Float32Array(inSize * outSize);
+          if (init === 'glorot') {
+            const limit = Math.sqrt(6 / (inSize + outSize));
+            for (let i = 0; i < weight.length; i++) weight[i] = random.uniform(-limit, limit);
+          }
+          return { weight, bias: new Float32Array(outSize) };
+        });
+      },
+    });
+    this.features = o.features;
+    this.classes = o.classes;
+    this.hidden = Object.freeze([...hidden]);
+    this.activation = activation;
+  }
+
+  /** One step on a batch, as `SoftmaxRegression.trainStep`: the loss, not read back. */
+  trainStep(x: F32, y: Tensor): F32 {
+    return this.#model.trainStep(x, y);
+  }
+
+  /**
+   * Trains for `epochs` passes over `x` and `y`, as `SoftmaxRegression.fit`. A second `fit` or
+   * `fitDataset` while one runs is refused (`BusyError`); disposing the model stops the run,
+   * which rejects with a `DisposedError`.
+   */
+  fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+    return this.#model.fit(x, y, options);
+  }
+
+  /** Trains on a stream of batches, as `SoftmaxRegression.fitDataset`. */
+  fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    return this.#model.fitDataset(dataset, options);
+  }
+
+  /** Mean cross-entropy and accuracy over a data set, in one read back. */
+  evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+    return this.#model.evaluate(x, y);
+  }
+
+  /** Class probabilities `[N, classes]`, or with `{ topK }` each row's k most probable classes. */
+  predict(x: F32): F32;
+  predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
+  predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
+    return options === undefined ? this.#model.predict(x) : this.#model.predict(x, options);
+  }
+
+  /** Copies of each layer's weight (row-major `[in, out]`) and bias, first layer first. */
+  getWeights(): Promise<LayerWeights[]> {
+    return this.#model.getLayers();
+  }
+
+  /** Replaces every layer's weights, all checked before any is replaced. */
+  setWeights(layers: readonly LayerWeights[]): void {
+    this.#model.setLayers('setWeights', layers, (l, field) => `layers[${l}].${field}`);
+  }
+
+  /**
+   * The model as bytes PyTorch, ONNX Runtime or TensorFlow.js read (see the README's "Export
+   * and import"): `'onnx'` (input `input` [batch, features], outputs `logits` and
+   * `probabilities`; `{ opset: 20 }` spells gelu as one Gelu node), `'safetensors'` (the
+   * state_dict of `nn.Sequential(Linear, act, …, Linear)`), or `'tfjs'` (`tf.io.ModelArtifacts`
+   * for `tf.loadLayersModel(tf.io.fromMemory(artifacts))`). Bytes, not a download.
+   *
+   * @example
+   * const bytes = await model.export('onnx');
+   * const session = await ort.InferenceSession.create(bytes);
+   */
+  export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
+  export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
+  export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
+  export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+    return this.#model.export(format, options);
+  }
+
+  /**
+   * The model as plain JSON, for `ctx.loadClassifier`; synchronous, so on WebGPU after a bare
+   * `trainStep`, `await model.getWeights()` first. The optimizer's state is not saved.
+   */
+  toJSON(): ClassifierJSON {
+    const host = this.#model.hostLayers('toJSON');
+    if (host === null) {
+      throw new WebGPUSoftmaxError(
+        'toJSON: the weights changed on the GPU since they were last read; `await model.getWeights()` first ' +
+          '(toJSON is synchronous, and reading from a GPU is not)',
+      );
+    }
+    const o = this.#model.options;
+    return {
+      format: 'webgpu-softmax/classifier',
+      version: 1,
+      features: o.features,
+      classes: o.classes,
+      hidden: [...this.hidden],
+      activation: this.activation,
+      seed: o.seed,
+      optimizer: o.optimizer,
+      loss: { labelSmoothing: o.labelSmoothing, classWeights: o.classWeights === null ? null : Array.from(o.classWeights) },
+      layers: host.map(({ weight, bias }) => ({ weight: Array.from(weight), bias: Array.from(bias) })),
+    };
+  }
+
+  /** Frees the weights and the optimizer's state. Safe to call twice. */
+  dispose(): void {
+    this.#model.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Options that rebuild a classifier saved by `toJSON`; every weight must be a finite number. */
+export function classifierOptionsFromJSON(json: ClassifierJSON): ClassifierOptions {
+  const where = 'loadClassifier';
+  if (json?.format !== 'webgpu-softmax/classifier' || json.version !== 1) {
+    throw new ValueError(
+      `${where}: expected a 'webgpu-softmax/classifier' document of version 1, got format ${JSON.stringify(json?.format)} version ${JSON.stringify(json?.version)}`,
+    );
+  }
+  if (!Array.isArray(json.layers)) throw new ValueError(`${where}: layers must be an array, got ${typeof json.layers}`);
+  const layers = json.layers.map((layer, l) => {
+    const read = (field: 'weight' | 'bias') => {
+      const values: unknown = layer?.[field];
+      if (!Array.isArray(values)) throw new ValueError(`${where}: layers[${l}].${field} must be an array of numbers, got ${typeof values}`);
+      const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+      if (bad >= 0) throw new ValueError(`${where}: layers[${l}].${field}[${bad}] is ${JSON.stringify(values[bad]) ?? 'missing'}, not a finite number`);
+      return Float32Array.from(values as number[]);
+    };
+    return { weight: read('weight'), bias: read('bias') };
+  });
+  return {
+    features: json.features,
+    classes: json.classes,
+    hidden: json.hidden,
+    activation: json.activation,
+    seed: json.seed,
+    optimizer: json.optimizer,
+    init: layers,
+    loss: { labelSmoothing: json.loss?.labelSmoothing ?? 0, classWeights: json.loss?.classWeights ?? undefined },
+  };
+}
+
+/** What `ctx.importClassifier` reads, and the training options the file cannot hold. */
+export interface ImportClassifierOptions {
+  readonly format: 'onnx' | 'safetensors';
+  /**
+   * safetensors: the activation, which a state_dict does not hold (default: the file's
+   * `activation` metadata, which our exports write, else 'relu'). onnx: checked against the graph's.
+   */
+  readonly activation?: Activation;
+  readonly seed?: number;
+  readonly optimizer?: OptimizerOptions;
+  readonly loss?: LossOptions;
+}
+
+/**
+ * Options that rebuild a classifier from ONNX or safetensors bytes, fully checked first: a
+ * corrupt or mismatched file throws, naming the tensor or node at fault, before any tensor is
+ * made. The readers load on first use.
+ */
+export async function importedClassifierOptions(bytes: Uint8Array, options: ImportClassifierOptions): Promise<ClassifierOptions> {
+  const where = 'importClassifier';
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`${where}: bytes must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  const format = options?.format;
+  if (format !== 'onnx' && format !== 'safetensors') {
+    throw new ValueError(`${where}: format must be 'onnx' or 'safetensors', got ${JSON.stringify(format)}`);
+  }
+  const read = options.activation === undefined ? {} : { activation: options.activation };
+  const desc = format === 'onnx' ? (await import('../export/onnx.js')).readOnnx(bytes, read) : (await import('../export/safetensors.js')).readSafetensors(bytes, read);
+  const { seed, optimizer, loss } = options;
+  return {
+    features: desc.features,
+    classes: desc.classes,
+    hidden: [...desc.hidden],
+    activation: desc.activation,
+    init: desc.layers.map(({ weight, bias }) => ({ weight, bias })),
+    ...(seed === undefined ? {} : { seed }),
+    ...(optimizer === undefined ? {} : { optimizer }),
+    ...(loss === undefined ? {} : { loss }),
+  };
+}
