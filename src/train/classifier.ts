@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { TrainingContext } from '../internal.js';
 import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
@@ -133,7 +133,7 @@ export class Classifier {
   readonly #model: Model;
 
   /** @internal Use `ctx.classifier` or `ctx.loadClassifier`. */
-  constructor(ctx: Context, options: ClassifierOptions) {
+  constructor(ctx: TrainingContext, options: ClassifierOptions) {
     const o = resolveShared(options);
     const { hidden, activation, shapes, init } = resolveShape(options, o);
     this.#model = new Model(ctx, o, {

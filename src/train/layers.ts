@@ -1,7 +1,6 @@
-import type { Context } from '../context.js';
 import type { Tensor } from '../tensor.js';
 import type { MatmulPlan } from '../backend.js';
-import { internals } from '../internal.js';
+import { internals, type TrainingContext } from '../internal.js';
 import { activateBackward, type Activation } from './activations.js';
 import type { Random } from './random.js';
 
@@ -52,7 +51,7 @@ function plan2d(m: number, k: number, n: number, transposeB: boolean): MatmulPla
 }
 
 /** A hidden layer: its pre-activation `x·W + b` and output `act(pre)`, in one pass on WebGPU. */
-function hiddenForward(ctx: Context, layer: Dense, activation: Activation, h: F32): { pre: F32; out: F32 } {
+function hiddenForward(ctx: TrainingContext, layer: Dense, activation: Activation, h: F32): { pre: F32; out: F32 } {
   const access = ctx[internals];
   const where = `${activation} layer`;
   const rows = h.shape[0]!;
@@ -67,7 +66,7 @@ function hiddenForward(ctx: Context, layer: Dense, activation: Activation, h: F3
 }
 
 /** The gradient at hidden layer `below`'s pre-activation, `(grad · Wᵀ) * act'(pre)`, from the one at the input of the layer above. */
-function hiddenBackward(ctx: Context, above: Dense, activation: Activation, grad: F32, pre: F32): F32 {
+function hiddenBackward(ctx: TrainingContext, above: Dense, activation: Activation, grad: F32, pre: F32): F32 {
   const access = ctx[internals];
   const where = `${activation} layer backward`;
   const rows = grad.shape[0]!;
@@ -88,7 +87,7 @@ function hiddenBackward(ctx: Context, above: Dense, activation: Activation, grad
  * hidden layer is one matmul with the bias and activation in its epilogue, and nothing is read
  * back: the whole pass is queued in the step's submit.
  */
-export function forward(ctx: Context, layers: readonly Dense[], activation: Activation, x: F32, tape: ForwardTape | null, activateLast = false): F32 {
+export function forward(ctx: TrainingContext, layers: readonly Dense[], activation: Activation, x: F32, tape: ForwardTape | null, activateLast = false): F32 {
   let h = x;
   for (let l = 0; l < layers.length; l++) {
     const layer = layers[l]!;
@@ -116,7 +115,7 @@ export function forward(ctx: Context, layers: readonly Dense[], activation: Acti
  * at its input instead. On WebGPU each step down a layer is one matmul with act' in its epilogue.
  */
 export function backward(
-  ctx: Context,
+  ctx: TrainingContext,
   layers: readonly Dense[],
   activation: Activation,
   tape: ForwardTape,

@@ -1,6 +1,5 @@
-import type { Context } from '../context.js';
 import { BusyError, DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
-import { internals } from '../internal.js';
+import { internals, type TrainingContext } from '../internal.js';
 import type { CrossEntropyOptions } from '../ops/cross-entropy.js';
 import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
 import { formatShape } from '../shape.js';
@@ -72,7 +71,7 @@ export class Model {
   readonly classes: number;
   readonly hidden: readonly number[];
   readonly activation: Activation;
-  readonly #ctx: Context;
+  readonly #ctx: TrainingContext;
   readonly #options: ResolvedOptions;
   readonly #optimizer: Optimizer;
   readonly #classWeights: F32 | null;
@@ -86,7 +85,7 @@ export class Model {
   /** The `fit` or `fitDataset` running now, if any: a model trains one run at a time. */
   #training: string | null = null;
 
-  constructor(ctx: Context, o: ResolvedOptions, shape: ModelShape) {
+  constructor(ctx: TrainingContext, o: ResolvedOptions, shape: ModelShape) {
     this.#ctx = ctx;
     this.#options = o;
     this.features = o.features;

@@ -1,6 +1,5 @@
-import type { Context } from '../context.js';
 import { ValueError } from '../errors.js';
-import { internals } from '../internal.js';
+import { internals, type TrainingContext } from '../internal.js';
 import type { Tensor } from '../tensor.js';
 import type { AdamOptions, AdamWOptions, OptimizerOptions, RmspropOptions, SgdOptions } from './options.js';
 
@@ -35,7 +34,7 @@ export interface Optimizer {
   dispose(): void;
 }
 
-export function createOptimizer(ctx: Context, options: OptimizerOptions): Optimizer {
+export function createOptimizer(ctx: TrainingContext, options: OptimizerOptions): Optimizer {
   switch (options.type) {
     case 'sgd':
       return new Sgd(ctx, options);
@@ -49,17 +48,17 @@ export function createOptimizer(ctx: Context, options: OptimizerOptions): Optimi
 }
 
 /** Zeros shaped like `param`, for optimizer state. */
-function zerosLike(ctx: Context, param: F32): F32 {
+function zerosLike(ctx: TrainingContext, param: F32): F32 {
   return ctx.tensor(new Float32Array(param.size), param.shape);
 }
 
 /** What every optimizer shares: its context, its options and the rate of its next step. */
 abstract class BaseOptimizer<O extends OptimizerOptions> implements Optimizer {
   readonly options: O;
-  protected readonly ctx: Context;
+  protected readonly ctx: TrainingContext;
   #learningRate: number;
 
-  constructor(ctx: Context, options: O) {
+  constructor(ctx: TrainingContext, options: O) {
     this.ctx = ctx;
     this.options = options;
     this.#learningRate = options.learningRate;

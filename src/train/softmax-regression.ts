@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { TrainingContext } from '../internal.js';
 import { WebGPUSoftmaxError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
@@ -37,7 +37,7 @@ export class SoftmaxRegression {
   readonly #model: Model;
 
   /** @internal Use `ctx.softmaxRegression` or `ctx.loadSoftmaxRegression`. */
-  constructor(ctx: Context, options: SoftmaxRegressionOptions) {
+  constructor(ctx: TrainingContext, options: SoftmaxRegressionOptions) {
     const o = resolveOptions(options);
     this.#model = new Model(ctx, o, {
       hidden: [],
