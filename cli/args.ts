@@ -10,8 +10,8 @@ Options:
   --dataset mnist|iris        data set (default mnist)
   --epochs N                  passes over the training rows (default 10 for mnist, 100 for iris)
   --batch-size N              rows per step (default 128 for mnist, 16 for iris)
-  --optimizer sgd|adam        (default sgd)
-  --learning-rate X           a positive number (default 0.5 for sgd, 0.01 for adam)
+  --optimizer sgd|adam|adamw|rmsprop   (default sgd)
+  --learning-rate X           a positive number (default 0.5 for sgd, 0.01 for the others)
   --backend both|webgpu|cpu   (default both)
   --seed N                    seeds the shuffling (default 1)
   --model linear|mlp          mlp: also an MLP beside the linear model (default linear)
@@ -27,7 +27,7 @@ export interface TrainOptions {
   readonly dataset: 'mnist' | 'iris';
   readonly epochs: number;
   readonly batchSize: number;
-  readonly optimizer: 'sgd' | 'adam';
+  readonly optimizer: 'sgd' | 'adam' | 'adamw' | 'rmsprop';
   readonly learningRate: number;
   readonly backend: 'both' | 'webgpu' | 'cpu';
   readonly seed: number;
@@ -64,7 +64,7 @@ export function parseCommandLine(argv: readonly string[]): TrainOptions | 'help'
     if (stray !== undefined) throw new UsageError(`--${stray} needs --model mlp`);
   }
   const dataset = choice('dataset', values.dataset, ['mnist', 'iris'] as const, 'mnist');
-  const optimizer = choice('optimizer', values.optimizer, ['sgd', 'adam'] as const, 'sgd');
+  const optimizer = choice('optimizer', values.optimizer, ['sgd', 'adam', 'adamw', 'rmsprop'] as const, 'sgd');
   return {
     dataset,
     optimizer,

@@ -2,7 +2,7 @@
 // (Node, through the `webgpu` package; the CPU backend where there is no adapter) and on
 // the CPU backend, and shows both side by side; with --model mlp, an MLP beside it.
 //
-//   npm start -- --dataset mnist|iris --epochs 10 --batch-size 128 --optimizer sgd|adam
+//   npm start -- --dataset mnist|iris --epochs 10 --batch-size 128 --optimizer sgd|adam|adamw|rmsprop
 //                --learning-rate 0.5 --backend both|webgpu|cpu --seed 1
 //                --model mlp --hidden 100 --activation relu --mlp-learning-rate 0.001
 

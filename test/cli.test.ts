@@ -34,6 +34,8 @@ describe('npm start options', () => {
     expect(parseCommandLine(['--model=mlp', '--hidden', '256,128', '--activation', 'gelu', '--mlp-learning-rate', '3e-4'])).toMatchObject({
       mlp: { hidden: [256, 128], activation: 'gelu', learningRate: 0.0003 },
     });
+    expect(parseCommandLine(['--optimizer', 'rmsprop'])).toMatchObject({ optimizer: 'rmsprop', learningRate: 0.01 });
+    expect(() => parseCommandLine(['--optimizer', 'lbfgs'])).toThrow('--optimizer must be one of sgd, adam, adamw, rmsprop, got "lbfgs"');
     expect(parseCommandLine(['--help'])).toBe('help');
     expect(parseCommandLine(['-h', '--epochs', 'abc'])).toBe('help');
   });
