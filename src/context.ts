@@ -17,7 +17,7 @@ import { planRows } from './ops/rows.js';
 import { planSum, type SumOptions } from './ops/sum.js';
 import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
 import { Tensor, tensorInternals, type DType, type Internals, type TensorOwner } from './tensor.js';
-import { internals, type ContextInternals, type TrainingContext } from './internal.js';
+import { internals, type ContextInternals } from './internal.js';
 import type { SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './train/options.js';
 import { optionsFromJSON } from './train/resolve-options.js';
 import {
@@ -75,7 +75,7 @@ export interface BackendChoice {
  * const { loss, grad } = ctx.crossEntropyWithGrad(z, y);
  * console.log((await loss.read())[0]);
  */
-export class Context implements TrainingContext {
+export class Context {
   #backend: Backend;
   #tensors = 0;
   #bytes = 0;

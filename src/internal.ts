@@ -28,7 +28,8 @@ type F32 = Tensor<'float32'>;
 /**
  * What the training code needs of a context: the ops it composes, and its internals. The
  * models take this, not `Context`, so src/train/ never imports context.ts (which makes the
- * models); `Context` implements it.
+ * models). `Context` has it structurally, checked where it hands itself to a model; an
+ * `implements` clause would outlive `stripInternal` in the published types and break them.
  */
 export interface TrainingContext {
   readonly [internals]: ContextInternals;
