@@ -414,18 +414,7 @@ export class Model {
     try {
       await this.#walk('fitDataset (validationData)', dataset, epoch, signal, async (x, y) => {
         this.#stillAlive('fitDataset');
-        const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
-        const rows = x.shape[0]!;
-        for (let start = 0; start < rows; start += chunk) {
-          const whole = start === 0 && chunk >= rows;
-          const count = Math.min(chunk, rows - start);
-          const xb = whole ? x : this.#rows(x, null, start, count);
-          const yb = whole ? y : this.#rows(y, null, start, count);
-          const z = this.#logits(xb);
-          const loss = ctx.crossEntropy(z, yb, { reduction: 'sum', labelSmoothing: this.#options.labelSmoothing });
-          this.#accumulate(z, yb, loss, metrics, 1);
-          for (const t of whole ? [z, loss] : [z, loss, xb, yb]) t.dispose();
-        }
+        this.#score(x, y, metrics);
         await ctx.flush();
       });
       const [lossSum, correct, counted] = await metrics.read();
@@ -528,27 +517,37 @@ export class Model {
    * and accuracy over a data set, in one read back.
    */
   async evaluate(x: F32, y: Tensor): Promise<Evaluation> {
-    const rows = this.#checkBatch('evaluate', x, y);
-    const ctx = this.#ctx;
-    const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
-    const metrics = ctx.tensor(new Float32Array(4));
+    this.#checkBatch('evaluate', x, y);
+    const metrics = this.#ctx.tensor(new Float32Array(4));
     try {
-      for (let start = 0; start < rows; start += chunk) {
-        const whole = start === 0 && chunk >= rows;
-        const count = Math.min(chunk, rows - start);
-        const xb = whole ? x : this.#rows(x, null, start, count);
-        const yb = whole ? y : this.#rows(y, null, start, count);
-        const z = this.#logits(xb);
-        const loss = ctx.crossEntropy(z, yb, { reduction: 'sum', labelSmoothing: this.#options.labelSmoothing });
-        this.#accumulate(z, yb, loss, metrics, 1);
-        for (const t of whole ? [z, loss] : [z, loss, xb, yb]) t.dispose();
-      }
+      this.#score(x, y, metrics);
       const [lossSum, correct, counted] = await metrics.read();
       return { loss: lossSum! / counted!, accuracy: correct! / counted! };
     } finally {
       metrics.dispose();
     }
   }
+
+  /**
+   * Adds the summed loss and the accuracy counts of `x` and `y` to `metrics`, a chunk of rows
+   * at a time, so the logits held stay within EVALUATE_CHUNK_ELEMENTS whatever the rows.
+   */
+  #score(x: F32, y: Tensor, metrics: F32): void {
+    const ctx = this.#ctx;
+    const rows = x.shape[0]!;
+    const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / this.classes));
+    for (let start = 0; start < rows; start += chunk) {
+      const whole = start === 0 && chunk >= rows;
+      const count = Math.min(chunk, rows - start);
+      const xb = whole ? x : this.#rows(x, null, start, count);
+      const yb = whole ? y : this.#rows(y, null, start, count);
+      const z = this.#logits(xb);
+      const loss = ctx.crossEntropy(z, yb, { reduction: 'sum', labelSmoothing: this.#options.labelSmoothing });
+      this.#accumulate(z, yb, loss, metrics, 1);
+      for (const t of whole ? [z, loss] : [z, loss, xb, yb]) t.dispose();
+    }
+  }
+
 
   /**
    * Class probabilities `[N, classes]` for features `[N, features]`; with `{ topK: k }`, only the
