@@ -18,6 +18,10 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** The two servers' ports; set E2E_PORT and DEMO_PORT to run two checkouts' suites at once. */
+const E2E = `http://127.0.0.1:${process.env.E2E_PORT ?? 4173}`;
+const DEMO_ORIGIN = `http://127.0.0.1:${process.env.DEMO_PORT ?? 4174}`;
+
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '*.spec.ts',
@@ -26,20 +30,20 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     browserName: 'chromium',
-    baseURL: 'http://127.0.0.1:4173',
+    baseURL: E2E,
     launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS },
   },
   webServer: [
     {
       command: 'npx vite --config e2e/vite.config.ts',
-      url: 'http://127.0.0.1:4173/e2e/index.html',
+      url: `${E2E}/e2e/index.html`,
       reuseExistingServer: false,
       timeout: 60_000,
     },
     {
       // The MNIST demo (`npm run demo`), for e2e/demo.spec.ts.
       command: 'npx vite --config demo/vite.config.ts',
-      url: 'http://127.0.0.1:4174/demo/',
+      url: `${DEMO_ORIGIN}/demo/`,
       reuseExistingServer: false,
       timeout: 60_000,
     },

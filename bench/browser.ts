@@ -7,8 +7,8 @@ import { CHROMIUM_ARGS } from '../playwright.config.js';
 import { messageOf } from './contenders/types.js';
 import { PAGE_API, type EnvironmentRequest, type EnvironmentResult, type PageApi } from './results.js';
 
-/** The e2e suites serve on 4173; a port of our own lets both run at once. */
-const PORT = 4175;
+/** The e2e suites serve on 4173 and 4174; a port of our own (BENCH_PORT) lets them run at once. */
+const PORT = Number(process.env.BENCH_PORT ?? 4175);
 
 /**
  * Serves the repository root from 127.0.0.1 (navigator.gpu needs a secure context, and

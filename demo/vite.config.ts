@@ -28,7 +28,7 @@ export default defineConfig({
   plugins: [redirectToDemo()],
   // Only the demo's own page: the other pages under the root import names this config does not alias.
   optimizeDeps: { entries: ['demo/index.html'] },
-  server: { host: '127.0.0.1', port: 4174, strictPort: true, fs: { allow: [root] } },
+  server: { host: '127.0.0.1', port: Number(process.env.DEMO_PORT ?? 4174), strictPort: true, fs: { allow: [root] } },
   // In the checkout, not in a node_modules that other checkouts may share (see e2e/vite.config.ts).
   cacheDir: fileURLToPath(new URL('../.vite/demo', import.meta.url)),
 });

@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 
 // The demo has its own server (see playwright.config.ts); the suite's baseURL is the parity harness.
-const DEMO = 'http://127.0.0.1:4174/demo/';
+const DEMO = `http://127.0.0.1:${process.env.DEMO_PORT ?? 4174}/demo/`;
 /** The frame-gap run: 10 epochs of 500 steps. */
 const EPOCHS = 10;
 const BATCH = 16;

@@ -10,7 +10,8 @@ export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
   logLevel: 'warn',
   resolve: { alias: { 'webgpu-softmax': fileURLToPath(new URL('../dist/index.js', import.meta.url)) } },
-  server: { host: '127.0.0.1', port: 4173, strictPort: true },
+  // E2E_PORT lets two checkouts run their browser suites at once.
+  server: { host: '127.0.0.1', port: Number(process.env.E2E_PORT ?? 4173), strictPort: true },
   // In the checkout, not node_modules/.vite: a checkout that shares node_modules with another
   // (a git worktree) would otherwise re-bundle the dependencies under a page mid-load.
   cacheDir: fileURLToPath(new URL('../.vite/e2e', import.meta.url)),
