@@ -4,6 +4,7 @@ import { oddShapeCases } from '../test/helpers/odd-shapes.js';
 import { VARIANT_SETS } from '../test/helpers/variants.js';
 import type { Harness } from './harness.js';
 
+// As the Node suite (test/parity.test.ts): atol in units of each output's scale below 1.
 const RTOL = 1e-4;
 const ATOL = 1e-5;
 
@@ -27,8 +28,19 @@ for (const [suiteName, kernels] of SUITES) {
       await page.goto('/e2e/index.html');
       await expect(page.locator('#status')).toHaveText('ready');
       // Fails, loudly, where Chromium has no WebGPU adapter.
-      const { adapter } = await page.evaluate((k) => (globalThis as unknown as { harness: Harness }).harness.open(k), kernels);
-      if (kernels !== 'wasm') expect(adapter).toMatchObject({ vendor: expect.any(String) });
+      const opened = await page.evaluate((k) => (globalThis as unknown as { harness: Harness }).harness.open(k), kernels);
+      expect(opened.referenceWasmBuild).toBeNull();
+      if (kernels !== 'wasm') {
+        expect(opened.backend).toBe('webgpu');
+        expect(opened.adapter).toMatchObject({ vendor: expect.any(String) });
+      } else {
+        // Where the kernels fail to compile, the CPU backend quietly runs the float64
+        // reference, and the suite would compare the reference with itself.
+        expect(opened.backend).toBe('cpu');
+        expect(opened.expectedWasmBuild).not.toBeNull();
+        expect(opened.wasmBuild).toBe(opened.expectedWasmBuild);
+        console.log(`Chromium runs the ${opened.wasmBuild === 'relaxed-simd' ? 'relaxed-SIMD' : 'plain-SIMD'} build of the Wasm kernels`);
+      }
     });
 
     test.afterAll(async () => {

@@ -24,12 +24,25 @@ export function checkKnownKeys(where: string, options: unknown, known: readonly 
 }
 
 /**
- * Refuses a call with more arguments than the function takes: `ctx.tensor(values, shape, 'float16')`
- * must not drop its third argument in silence. Pass `arguments.length`.
+ * The keys of an options type, as the list `checkKnownKeys` takes. Written as an object with
+ * every key of `T` set to `true`, so the compiler holds list and type together: a key added to
+ * the type and not here, or listed here and not in the type, fails to typecheck.
+ *
+ * @example
+ * export const SUM_KEYS = keysOf<SumOptions>({ axis: true });
  */
-export function checkArity(where: string, given: number, most: number): void {
+export function keysOf<T extends object>(keys: { readonly [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.keys(keys);
+}
+
+/**
+ * Refuses a call with more arguments than the function takes: `ctx.tensor(values, shape, 'float16')`
+ * must not drop its third argument in silence. Pass `arguments.length`; `hint` says what the
+ * caller may have meant.
+ */
+export function checkArity(where: string, given: number, most: number, hint = ''): void {
   if (given > most) {
-    throw new ValueError(`${where}: takes at most ${most} argument${most === 1 ? '' : 's'}, got ${given}`);
+    throw new ValueError(`${where}: takes at most ${most} argument${most === 1 ? '' : 's'}, got ${given}${hint === '' ? '' : `; ${hint}`}`);
   }
 }
 

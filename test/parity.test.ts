@@ -6,6 +6,7 @@ import { compareOutputs } from './helpers/compare.js';
 import { FIXTURE_FILES, loadFixtures } from './helpers/fixtures.js';
 import { oddShapeCases } from './helpers/odd-shapes.js';
 import { VARIANT_SETS } from './helpers/variants.js';
+import { expectedWasmBuild } from './helpers/wasm-features.js';
 
 /**
  * Against the float64 reference. `atol` is in units of each output's scale (its median
@@ -18,12 +19,22 @@ export const PARITY = { rtol: 1e-4, atol: 1e-5 };
 const CASES = [...FIXTURE_FILES.flatMap((file) => loadFixtures(file)), ...oddShapeCases()];
 const worst = new Map<string, { maxAbs: number; maxRel: number; used: number; case: string }>();
 
-const SUITES: readonly (readonly [string, () => Promise<Context>])[] = [
-  ...VARIANT_SETS.map(([name, kernels]) => [`WebGPU, ${name}`, () => openContext('webgpu', kernels)] as const),
-  ['the WebAssembly CPU backend', () => openContext('cpu')],
+/** Each suite: how to open the context under test, and what proves that it runs the kernels named. */
+const SUITES: readonly (readonly [string, () => Promise<Context>, (ctx: Context) => void])[] = [
+  ...VARIANT_SETS.map(([name, kernels]) => [`WebGPU, ${name}`, () => openContext('webgpu', kernels), (ctx: Context) => expect(ctx.backend).toBe('webgpu')] as const),
+  [
+    'the WebAssembly CPU backend',
+    () => openContext('cpu'),
+    // Where the kernels fail to compile the CPU backend quietly runs the float64 reference,
+    // which would then be compared with itself.
+    (ctx: Context) => {
+      expect(ctx.backend).toBe('cpu');
+      expect(ctx.wasmBuild).toBe(expectedWasmBuild());
+    },
+  ],
 ];
 
-describe.each(SUITES)('%s against the float64 CPU reference', (suite, open) => {
+describe.each(SUITES)('%s against the float64 CPU reference', (suite, open, runsWhatItSays) => {
   let gpu: Context;
   let cpu: Context;
   beforeAll(async () => {
@@ -32,6 +43,11 @@ describe.each(SUITES)('%s against the float64 CPU reference', (suite, open) => {
   afterAll(() => {
     gpu?.destroy();
     cpu?.destroy();
+  });
+
+  it('runs the kernels it is named after', () => {
+    runsWhatItSays(gpu);
+    expect(cpu.wasmBuild).toBeNull();
   });
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_caseName, c) => {

@@ -1,10 +1,11 @@
 import type { TrainingContext } from '../internal.js';
+import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
 import type { TfjsModelArtifacts } from '../export/tfjs.js';
 import { ACTIVATIONS, type Activation } from './activations.js';
-import { layerShapes, linearInit, type LayerWeights } from './layers.js';
+import { checkLayerKeys, layerShapes, linearInit, type LayerWeights } from './layers.js';
 import { Model, type ExportFormat } from './model.js';
 import type {
   Dataset,
@@ -16,7 +17,7 @@ import type {
   OptimizerOptions,
   PredictOptions,
 } from './options.js';
-import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
+import { checkLossKeys, checkOptimizerKeys, resolveOptions, type ResolvedOptions } from './resolve-options.js';
 
 type F32 = Tensor<'float32'>;
 
@@ -42,6 +43,17 @@ export interface ClassifierOptions {
   readonly loss?: LossOptions;
 }
 
+const CLASSIFIER_KEYS = keysOf<ClassifierOptions>({
+  features: true,
+  classes: true,
+  hidden: true,
+  activation: true,
+  init: true,
+  seed: true,
+  optimizer: true,
+  loss: true,
+});
+
 /** A classifier as `toJSON` writes it and `ctx.loadClassifier` reads it. */
 export interface ClassifierJSON {
   readonly format: 'webgpu-softmax/classifier';
@@ -61,6 +73,7 @@ const WHERE = 'classifier';
 
 /** The options shared with `softmaxRegression`, checked there, with errors named for `classifier`. */
 function resolveShared(options: ClassifierOptions): ResolvedOptions {
+  checkKnownKeys(WHERE, options, CLASSIFIER_KEYS);
   try {
     const { features, classes, seed, optimizer, loss } = options;
     return resolveOptions({ features, classes, ...(seed === undefined ? {} : { seed }), ...(optimizer === undefined ? {} : { optimizer }), ...(loss === undefined ? {} : { loss }) });
@@ -89,6 +102,7 @@ function resolveShape(options: ClassifierOptions, o: ResolvedOptions) {
   const shapes = layerShapes(o.features, hidden, o.classes);
   const init = options.init ?? 'pytorch';
   if (Array.isArray(init)) {
+    checkLayerKeys(`${WHERE}: init`, init);
     checkLayers(`${WHERE}: init`, init, shapes);
   } else if (init !== 'pytorch' && init !== 'glorot' && init !== 'zeros') {
     throw new ValueError(`${WHERE}: init must be 'pytorch', 'glorot', 'zeros' or an array of { weight, bias } per layer, got ${JSON.stringify(init)}`);
@@ -160,6 +174,7 @@ export class Classifier {
 
   /** One step on a batch, as `SoftmaxRegression.trainStep`: the loss, not read back. */
   trainStep(x: F32, y: Tensor): F32 {
+    checkArity('trainStep', arguments.length, 2);
     return this.#model.trainStep(x, y);
   }
 
@@ -168,17 +183,20 @@ export class Classifier {
    * `fitDataset` while one runs is refused (`BusyError`); disposing the model stops the run,
    * which rejects with a `DisposedError`.
    */
-  fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+  async fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+    checkArity('fit', arguments.length, 3);
     return this.#model.fit(x, y, options);
   }
 
   /** Trains on a stream of batches, as `SoftmaxRegression.fitDataset`. */
-  fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+  async fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    checkArity('fitDataset', arguments.length, 2);
     return this.#model.fitDataset(dataset, options);
   }
 
   /** Mean cross-entropy and accuracy over a data set, in one read back. */
-  evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+  async evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+    checkArity('evaluate', arguments.length, 2);
     return this.#model.evaluate(x, y);
   }
 
@@ -186,16 +204,20 @@ export class Classifier {
   predict(x: F32): F32;
   predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
   predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
+    checkArity('predict', arguments.length, 2);
     return options === undefined ? this.#model.predict(x) : this.#model.predict(x, options);
   }
 
   /** Copies of each layer's weight (row-major `[in, out]`) and bias, first layer first. */
-  getWeights(): Promise<LayerWeights[]> {
+  async getWeights(): Promise<LayerWeights[]> {
+    checkArity('getWeights', arguments.length, 0);
     return this.#model.getLayers();
   }
 
   /** Replaces every layer's weights, all checked before any is replaced. */
   setWeights(layers: readonly LayerWeights[]): void {
+    checkArity('setWeights', arguments.length, 1);
+    checkLayerKeys('setWeights: layers', layers);
     this.#model.setLayers('setWeights', layers, (l, field) => `layers[${l}].${field}`);
   }
 
@@ -213,7 +235,8 @@ export class Classifier {
   export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
   export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
   export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
-  export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+  async export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+    checkArity('export', arguments.length, 2);
     return this.#model.export(format, options);
   }
 
@@ -298,6 +321,8 @@ export interface ImportClassifierOptions {
   readonly loss?: LossOptions;
 }
 
+const IMPORT_CLASSIFIER_KEYS = keysOf<ImportClassifierOptions>({ format: true, activation: true, seed: true, optimizer: true, loss: true });
+
 /**
  * Options that rebuild a classifier from ONNX or safetensors bytes, fully checked first: a
  * corrupt or mismatched file throws, naming the tensor or node at fault, before any tensor is
@@ -306,6 +331,9 @@ export interface ImportClassifierOptions {
 export async function importedClassifierOptions(bytes: Uint8Array, options: ImportClassifierOptions): Promise<ClassifierOptions> {
   const where = 'importClassifier';
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`${where}: bytes must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  checkKnownKeys(where, options, IMPORT_CLASSIFIER_KEYS);
+  checkOptimizerKeys(where, options?.optimizer);
+  checkLossKeys(where, options?.loss);
   const format = options?.format;
   if (format !== 'onnx' && format !== 'safetensors') {
     throw new ValueError(`${where}: format must be 'onnx' or 'safetensors', got ${JSON.stringify(format)}`);

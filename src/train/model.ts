@@ -1,4 +1,6 @@
+import { checkKnownKeys } from '../check-options.js';
 import { BusyError, DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
+import { WRITE_ONNX_KEYS } from '../export/options.js';
 import { internals, type TrainingContext } from '../internal.js';
 import type { CrossEntropyOptions } from '../ops/cross-entropy.js';
 import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
@@ -22,7 +24,7 @@ import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
 import type { TfjsModelArtifacts } from '../export/tfjs.js';
 import { EarlyStopping } from './early-stopping.js';
 import { Random } from './random.js';
-import type { ResolvedOptions } from './resolve-options.js';
+import { checkBatchKeys, checkFitDatasetKeys, checkFitKeys, checkPredictKeys, type ResolvedOptions } from './resolve-options.js';
 import { learningRateSchedule, type LearningRateSchedule } from './schedules.js';
 
 type F32 = Tensor<'float32'>;
@@ -137,6 +139,7 @@ export class Model {
    * history and the callback, never once per batch.
    */
   async fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+    checkFitKeys(options);
     const rows = this.#checkBatch('fit', x, y);
     const epochs = options.epochs ?? 1;
     const batchSize = options.batchSize ?? 32;
@@ -277,6 +280,7 @@ export class Model {
    * const history = await model.fitDataset(batches, { epochs: 3 });
    */
   async fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    checkFitDatasetKeys(options);
     this.#alive('fitDataset');
     const epochs = options.epochs ?? 1;
     if (!Number.isSafeInteger(epochs) || epochs < 1) throw new ValueError(`fitDataset: epochs must be a positive integer, got ${epochs}`);
@@ -467,6 +471,7 @@ export class Model {
     if (typeof batch !== 'object' || batch === null || !('x' in batch) || !('y' in batch)) {
       throw new ValueError(`${where}: expected { x, y }, got ${describe(batch)}`);
     }
+    checkBatchKeys(where, batch);
     const { x, y } = batch as Batch;
     const { features, classes } = this;
     let rows: number;
@@ -563,6 +568,7 @@ export class Model {
   predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
   predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
     this.#alive('predict');
+    checkPredictKeys(options);
     const rows = this.#checkFeatures('predict', x);
     if (options !== undefined) return this.#topK(x, rows, options);
     const z = this.#logits(x);
@@ -650,6 +656,7 @@ export class Model {
     if (format !== 'onnx' && format !== 'safetensors' && format !== 'tfjs') {
       throw new ValueError(`export: format must be 'onnx', 'safetensors' or 'tfjs', got ${JSON.stringify(format)}`);
     }
+    checkKnownKeys(`export('${format}')`, options, format === 'onnx' ? WRITE_ONNX_KEYS : []);
     const layers = await this.getLayers('export');
     const desc = { features: this.features, classes: this.classes, hidden: this.hidden, activation: this.activation, layers };
     if (format === 'onnx') return (await import('../export/onnx.js')).writeOnnx(desc, options);

@@ -1,8 +1,13 @@
+import { keysOf } from '../check-options.js';
 import type { Tensor } from '../tensor.js';
 import type { LearningRateSchedule } from './schedules.js';
 
 /** Initial weights: zeros, Glorot-uniform from the seed, or given (`weights` row-major [F, C]). */
 export type Init = 'zeros' | 'glorot' | { readonly weights: Float32Array; readonly bias: Float32Array };
+
+// Each options type's keys, held to the type by `keysOf`: adding an option is one line here,
+// and every entry point refuses a key it does not know (src/check-options.ts).
+export const INIT_KEYS = keysOf<Exclude<Init, string>>({ weights: true, bias: true });
 
 /**
  * Stochastic gradient descent, as PyTorch's `torch.optim.SGD` (dampening 0):
@@ -76,11 +81,20 @@ export interface RmspropOptions {
 
 export type OptimizerOptions = SgdOptions | AdamOptions | AdamWOptions | RmspropOptions;
 
+export const OPTIMIZER_KEYS: Readonly<Record<OptimizerOptions['type'], readonly string[]>> = {
+  sgd: keysOf<SgdOptions>({ type: true, learningRate: true, momentum: true, nesterov: true, weightDecay: true }),
+  adam: keysOf<AdamOptions>({ type: true, learningRate: true, beta1: true, beta2: true, epsilon: true, weightDecay: true }),
+  adamw: keysOf<AdamWOptions>({ type: true, learningRate: true, beta1: true, beta2: true, epsilon: true, weightDecay: true }),
+  rmsprop: keysOf<RmspropOptions>({ type: true, learningRate: true, alpha: true, epsilon: true, weightDecay: true, momentum: true, centered: true }),
+};
+
 /** The cross-entropy options a model trains with (see `CrossEntropyOptions`). */
 export interface LossOptions {
   readonly labelSmoothing?: number;
   readonly classWeights?: Float32Array | readonly number[] | undefined;
 }
+
+export const LOSS_KEYS = keysOf<LossOptions>({ labelSmoothing: true, classWeights: true });
 
 export interface SoftmaxRegressionOptions {
   readonly features: number;
@@ -93,6 +107,8 @@ export interface SoftmaxRegressionOptions {
   readonly optimizer?: OptimizerOptions;
   readonly loss?: LossOptions;
 }
+
+export const SOFTMAX_REGRESSION_KEYS = keysOf<SoftmaxRegressionOptions>({ features: true, classes: true, init: true, seed: true, optimizer: true, loss: true });
 
 /** What `fit` reports after each epoch. */
 export interface EpochLogs {
@@ -125,6 +141,8 @@ export interface EarlyStoppingOptions {
   readonly restoreBestWeights?: boolean;
 }
 
+export const EARLY_STOPPING_KEYS = keysOf<EarlyStoppingOptions>({ monitor: true, patience: true, minDelta: true, restoreBestWeights: true });
+
 export interface FitOptions {
   /** Default 1. */
   readonly epochs?: number;
@@ -155,6 +173,19 @@ export interface FitOptions {
   readonly learningRate?: LearningRateSchedule;
 }
 
+export const FIT_KEYS = keysOf<FitOptions>({
+  epochs: true,
+  batchSize: true,
+  shuffle: true,
+  validationData: true,
+  validationSplit: true,
+  earlyStopping: true,
+  signal: true,
+  onEpochEnd: true,
+  onBatchEnd: true,
+  learningRate: true,
+});
+
 /**
  * One batch of a `fitDataset` stream: `x` row-major `[rows, features]` (a typed array, or a
  * tensor of the model's context) and `y` int32 class ids `[rows]` or float32 targets
@@ -164,6 +195,8 @@ export interface Batch {
   readonly x: Float32Array | Tensor<'float32'>;
   readonly y: Int32Array | Float32Array | Tensor;
 }
+
+export const BATCH_KEYS = keysOf<Batch>({ x: true, y: true });
 
 /** Batches that can be walked once per epoch: each epoch asks for a new iterator. */
 export type BatchSource = Iterable<Batch> | AsyncIterable<Batch>;
@@ -192,10 +225,22 @@ export interface FitDatasetOptions {
   readonly learningRate?: LearningRateSchedule;
 }
 
+export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
+  epochs: true,
+  validationData: true,
+  earlyStopping: true,
+  onEpochEnd: true,
+  onBatchEnd: true,
+  signal: true,
+  learningRate: true,
+});
+
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
 export interface PredictOptions {
   readonly topK: number;
 }
+
+export const PREDICT_KEYS = keysOf<PredictOptions>({ topK: true });
 
 export interface History {
   readonly loss: number[];

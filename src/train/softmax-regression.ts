@@ -1,4 +1,5 @@
 import type { TrainingContext } from '../internal.js';
+import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { WebGPUSoftmaxError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
@@ -19,6 +20,14 @@ import { resolveOptions } from './resolve-options.js';
 export { FUSED_STEP_LOGITS_BYTES, MAX_TOP_K, YIELD_EVERY_MS } from './model.js';
 
 type F32 = Tensor<'float32'>;
+
+/** What `setWeights` takes: the weights row-major `[features, classes]`, and the bias. */
+export interface SoftmaxRegressionWeights {
+  readonly weights: Float32Array;
+  readonly bias: Float32Array;
+}
+
+const WEIGHTS_KEYS = keysOf<SoftmaxRegressionWeights>({ weights: true, bias: true });
 
 /**
  * Multinomial logistic regression, `p = softmax(xW + b)`, trained with cross-entropy: a
@@ -63,6 +72,7 @@ export class SoftmaxRegression {
    * WebGPU the whole step is submitted at once when something is read or flushed.
    */
   trainStep(x: F32, y: Tensor): F32 {
+    checkArity('trainStep', arguments.length, 2);
     return this.#model.trainStep(x, y);
   }
 
@@ -73,7 +83,8 @@ export class SoftmaxRegression {
    * runs is refused (`BusyError`); disposing the model stops the run, which rejects with a
    * `DisposedError`.
    */
-  fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+  async fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+    checkArity('fit', arguments.length, 3);
     return this.#model.fit(x, y, options);
   }
 
@@ -91,7 +102,8 @@ export class SoftmaxRegression {
    * }
    * const history = await model.fitDataset(batches, { epochs: 3 });
    */
-  fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+  async fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    checkArity('fitDataset', arguments.length, 2);
     return this.#model.fitDataset(dataset, options);
   }
 
@@ -99,7 +111,8 @@ export class SoftmaxRegression {
    * Mean cross-entropy (with the model's label smoothing; class weights only weigh training)
    * and accuracy over a data set, in one read back.
    */
-  evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+  async evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+    checkArity('evaluate', arguments.length, 2);
     return this.#model.evaluate(x, y);
   }
 
@@ -116,17 +129,22 @@ export class SoftmaxRegression {
   predict(x: F32): F32;
   predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
   predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
+    checkArity('predict', arguments.length, 2);
     return options === undefined ? this.#model.predict(x) : this.#model.predict(x, options);
   }
 
   /** Copies of the weights (row-major `[features, classes]`) and the bias. */
   async getWeights(): Promise<{ weights: Float32Array; bias: Float32Array }> {
+    checkArity('getWeights', arguments.length, 0);
     const [layer] = await this.#model.getLayers();
     return { weights: layer!.weight, bias: layer!.bias };
   }
 
   /** Replaces the weights; steps queued before this call still apply to the old ones. */
-  setWeights({ weights, bias }: { readonly weights: Float32Array; readonly bias: Float32Array }): void {
+  setWeights(next: SoftmaxRegressionWeights): void {
+    checkArity('setWeights', arguments.length, 1);
+    checkKnownKeys('setWeights', next, WEIGHTS_KEYS);
+    const { weights, bias } = next;
     this.#model.setLayers('setWeights', [{ weight: weights, bias }], (_, field) => (field === 'weight' ? 'weights' : 'bias'));
   }
 
@@ -144,7 +162,8 @@ export class SoftmaxRegression {
   export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
   export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
   export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
-  export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+  async export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+    checkArity('export', arguments.length, 2);
     return this.#model.export(format, options);
   }
 
