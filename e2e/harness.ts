@@ -25,7 +25,7 @@ export interface Harness {
   open(kernels: KernelVariants | 'wasm'): Promise<Opened>;
   /**
    * Runs a case on both and compares every output the reference returns (a missing or null
-   * one fails), with `atol` in units of each output's scale (test/helpers/compare.ts).
+   * one fails), near zero to rtol of each output's scale, at most atol (test/helpers/compare.ts).
    */
   check(name: string, rtol: number, atol: number): Promise<{ failures: string[]; maxRel: number; maxAbs: number; used: number }>;
 }

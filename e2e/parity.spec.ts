@@ -4,7 +4,7 @@ import { oddShapeCases } from '../test/helpers/odd-shapes.js';
 import { VARIANT_SETS } from '../test/helpers/variants.js';
 import type { Harness } from './harness.js';
 
-// As the Node suite (test/parity.test.ts): atol in units of each output's scale below 1.
+// As the Node suite (test/parity.test.ts): |a - e| <= rtol |e| + min(atol, rtol × the output's RMS).
 const RTOL = 1e-4;
 const ATOL = 1e-5;
 

@@ -5,9 +5,9 @@ import { compareOutputs } from './helpers/compare.js';
 import { FIXTURE_FILES, loadFixtures } from './helpers/fixtures.js';
 
 // The float64 reference holds to PyTorch's float64 results tightly; the float32 WebAssembly
-// kernels at the tolerance WebGPU meets against the reference (test/parity.test.ts). `atol` is
-// in units of each output's scale where that is below 1 (test/helpers/compare.ts): never
-// looser than the absolute atol these fixtures always had.
+// kernels at the tolerance WebGPU meets against the reference (test/parity.test.ts). Near
+// zero an element may be off by rtol of its output's scale, never by more than the absolute
+// atol these fixtures always had (test/helpers/compare.ts).
 const VARIANTS = [
   ['reference', { rtol: 1e-5, atol: 1e-6 }],
   ['wasm', { rtol: 1e-4, atol: 1e-5 }],

@@ -1,10 +1,11 @@
 /**
- * How close is close. `rtol` is relative to each expected element. `atol` is in units of the
- * output's own scale (see `scaleOf`) wherever that scale is below 1, and absolute above it: an
- * absolute 1e-5 would be all of a 2x100 000 softmax (values about 1e-5) or of a mean gradient
- * over 70 000 rows (about 1e-6), so a 10 % error there would pass where at 4x5 it fails. Scaled,
- * an error of e relative to the output's typical magnitude fails alike at every size once
- * e > rtol + atol; and no output is held more loosely than an absolute `atol` would hold it.
+ * How close is close: `|a - e| <= rtol * |e| + min(atol, rtol * scale)`, where `scale` is the
+ * output's typical magnitude (`scaleOf`). `rtol` holds each element to its own size; near zero
+ * (a cancellation in a gradient or a matmul) an element may be off by `rtol` of the output's
+ * scale, but never by more than the absolute `atol`. An absolute atol alone of 1e-5 would be
+ * all of a 2x100 000 softmax (values about 1e-5) or of a mean gradient over 70 000 rows (about
+ * 1e-6), where a 10 % error would then pass; scaled, an error that is a share of the output's
+ * own size fails alike at every size, and nothing is held more loosely than `atol` held it.
  */
 export interface Tolerance {
   readonly rtol: number;
@@ -31,24 +32,27 @@ export interface Comparison {
 }
 
 /**
- * An output's typical magnitude: the median |value| over its finite, nonzero elements (1 when
- * there are none). A median, not a mean or a norm, so that the one huge loss of a row of
- * -1e30 logits, or the zeros of masked classes, do not set the scale of everything else.
+ * An output's typical magnitude: the root mean square of its finite values (1 when it has none).
+ * The rounding of float32 arithmetic is relative to the size of the terms an element is made
+ * of, which the output's RMS follows and a near-zero element does not. A huge outlier (the loss
+ * of a row of -1e30 logits) inflates it, but only where the scale is large, where `atol` caps it.
  */
 export function scaleOf(data: ArrayLike<number>): number {
-  const magnitudes = new Float64Array(data.length);
+  let sum = 0;
   let n = 0;
   for (let i = 0; i < data.length; i++) {
-    const v = Math.abs(data[i]!);
-    if (v > 0 && Number.isFinite(v)) magnitudes[n++] = v;
+    const v = data[i]!;
+    if (Number.isFinite(v)) {
+      sum += v * v;
+      n++;
+    }
   }
-  if (n === 0) return 1;
-  const sorted = magnitudes.subarray(0, n).sort();
-  return n % 2 === 1 ? sorted[n >> 1]! : (sorted[(n >> 1) - 1]! + sorted[n >> 1]!) / 2;
+  const rms = Math.sqrt(sum / n);
+  return n === 0 || rms === 0 ? 1 : Number.isFinite(rms) ? rms : Number.MAX_VALUE;
 }
 
 /**
- * Compares elementwise: shapes first, then `|a - e| <= atol * min(1, scale) + rtol * |e|`.
+ * Compares elementwise: shapes first, then `|a - e| <= rtol * |e| + min(atol, rtol * scale)`.
  * NaN matches only NaN and an infinity only itself. Plain code, so the browser suites use it too.
  */
 export function compare(actual: Result, expected: Result, { rtol, atol }: Tolerance): Comparison {
@@ -64,7 +68,7 @@ export function compare(actual: Result, expected: Result, { rtol, atol }: Tolera
     };
   }
   const scale = scaleOf(expected.data);
-  const absolute = atol * Math.min(1, scale);
+  const absolute = Math.min(atol, rtol * scale);
   let maxAbs = 0;
   let maxRel = 0;
   let used = 0;
@@ -89,7 +93,7 @@ export function compare(actual: Result, expected: Result, { rtol, atol }: Tolera
     if (!ok && bad++ < 5) failures.push(`[${i}] got ${a}, expected ${e}`);
   }
   if (bad > 0) {
-    failures.unshift(`${bad} of ${expected.data.length} elements differ beyond rtol ${rtol}, atol ${atol} × scale ${scale.toExponential(2)} = ${absolute.toExponential(2)}`);
+    failures.unshift(`${bad} of ${expected.data.length} elements differ beyond rtol ${rtol} and min(atol ${atol}, rtol × scale ${scale.toExponential(2)}) = ${absolute.toExponential(2)}`);
   }
   return { failures, maxAbs, maxRel, used, scale, atol: absolute };
 }
