@@ -3,7 +3,7 @@ import { WebGPUUnavailableError } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
 import { Backends, type BackendChoice } from './backends.js';
 import type { Settings } from './controls.js';
-import type { Probe, Trainer, TrainingHooks } from './trainer.js';
+import type { Probe, Trained, Trainer, TrainingHooks } from './trainer.js';
 import { exportFiles, predictOne, train, type ExportedFile } from './training.js';
 
 /**
@@ -28,14 +28,14 @@ export class LocalTrainer implements Trainer {
     }
   }
 
-  async train(settings: Settings, hooks: TrainingHooks) {
+  async train(settings: Settings, hooks: TrainingHooks): Promise<Trained> {
     const ctx = await this.#backends.get(settings.backend);
     // The old model goes before the new one trains: a drawing waits for the new one.
     this.#trained?.model.dispose();
     this.#trained = null;
     const model = await train(ctx, this.#split, settings, hooks);
     this.#trained = { ctx, model };
-    return { adapter: ctx.adapter };
+    return { adapter: ctx.adapter, backend: ctx.backend };
   }
 
   async predict(pixels: Float32Array): Promise<Float32Array | null> {

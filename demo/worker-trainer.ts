@@ -1,8 +1,8 @@
-import type { AdapterReport, ExportFormat } from '../src/index.js';
+import type { ExportFormat } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
 import type { BackendChoice } from './backends.js';
 import type { Settings } from './controls.js';
-import type { Probe, Trainer, TrainingHooks } from './trainer.js';
+import type { Probe, Trained, Trainer, TrainingHooks } from './trainer.js';
 import type { ExportedFile } from './training.js';
 import type { Reply, Request } from './worker-protocol.js';
 
@@ -37,10 +37,10 @@ export class WorkerTrainer implements Trainer {
     return this.#request({ kind: 'probe', backend }) as Promise<Probe>;
   }
 
-  async train(settings: Settings, hooks: TrainingHooks): Promise<{ readonly adapter: AdapterReport | null }> {
+  async train(settings: Settings, hooks: TrainingHooks): Promise<Trained> {
     this.#hooks = hooks;
     try {
-      return (await this.#request({ kind: 'train', settings })) as { adapter: AdapterReport | null };
+      return (await this.#request({ kind: 'train', settings })) as Trained;
     } finally {
       this.#hooks = null;
     }
