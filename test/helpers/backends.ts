@@ -6,8 +6,12 @@ export { nodeGpu };
 /** `'cpu'`: the default CPU backend (WebAssembly SIMD); `'cpu-reference'`: the float64 TypeScript oracle. */
 export type BackendName = 'cpu' | 'cpu-reference' | 'webgpu';
 
-/** Every backend the shared suites run on. WebGPU runs for real, on SwiftShader where there is no GPU. */
-export const BACKENDS: readonly BackendName[] = ['cpu', 'cpu-reference', 'webgpu'];
+/**
+ * Every backend the shared suites run on. WebGPU runs for real, on SwiftShader where there is no
+ * GPU. TEST_BACKENDS (`cpu,cpu-reference`) narrows them, for the mutation runs of the
+ * TypeScript (stryker.config.mjs), which need no GPU and many runs.
+ */
+export const BACKENDS: readonly BackendName[] = (process.env['TEST_BACKENDS']?.split(',') as BackendName[] | undefined) ?? ['cpu', 'cpu-reference', 'webgpu'];
 
 /**
  * A context on `name`. For WebGPU this insists on a real adapter: a machine without one fails
