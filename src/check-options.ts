@@ -24,6 +24,17 @@ export function checkKnownKeys(where: string, options: unknown, known: readonly 
 }
 
 /**
+ * `checkKnownKeys` for a union tagged by `type` (an optimizer, a schedule): the keys of the
+ * member `options.type` names, or, where the type is unknown, the keys of every member, so
+ * that `{ typ: 'adam' }` is told about `typ` before `type` is found missing.
+ */
+export function checkTaggedKeys(where: string, options: unknown, byType: Readonly<Record<string, readonly string[]>>, path = ''): void {
+  const type = (options as { type?: unknown } | null | undefined)?.type;
+  const known = typeof type === 'string' && Object.hasOwn(byType, type) ? byType[type]! : [...new Set(Object.values(byType).flat())];
+  checkKnownKeys(where, options, known, path);
+}
+
+/**
  * The keys of an options type, as the list `checkKnownKeys` takes. Written as an object with
  * every key of `T` set to `true`, so the compiler holds list and type together: a key added to
  * the type and not here, or listed here and not in the type, fails to typecheck.

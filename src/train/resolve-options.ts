@@ -1,4 +1,4 @@
-import { checkKnownKeys } from '../check-options.js';
+import { checkKnownKeys, checkTaggedKeys } from '../check-options.js';
 import { ShapeError, ValueError } from '../errors.js';
 import {
   BATCH_KEYS,
@@ -60,11 +60,7 @@ function checkFlag(name: string, value: unknown): void {
  * is unknown, a key no optimizer takes: `{ typ: 'adam' }` names `typ` before `type` is missed.
  */
 export function checkOptimizerKeys(where: string, o: unknown): void {
-  const type = (o as { type?: unknown } | null | undefined)?.type;
-  const known = OPTIMIZERS.includes(type as OptimizerOptions['type'])
-    ? OPTIMIZER_KEYS[type as OptimizerOptions['type']]
-    : [...new Set(Object.values(OPTIMIZER_KEYS).flat())];
-  checkKnownKeys(where, o, known, 'optimizer.');
+  checkTaggedKeys(where, o, OPTIMIZER_KEYS, 'optimizer.');
 }
 
 /** Refuses a loss key a model does not train with. */

@@ -1,4 +1,4 @@
-import { checkKnownKeys, keysOf } from '../check-options.js';
+import { checkTaggedKeys, keysOf } from '../check-options.js';
 import { ValueError } from '../errors.js';
 
 // Learning-rate schedules, counted in optimizer steps (batches), not epochs: a warm-up then
@@ -76,8 +76,7 @@ export function learningRateSchedule(schedule: LearningRateSchedule, context: Sc
   if (!(baseRate > 0 && Number.isFinite(baseRate))) {
     throw new ValueError(`${where}: the optimizer's learningRate must be a positive number, got ${baseRate}`);
   }
-  const known = typeof schedule === 'object' && schedule !== null && Object.hasOwn(SCHEDULE_KEYS, schedule.type) ? SCHEDULE_KEYS[schedule.type] : [...new Set(Object.values(SCHEDULE_KEYS).flat())];
-  if (typeof schedule === 'object' && schedule !== null) checkKnownKeys(where, schedule, known, 'learningRate.');
+  if (typeof schedule === 'object') checkTaggedKeys(where, schedule, SCHEDULE_KEYS, 'learningRate.');
   if (typeof schedule !== 'object' || schedule === null || (schedule.type !== 'step' && schedule.type !== 'cosine')) {
     const type = typeof schedule === 'object' && schedule !== null ? (schedule as { type: unknown }).type : schedule;
     throw new ValueError(`${where}: learningRate.type must be 'step' or 'cosine', got ${JSON.stringify(type)}`);
