@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-// npm run mutants [-- --only id,id] [--list]
+// npm run mutants [-- --only id,id] [--list] [--tests file,file]
+//
+// --tests runs the given test files whole on each mutant instead of its own selection (with
+// generous test timeouts, so a slow machine is not taken for a kill), and names every test that
+// fails; --no-baseline skips the unmutated run of each selection, for a suite known green (e.g. which of the suite's files catch issue 18's planted bug:
+// `npm run mutants -- --only wgsl-ce-mean-clamp --tests test/parity.test.ts,test/fixtures.test.ts`).
 //
 // Plants realistic bugs one at a time (the list below: WGSL, the Wasm kernels' emitters, the
 // host layer, training, the exports) and runs, on each, the tests that should catch it. A
@@ -266,8 +271,8 @@ export const MUTANTS = [
 ];
 
 function parseArgs(argv) {
-  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
-  return { only, list: argv.includes('--list') };
+  const value = (flag) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1].split(',') : null);
+  return { only: value('--only'), tests: value('--tests'), list: argv.includes('--list'), baseline: !argv.includes('--no-baseline') };
 }
 
 /** A copy of the working tree (what git tracks or would track), node_modules linked in. */
@@ -287,8 +292,8 @@ function copyTree() {
 }
 
 /** Runs a mutant's tests in `dir`: whether they failed, and how long they took. */
-function runTests(dir, mutant) {
-  const args = ['vitest', 'run', ...mutant.tests, '--bail', '1', '--reporter', 'dot'];
+function runTests(dir, mutant, whole = false) {
+  const args = ['vitest', 'run', ...mutant.tests, ...(whole ? ['--reporter', 'verbose', '--testTimeout', '600000'] : ['--bail', '1', '--reporter', 'dot'])];
   if (mutant.filter !== undefined) args.push('-t', mutant.filter);
   const started = Date.now();
   const r = spawnSync('npx', args, { cwd: dir, encoding: 'utf8', timeout: 20 * 60_000, env: { ...process.env, CI: '1' } });
@@ -298,8 +303,10 @@ function runTests(dir, mutant) {
 }
 
 function main() {
-  const { only, list } = parseArgs(process.argv.slice(2));
-  const mutants = only === null ? MUTANTS : MUTANTS.filter((m) => only.includes(m.id));
+  const { only, tests, list, baseline } = parseArgs(process.argv.slice(2));
+  const chosen = only === null ? MUTANTS : MUTANTS.filter((m) => only.includes(m.id));
+  // With --tests, each mutant meets those files whole.
+  const mutants = tests === null ? chosen : chosen.map(({ filter: _filter, ...m }) => ({ ...m, tests }));
   if (list) {
     for (const m of mutants) console.log(`${m.id.padEnd(36)} ${m.file}: ${m.why}`);
     return;
@@ -311,7 +318,7 @@ function main() {
     // Each selection must pass unmutated, or a "kill" would mean nothing.
     const selections = new Map();
     for (const m of mutants) selections.set(`${m.tests.join(' ')} -t ${m.filter ?? ''}`, m);
-    for (const [key, m] of selections) {
+    for (const [key, m] of baseline ? selections : []) {
       const r = runTests(dir, m);
       if (r.failed || !r.ran) {
         console.error(`baseline: ${key} fails (or runs nothing) without any mutant:\n${r.out.slice(-3000)}`);
@@ -332,9 +339,13 @@ function main() {
       writeFileSync(path, original.slice(0, at) + m.replace + original.slice(at + m.find.length));
       let r;
       try {
-        r = runTests(dir, m);
+        r = runTests(dir, m, tests !== null);
       } finally {
         writeFileSync(path, original);
+      }
+      if (tests !== null) {
+        const failed = [...new Set(r.out.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => /^\s*(×|✗|FAIL)\s/.test(l)).map((l) => l.trim()))];
+        console.log(`${m.id}: ${failed.length === 0 ? 'no test failed' : `failing:\n  ${failed.join('\n  ')}`}`);
       }
       const verdict = r.timedOut ? 'killed (timed out)' : r.failed ? 'killed' : 'SURVIVED';
       if (!r.failed) survived++;

@@ -84,13 +84,18 @@ function add(d: Declaration): void {
  * (`onEpochEnd: (logs: EpochLogs) => void` hands EpochLogs out, it does not take it in).
  */
 function references(typeText: string, file: string | null): string[] {
+  const text = withoutCallbackParameters(typeText);
+  const aliases = file === null ? new Map<string, string>() : importAliases.get(file)!;
+  return [...text.matchAll(/\b[A-Z]\w*/g)].map((m) => aliases.get(m[0]) ?? m[0]).filter((n) => declarations.has(n));
+}
+
+function withoutCallbackParameters(typeText: string): string {
   let text = typeText;
   for (let before = ''; before !== text; ) {
     before = text;
     text = text.replace(/\(([^()]*)\)\s*=>/g, '=>');
   }
-  const aliases = file === null ? new Map<string, string>() : importAliases.get(file)!;
-  return [...text.matchAll(/\b[A-Z]\w*/g)].map((m) => aliases.get(m[0]) ?? m[0]).filter((n) => declarations.has(n));
+  return text;
 }
 
 /** The names src/index.ts exports: types, classes and functions. */
@@ -109,8 +114,8 @@ function indexExports(): { types: string[]; values: string[] } {
 }
 
 /** Parameter lists of the public methods of `className`, or of the exported function `name`, with their file. */
-function parameterLists(name: string): { file: string; params: string[] }[] {
-  const found: { file: string; params: string[] }[] = [];
+function parameterLists(name: string): { file: string; method: string; params: string[] }[] {
+  const found: { file: string; method: string; params: string[] }[] = [];
   for (const { path, text } of files) {
     const cls = new RegExp(`export class ${name}\\b[^{]*\\{`).exec(text);
     if (cls) {
@@ -119,13 +124,13 @@ function parameterLists(name: string): { file: string; params: string[] }[] {
       for (const m of body.matchAll(/\n {2}(?:static\s+)?(?:async\s+)?(?:get\s+|set\s+)?([\w$]+)(?:<[^(]*>)?\(/g)) {
         if (m[1] === 'constructor') continue;
         const start = m.index + m[0].length - 1;
-        found.push({ file: path, params: [body.slice(start + 1, closing(body, start) - 1)] });
+        found.push({ file: path, method: `${name}.${m[1]}`, params: [body.slice(start + 1, closing(body, start) - 1)] });
       }
     }
     const fn = new RegExp(`export (?:async )?function ${name}(?:<[^(]*>)?\\(`).exec(text);
     if (fn) {
       const start = fn.index + fn[0].length - 1;
-      found.push({ file: path, params: [text.slice(start + 1, closing(text, start) - 1)] });
+      found.push({ file: path, method: name, params: [text.slice(start + 1, closing(text, start) - 1)] });
     }
   }
   return found;
@@ -146,9 +151,12 @@ export interface PublicObjectType {
 export function publicInputTypes(outputs: ReadonlySet<string>): PublicObjectType[] {
   const { types, values } = indexExports();
   const queue: { name: string; via: string }[] = types.map((name) => ({ name, via: 'exported by src/index.ts' }));
+  // An object type written inline in a public signature has no name to probe: it must get one.
+  const inline: PublicObjectType[] = [];
   for (const value of values) {
-    for (const { file, params } of parameterLists(value)) {
-      for (const name of params.flatMap((p) => references(p, file))) queue.push({ name, via: `a parameter of ${value}` });
+    for (const { file, method, params } of parameterLists(value)) {
+      for (const name of params.flatMap((p) => references(p, file))) queue.push({ name, via: `a parameter of ${method}` });
+      if (params.some((p) => withoutCallbackParameters(p).replace(/=\s*\{\s*\}/g, '').includes('{'))) inline.push({ name: `${method} (an inline object type)`, via: 'a public signature' });
     }
   }
   const seen = new Map<string, PublicObjectType>();
@@ -162,5 +170,5 @@ export function publicInputTypes(outputs: ReadonlySet<string>): PublicObjectType
     if (isObject && outputs.has(name)) continue;
     for (const d of decls) for (const ref of references(d.text, d.file)) queue.push({ name: ref, via: `a member of ${name}` });
   }
-  return [...seen.values()].filter(({ name }) => declarations.get(name)!.some((d) => d.kind === 'interface' || d.text.includes('{')));
+  return [...inline, ...[...seen.values()].filter(({ name }) => declarations.get(name)!.some((d) => d.kind === 'interface' || d.text.includes('{')))];
 }
