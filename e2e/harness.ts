@@ -2,6 +2,7 @@ import { createContext, type AdapterReport, type BackendKind, type Context, type
 import { runCase, type FixtureCase } from '../test/helpers/cases.js';
 import { compareOutputs } from '../test/helpers/compare.js';
 import { oddShapeCases } from '../test/helpers/odd-shapes.js';
+import { withoutMissingFeatures } from '../test/helpers/variants.js';
 import { expectedWasmBuild } from '../test/helpers/wasm-features.js';
 
 /** What runs in the page, for the spec to assert: the backend and kernels that will be checked. */
@@ -48,7 +49,10 @@ const harness: Harness = {
   async open(kernels) {
     gpu?.destroy();
     cpu?.destroy();
-    gpu = await (kernels === 'wasm' ? createContext({ backend: 'cpu', cpu: 'wasm' }) : createContext({ backend: 'webgpu', kernels }));
+    const features = kernels === 'wasm' ? undefined : (await navigator.gpu?.requestAdapter())?.features;
+    gpu = await (kernels === 'wasm'
+      ? createContext({ backend: 'cpu', cpu: 'wasm' })
+      : createContext({ backend: 'webgpu', kernels: withoutMissingFeatures(kernels, features) }));
     cpu = await createContext({ backend: 'cpu', cpu: 'reference' });
     return {
       adapter: gpu.adapter,

@@ -1,5 +1,6 @@
 import { nodeGpu } from '../../cli/node-gpu.js';
 import { createContext, type Context, type KernelVariants } from '../../src/index.js';
+import { withoutMissingFeatures } from './variants.js';
 
 export { nodeGpu };
 
@@ -20,8 +21,10 @@ export const BACKENDS: readonly BackendName[] = (process.env['TEST_BACKENDS']?.s
 export async function openContext(name: BackendName, kernels: KernelVariants = {}): Promise<Context> {
   if (name === 'cpu') return createContext({ backend: 'cpu', cpu: 'wasm' });
   if (name === 'cpu-reference') return createContext({ backend: 'cpu', cpu: 'reference' });
-  return createContext({ backend: 'webgpu', gpu: await nodeGpu(), kernels });
+  const gpu = await nodeGpu();
+  return createContext({ backend: 'webgpu', gpu, kernels: withoutMissingFeatures(kernels, (await gpu.requestAdapter())?.features) });
 }
+
 
 /** A device of its own on Node's adapter, with subgroups where the adapter has them. */
 export async function nodeDevice(): Promise<GPUDevice> {
