@@ -293,10 +293,11 @@ function copyTree() {
 
 /** Runs a mutant's tests in `dir`: whether they failed, and how long they took. */
 function runTests(dir, mutant, whole = false) {
-  const args = ['vitest', 'run', ...mutant.tests, ...(whole ? ['--reporter', 'verbose', '--testTimeout', '600000'] : ['--bail', '1', '--reporter', 'dot'])];
+  // Generous test timeouts: on a loaded machine a slow test must not pass for a kill.
+  const args = ['vitest', 'run', ...mutant.tests, '--testTimeout', '600000', ...(whole ? ['--reporter', 'verbose'] : ['--bail', '1', '--reporter', 'dot'])];
   if (mutant.filter !== undefined) args.push('-t', mutant.filter);
   const started = Date.now();
-  const r = spawnSync('npx', args, { cwd: dir, encoding: 'utf8', timeout: 20 * 60_000, env: { ...process.env, CI: '1' } });
+  const r = spawnSync('npx', args, { cwd: dir, encoding: 'utf8', timeout: (whole ? 90 : 20) * 60_000, env: { ...process.env, CI: '1' } });
   const out = `${r.stdout}${r.stderr}`;
   const ran = /Tests\s+.*?(\d+) (passed|failed)/.test(out.replace(/\x1b\[[0-9;]*m/g, ''));
   return { failed: r.status !== 0, ran, timedOut: r.error?.code === 'ETIMEDOUT', seconds: (Date.now() - started) / 1000, out };
@@ -347,8 +348,9 @@ function main() {
         const failed = [...new Set(r.out.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => /^\s*(×|✗|FAIL)\s/.test(l)).map((l) => l.trim()))];
         console.log(`${m.id}: ${failed.length === 0 ? 'no test failed' : `failing:\n  ${failed.join('\n  ')}`}`);
       }
-      const verdict = r.timedOut ? 'killed (timed out)' : r.failed ? 'killed' : 'SURVIVED';
-      if (!r.failed) survived++;
+      // A filter that matches nothing also exits non-zero: that is no kill.
+      const verdict = !r.ran && !r.timedOut ? 'NO TESTS RAN' : r.timedOut ? 'killed (timed out)' : r.failed ? 'killed' : 'SURVIVED';
+      if (!r.failed || verdict === 'NO TESTS RAN') survived++;
       console.log(`${verdict.padEnd(18)} ${m.id.padEnd(36)} ${r.seconds.toFixed(0).padStart(4)} s  ${m.why}`);
     }
   } finally {
