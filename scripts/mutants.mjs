@@ -69,10 +69,10 @@ export const MUTANTS = [
     id: 'wgsl-folded-grid',
     file: 'shaders/softmax.wgsl',
     find: 'let row = wid.x + wid.y * groups.x;',
-    replace: 'let row = wid.x + wid.y * (groups.x - 1u);',
+    replace: 'let row = wid.x + wid.y * (groups.x + 1u);',
     tests: ['test/webgpu-host.test.ts'],
     filter: 'folded',
-    why: 'a folded 2-D grid rebuilt with the wrong stride: rows past 65 535 workgroups land elsewhere',
+    why: 'a folded 2-D grid rebuilt with the wrong stride: a row past the first 65 535 workgroups is skipped',
   },
   {
     id: 'wgsl-gather-off-by-one',
