@@ -149,7 +149,7 @@ export const MUTANTS = [
     find: 'host.dispatchGrid(label, tiled, buffers, uniforms, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);',
     replace: 'host.dispatchGrid(label, tiled, buffers, uniforms, [Math.ceil(n / TILE), Math.floor(m / TILE) || 1, batch]);',
     tests: ['test/parity.test.ts'],
-    filter: 'tiled matmul.*matmul 7x33 · 33x40',
+    filter: 'tiled matmul.*batched 3x65x67',
     why: 'dispatch math: the last partial tile of rows never dispatched',
   },
   // --- the TypeScript reference (the oracle itself) and the ops' checks ---
