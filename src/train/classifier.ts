@@ -1,7 +1,7 @@
 import type { TrainingContext } from '../internal.js';
 import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import { ACTIVATIONS, type Activation } from './activations.js';
-import { layerShapes, linearInit, type LayerWeights } from './layers.js';
+import { glorotInit, layerShapes, linearInit, zerosInit, type LayerWeights } from './layers.js';
 import { Model } from './model.js';
 import type { LossOptions, OptimizerOptions } from './options.js';
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
@@ -128,12 +128,7 @@ export class Classifier extends TrainableModel {
         if (Array.isArray(init)) return init.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
         return shapes.map(([inSize, outSize]) => {
           if (init === 'pytorch') return linearInit(random, inSize, outSize);
-          const weight = new Float32Array(inSize * outSize);
-          if (init === 'glorot') {
-            const limit = Math.sqrt(6 / (inSize + outSize));
-            for (let i = 0; i < weight.length; i++) weight[i] = random.uniform(-limit, limit);
-          }
-          return { weight, bias: new Float32Array(outSize) };
+          return init === 'glorot' ? glorotInit(random, inSize, outSize) : zerosInit(inSize, outSize);
         });
       },
     });

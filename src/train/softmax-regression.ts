@@ -1,4 +1,5 @@
 import type { TrainingContext } from '../internal.js';
+import { glorotInit, zerosInit } from './layers.js';
 import { Model } from './model.js';
 import type { SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './options.js';
 import { resolveOptions } from './resolve-options.js';
@@ -27,12 +28,7 @@ export class SoftmaxRegression extends TrainableModel {
       init: (random) => {
         const { init, features, classes } = o;
         if (typeof init === 'object') return [{ weight: init.weights.slice(), bias: init.bias.slice() }];
-        const weight = new Float32Array(features * classes);
-        if (init === 'glorot') {
-          const limit = Math.sqrt(6 / (features + classes));
-          for (let i = 0; i < weight.length; i++) weight[i] = random.uniform(-limit, limit);
-        }
-        return [{ weight, bias: new Float32Array(classes) }];
+        return [init === 'glorot' ? glorotInit(random, features, classes) : zerosInit(features, classes)];
       },
     });
     super(model);
