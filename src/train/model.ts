@@ -26,11 +26,12 @@ export interface ModelShape {
 /**
  * A stack of dense layers, `softmax(act(act(x W0 + b0) W1 + b1) … Wn + bn)`, trained with
  * cross-entropy: the state behind `SoftmaxRegression` (no hidden layer) and `Classifier`. It
- * holds the weights on the device, the optimizer and the random stream, and answers whether
- * the model may be used now; the work on it is done by the files named after it: step.ts,
- * fit.ts, fit-dataset.ts, evaluation.ts and prediction.ts. Every step runs on the context's
- * backend: on WebGPU the forward pass, the fused loss and gradient, the backward pass and the
- * optimizer update are one submit, with nothing read back.
+ * holds the weights on the device, the optimizer and the random stream, and says whether the
+ * model may be used now. The work on it lives beside it: step.ts (one training step), fit.ts
+ * and fit-dataset.ts (the loops, through training-run.ts's epochs), evaluation.ts and
+ * prediction.ts. Every step runs on the context's backend: on WebGPU the forward pass, the
+ * fused loss and gradient, the backward pass and the optimizer update are one submit, with
+ * nothing read back.
  */
 export class Model {
   readonly features: number;
@@ -201,6 +202,7 @@ export class Model {
     return host;
   }
 
+  /** Before any use: a disposed model refuses. */
   alive(where: string): void {
     if (this.#disposed) throw new DisposedError(`${where}: the model was disposed`);
   }
@@ -210,6 +212,7 @@ export class Model {
     if (this.#disposed) throw new DisposedError(`${where}: the model was disposed during training`);
   }
 
+  /** Checks features `[N, features]`; returns N. */
   checkFeatures(where: string, x: F32): number {
     if (!(x instanceof Tensor) || x.dtype !== 'float32' || x.shape.length !== 2 || x.shape[1] !== this.features) {
       throw new ShapeError(`${where}: x must be float32 [N, ${this.features}], got ${describe(x)}`);
