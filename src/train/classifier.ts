@@ -1,24 +1,11 @@
 import type { TrainingContext } from '../internal.js';
 import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
-import type { Tensor } from '../tensor.js';
-import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
-import type { TfjsModelArtifacts } from '../export/tfjs.js';
 import { ACTIVATIONS, type Activation } from './activations.js';
-import { layerShapes, linearInit, type LayerWeights } from './layers.js';
-import { Model, type ExportFormat } from './model.js';
-import type {
-  Dataset,
-  Evaluation,
-  FitDatasetOptions,
-  FitOptions,
-  History,
-  LossOptions,
-  OptimizerOptions,
-  PredictOptions,
-} from './options.js';
+import { glorotInit, layerShapes, linearInit, zerosInit, type LayerWeights } from './layers.js';
+import { Model } from './model.js';
+import type { LossOptions, OptimizerOptions } from './options.js';
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
-
-type F32 = Tensor<'float32'>;
+import { TrainableModel } from './trainable-model.js';
 
 /**
  * A classifier's first weights: `'pytorch'` as `nn.Linear` (U(±1/√in) for weights and bias),
@@ -125,9 +112,7 @@ function checkLayers(where: string, layers: readonly LayerWeights[], shapes: [nu
  * await model.fit(x, y, { epochs: 10, batchSize: 32, validationData: [xVal, yVal] });
  * const p = model.predict(xNew);
  */
-export class Classifier {
-  readonly features: number;
-  readonly classes: number;
+export class Classifier extends TrainableModel {
   readonly hidden: readonly number[];
   readonly activation: Activation;
   readonly #model: Model;
@@ -136,57 +121,21 @@ export class Classifier {
   constructor(ctx: TrainingContext, options: ClassifierOptions) {
     const o = resolveShared(options);
     const { hidden, activation, shapes, init } = resolveShape(options, o);
-    this.#model = new Model(ctx, o, {
+    const model = new Model(ctx, o, {
       hidden,
       activation,
       init: (random) => {
         if (Array.isArray(init)) return init.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
         return shapes.map(([inSize, outSize]) => {
           if (init === 'pytorch') return linearInit(random, inSize, outSize);
-          const weight = new Float32Array(inSize * outSize);
-          if (init === 'glorot') {
-            const limit = Math.sqrt(6 / (inSize + outSize));
-            for (let i = 0; i < weight.length; i++) weight[i] = random.uniform(-limit, limit);
-          }
-          return { weight, bias: new Float32Array(outSize) };
+          return init === 'glorot' ? glorotInit(random, inSize, outSize) : zerosInit(inSize, outSize);
         });
       },
     });
-    this.features = o.features;
-    this.classes = o.classes;
+    super(model);
+    this.#model = model;
     this.hidden = Object.freeze([...hidden]);
     this.activation = activation;
-  }
-
-  /** One step on a batch, as `SoftmaxRegression.trainStep`: the loss, not read back. */
-  trainStep(x: F32, y: Tensor): F32 {
-    return this.#model.trainStep(x, y);
-  }
-
-  /**
-   * Trains for `epochs` passes over `x` and `y`, as `SoftmaxRegression.fit`. A second `fit` or
-   * `fitDataset` while one runs is refused (`BusyError`); disposing the model stops the run,
-   * which rejects with a `DisposedError`.
-   */
-  fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
-    return this.#model.fit(x, y, options);
-  }
-
-  /** Trains on a stream of batches, as `SoftmaxRegression.fitDataset`. */
-  fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
-    return this.#model.fitDataset(dataset, options);
-  }
-
-  /** Mean cross-entropy and accuracy over a data set, in one read back. */
-  evaluate(x: F32, y: Tensor): Promise<Evaluation> {
-    return this.#model.evaluate(x, y);
-  }
-
-  /** Class probabilities `[N, classes]`, or with `{ topK }` each row's k most probable classes. */
-  predict(x: F32): F32;
-  predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
-  predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
-    return options === undefined ? this.#model.predict(x) : this.#model.predict(x, options);
   }
 
   /** Copies of each layer's weight (row-major `[in, out]`) and bias, first layer first. */
@@ -200,35 +149,11 @@ export class Classifier {
   }
 
   /**
-   * The model as bytes PyTorch, ONNX Runtime or TensorFlow.js read (see the README's "Export
-   * and import"): `'onnx'` (input `input` [batch, features], outputs `logits` and
-   * `probabilities`; `{ opset: 20 }` spells gelu as one Gelu node), `'safetensors'` (the
-   * state_dict of `nn.Sequential(Linear, act, …, Linear)`), or `'tfjs'` (`tf.io.ModelArtifacts`
-   * for `tf.loadLayersModel(tf.io.fromMemory(artifacts))`). Bytes, not a download.
-   *
-   * @example
-   * const bytes = await model.export('onnx');
-   * const session = await ort.InferenceSession.create(bytes);
-   */
-  export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
-  export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
-  export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
-  export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
-    return this.#model.export(format, options);
-  }
-
-  /**
    * The model as plain JSON, for `ctx.loadClassifier`; synchronous, so on WebGPU after a bare
    * `trainStep`, `await model.getWeights()` first. The optimizer's state is not saved.
    */
   toJSON(): ClassifierJSON {
     const host = this.#model.hostLayers('toJSON');
-    if (host === null) {
-      throw new WebGPUSoftmaxError(
-        'toJSON: the weights changed on the GPU since they were last read; `await model.getWeights()` first ' +
-          '(toJSON is synchronous, and reading from a GPU is not)',
-      );
-    }
     const o = this.#model.options;
     return {
       format: 'webgpu-softmax/classifier',
@@ -242,15 +167,6 @@ export class Classifier {
       loss: { labelSmoothing: o.labelSmoothing, classWeights: o.classWeights === null ? null : Array.from(o.classWeights) },
       layers: host.map(({ weight, bias }) => ({ weight: Array.from(weight), bias: Array.from(bias) })),
     };
-  }
-
-  /** Frees the weights and the optimizer's state. Safe to call twice. */
-  dispose(): void {
-    this.#model.dispose();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 }
 
