@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusyError, createContext, DisposedError, ShapeError, ValueError, type Activation, type Context, type LayerWeights } from '../src/index.js';
 import { internals } from '../src/internal.js';
-import { FUSED_STEP_LOGITS_BYTES } from '../src/train/model.js';
+import { FUSED_STEP_LOGITS_BYTES } from '../src/train/step.js';
 import { expectAllClose } from './helpers/allclose.js';
 import { BACKENDS, countSubmits, nodeDevice, openContext } from './helpers/backends.js';
 import { erf64, forward64, maxAbsDiff } from './helpers/mlp.js';

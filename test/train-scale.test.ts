@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValueError, type Context } from '../src/index.js';
-import { FUSED_STEP_LOGITS_BYTES } from '../src/train/softmax-regression.js';
+import { FUSED_STEP_LOGITS_BYTES } from '../src/train/step.js';
 import { expectAllClose } from './helpers/allclose.js';
 import { BACKENDS, openContext } from './helpers/backends.js';
 import { labels, uniform } from './helpers/random.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createContext, ShapeError, ValueError, type Context, type OptimizerOptions, type Tensor } from '../src/index.js';
 import { createOptimizer } from '../src/train/optimizers.js';
-import { YIELD_EVERY_MS } from '../src/train/softmax-regression.js';
+import { YIELD_EVERY_MS } from '../src/train/training-run.js';
 import { expectAllClose } from './helpers/allclose.js';
 import { BACKENDS, countSubmits, nodeDevice, openContext } from './helpers/backends.js';
 import { values, type FixtureCase } from './helpers/cases.js';

@@ -1,25 +1,12 @@
-import type { TrainingContext } from '../internal.js';
 import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
+import type { TrainingContext } from '../internal.js';
 import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
-import type { Tensor } from '../tensor.js';
-import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
-import type { TfjsModelArtifacts } from '../export/tfjs.js';
 import { ACTIVATIONS, type Activation } from './activations.js';
-import { checkLayerKeys, layerShapes, linearInit, type LayerWeights } from './layers.js';
-import { Model, type ExportFormat } from './model.js';
-import type {
-  Dataset,
-  Evaluation,
-  FitDatasetOptions,
-  FitOptions,
-  History,
-  LossOptions,
-  OptimizerOptions,
-  PredictOptions,
-} from './options.js';
+import { checkLayerKeys, glorotInit, layerShapes, linearInit, zerosInit, type LayerWeights } from './layers.js';
+import { Model } from './model.js';
+import type { LossOptions, OptimizerOptions } from './options.js';
 import { checkLossKeys, checkOptimizerKeys, resolveOptions, type ResolvedOptions } from './resolve-options.js';
-
-type F32 = Tensor<'float32'>;
+import { TrainableModel } from './trainable-model.js';
 
 /**
  * A classifier's first weights: `'pytorch'` as `nn.Linear` (U(±1/√in) for weights and bias),
@@ -139,9 +126,7 @@ function checkLayers(where: string, layers: readonly LayerWeights[], shapes: [nu
  * await model.fit(x, y, { epochs: 10, batchSize: 32, validationData: [xVal, yVal] });
  * const p = model.predict(xNew);
  */
-export class Classifier {
-  readonly features: number;
-  readonly classes: number;
+export class Classifier extends TrainableModel {
   readonly hidden: readonly number[];
   readonly activation: Activation;
   readonly #model: Model;
@@ -150,62 +135,21 @@ export class Classifier {
   constructor(ctx: TrainingContext, options: ClassifierOptions) {
     const o = resolveShared(options);
     const { hidden, activation, shapes, init } = resolveShape(options, o);
-    this.#model = new Model(ctx, o, {
+    const model = new Model(ctx, o, {
       hidden,
       activation,
       init: (random) => {
         if (Array.isArray(init)) return init.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
         return shapes.map(([inSize, outSize]) => {
           if (init === 'pytorch') return linearInit(random, inSize, outSize);
-          const weight = new Float32Array(inSize * outSize);
-          if (init === 'glorot') {
-            const limit = Math.sqrt(6 / (inSize + outSize));
-            for (let i = 0; i < weight.length; i++) weight[i] = random.uniform(-limit, limit);
-          }
-          return { weight, bias: new Float32Array(outSize) };
+          return init === 'glorot' ? glorotInit(random, inSize, outSize) : zerosInit(inSize, outSize);
         });
       },
     });
-    this.features = o.features;
-    this.classes = o.classes;
+    super(model);
+    this.#model = model;
     this.hidden = Object.freeze([...hidden]);
     this.activation = activation;
-  }
-
-  /** One step on a batch, as `SoftmaxRegression.trainStep`: the loss, not read back. */
-  trainStep(x: F32, y: Tensor): F32 {
-    checkArity('trainStep', arguments.length, 2);
-    return this.#model.trainStep(x, y);
-  }
-
-  /**
-   * Trains for `epochs` passes over `x` and `y`, as `SoftmaxRegression.fit`. A second `fit` or
-   * `fitDataset` while one runs is refused (`BusyError`); disposing the model stops the run,
-   * which rejects with a `DisposedError`.
-   */
-  async fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
-    checkArity('fit', arguments.length, 3);
-    return this.#model.fit(x, y, options);
-  }
-
-  /** Trains on a stream of batches, as `SoftmaxRegression.fitDataset`. */
-  async fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
-    checkArity('fitDataset', arguments.length, 2);
-    return this.#model.fitDataset(dataset, options);
-  }
-
-  /** Mean cross-entropy and accuracy over a data set, in one read back. */
-  async evaluate(x: F32, y: Tensor): Promise<Evaluation> {
-    checkArity('evaluate', arguments.length, 2);
-    return this.#model.evaluate(x, y);
-  }
-
-  /** Class probabilities `[N, classes]`, or with `{ topK }` each row's k most probable classes. */
-  predict(x: F32): F32;
-  predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
-  predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
-    checkArity('predict', arguments.length, 2);
-    return options === undefined ? this.#model.predict(x) : this.#model.predict(x, options);
   }
 
   /** Copies of each layer's weight (row-major `[in, out]`) and bias, first layer first. */
@@ -222,36 +166,11 @@ export class Classifier {
   }
 
   /**
-   * The model as bytes PyTorch, ONNX Runtime or TensorFlow.js read (see the README's "Export
-   * and import"): `'onnx'` (input `input` [batch, features], outputs `logits` and
-   * `probabilities`; `{ opset: 20 }` spells gelu as one Gelu node), `'safetensors'` (the
-   * state_dict of `nn.Sequential(Linear, act, …, Linear)`), or `'tfjs'` (`tf.io.ModelArtifacts`
-   * for `tf.loadLayersModel(tf.io.fromMemory(artifacts))`). Bytes, not a download.
-   *
-   * @example
-   * const bytes = await model.export('onnx');
-   * const session = await ort.InferenceSession.create(bytes);
-   */
-  export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
-  export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
-  export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
-  async export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
-    checkArity('export', arguments.length, 2);
-    return this.#model.export(format, options);
-  }
-
-  /**
    * The model as plain JSON, for `ctx.loadClassifier`; synchronous, so on WebGPU after a bare
    * `trainStep`, `await model.getWeights()` first. The optimizer's state is not saved.
    */
   toJSON(): ClassifierJSON {
     const host = this.#model.hostLayers('toJSON');
-    if (host === null) {
-      throw new WebGPUSoftmaxError(
-        'toJSON: the weights changed on the GPU since they were last read; `await model.getWeights()` first ' +
-          '(toJSON is synchronous, and reading from a GPU is not)',
-      );
-    }
     const o = this.#model.options;
     return {
       format: 'webgpu-softmax/classifier',
@@ -265,15 +184,6 @@ export class Classifier {
       loss: { labelSmoothing: o.labelSmoothing, classWeights: o.classWeights === null ? null : Array.from(o.classWeights) },
       layers: host.map(({ weight, bias }) => ({ weight: Array.from(weight), bias: Array.from(bias) })),
     };
-  }
-
-  /** Frees the weights and the optimizer's state. Safe to call twice. */
-  dispose(): void {
-    this.#model.dispose();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 }
 

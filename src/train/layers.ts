@@ -47,6 +47,19 @@ export function linearInit(random: Random, inSize: number, outSize: number): Lay
   return { weight, bias };
 }
 
+/** Glorot-uniform weights, U(±√(6 / (in + out))), and a zero bias, as Keras's `Dense` starts. */
+export function glorotInit(random: Random, inSize: number, outSize: number): LayerWeights {
+  const limit = Math.sqrt(6 / (inSize + outSize));
+  const weight = new Float32Array(inSize * outSize);
+  for (let i = 0; i < weight.length; i++) weight[i] = random.uniform(-limit, limit);
+  return { weight, bias: new Float32Array(outSize) };
+}
+
+/** All-zero weights and bias. */
+export function zerosInit(inSize: number, outSize: number): LayerWeights {
+  return { weight: new Float32Array(inSize * outSize), bias: new Float32Array(outSize) };
+}
+
 /** What a forward pass keeps for the backward pass: each layer's input, and each hidden layer's pre-activation. */
 export interface ForwardTape {
   readonly inputs: F32[];

@@ -117,8 +117,11 @@ function indexExports(): { types: string[]; values: string[] } {
 function parameterLists(name: string): { file: string; method: string; params: string[] }[] {
   const found: { file: string; method: string; params: string[] }[] = [];
   for (const { path, text } of files) {
-    const cls = new RegExp(`export class ${name}\\b[^{]*\\{`).exec(text);
+    const cls = new RegExp(`export (?:abstract )?class ${name}\\b([^{]*)\\{`).exec(text);
     if (cls) {
+      // The methods a class inherits are its public methods too.
+      const parent = /extends\s+(\w+)/.exec(cls[1]!);
+      if (parent) found.push(...parameterLists(parent[1]!).map((p) => ({ ...p, method: p.method.replace(/^\w+\./, `${name}.`) })));
       const open = cls.index + cls[0].length - 1;
       const body = text.slice(open + 1, closing(text, open) - 1);
       for (const m of body.matchAll(/\n {2}(?:static\s+)?(?:async\s+)?(?:get\s+|set\s+)?([\w$]+)(?:<[^(]*>)?\(/g)) {
