@@ -5,13 +5,13 @@ import { mnistSplit } from '../datasets/mnist.js';
 import { BACKEND_NAMES, describeAdapter } from './backends.js';
 import { renderLineChart } from './charts.js';
 import { renderConfusion } from './confusion.js';
-import { followOptimizerDefaults, readSettings, setBusy, type Controls, type Settings } from './controls.js';
+import { followOptimizerDefaults, readSettings, setBusy, type Controls } from './controls.js';
 import { byId, describeError } from './dom.js';
 import { DrawPanel } from './draw-panel.js';
 import { FrameGaps } from './frame-gaps.js';
 import { LocalTrainer } from './local-trainer.js';
 import { RunTable, type Run } from './runs.js';
-import type { Thread, Trainer } from './trainer.js';
+import type { Settings, Thread, Trainer } from './types.js';
 import { WorkerTrainer } from './worker-trainer.js';
 
 const TRAIN_COLOR = '#2563eb';
