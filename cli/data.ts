@@ -107,10 +107,16 @@ class CacheWriter {
     if (!ok) await once(this.#stream, 'drain');
   }
 
-  async close(): Promise<void> {
-    await this.#flush();
-    this.#stream.end();
-    await once(this.#stream, 'finish');
+  #closed: Promise<void> | null = null;
+
+  /** Flushes and closes the file; the first call does it, later ones wait for it. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#flush();
+      this.#stream.end();
+      await once(this.#stream, 'finish');
+    })();
+    return this.#closed;
   }
 }
 

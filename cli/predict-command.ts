@@ -24,7 +24,9 @@ async function write(stream: Writable, text: string): Promise<void> {
 }
 
 export async function predict(args: PredictArgs, log: (line: string) => void): Promise<void> {
-  const ctx = await openContext(args.backend, log);
+  // Said once the model and the first rows are read, so that a bad file's fault is the only line.
+  let backendLine = '';
+  const ctx = await openContext(args.backend, (line) => (backendLine = line));
   let out: Writable | null = null;
   let written = false;
   try {
@@ -43,6 +45,7 @@ export async function predict(args: PredictArgs, log: (line: string) => void): P
     for await (const chunk of input.chunks) {
       // The first chunk is checked before anything is written, so a bad file leaves no output behind.
       if (out === null) {
+        log(backendLine);
         out = args.out === undefined ? process.stdout : createWriteStream(args.out);
         written = args.out !== undefined;
         await write(out, `${header}\n`);
