@@ -5,12 +5,14 @@
 import type { Dataset } from '../datasets/dataset.js';
 import { CASES, type BenchCase } from './cases.js';
 import { oursContender } from './contenders/ours.js';
-import { tfjsContender } from './contenders/tfjs.js';
 import { messageOf, type Contender, type ContenderId, type Workload } from './contenders/types.js';
 import { makeJob, type Job } from './inputs.js';
 import { measure, type Measurement } from './measure.js';
 import type { AdapterReport } from 'webgpu-softmax';
 import type { CaseResult, ContenderInfo, EnvironmentName, EnvironmentRequest, EnvironmentResult } from './results.js';
+
+/** What a user installs to have TF.js compared (optional peer dependencies of the package). */
+export const TFJS_INSTALL = 'npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm @tensorflow/tfjs-backend-webgpu';
 
 export interface EnvironmentHost {
   readonly environment: EnvironmentName;
@@ -70,6 +72,12 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
     ...(['webgpu', 'wasm', 'cpu'] as const).map((backend): [ContenderId, () => Promise<Opened>] => [
       `tfjs-${backend}`,
       async () => {
+        // Loaded on first use: the bin runs without TF.js, which users install only if they want it compared.
+        const { tfjsContender } = await import('./contenders/tfjs.js').catch((error: unknown) => {
+          const code = (error as { code?: string }).code;
+          if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(`TensorFlow.js is not installed (${TFJS_INSTALL})`);
+          throw error;
+        });
         const c = await tfjsContender(backend, host.wasmPaths);
         return { contender: c, info: { id: c.id, description: c.description, kernelSource: c.kernelSource }, adapter: null };
       },

@@ -117,7 +117,7 @@ export async function train(args: TrainArgs, log: (line: string) => void): Promi
     const shape = [x.features, ...args.hidden, classes].join('-');
     log(
       `model: ${args.hidden.length === 0 ? `softmax regression ${shape}` : `MLP ${shape} (${args.activation})`}; ${args.optimizer}, learning rate ${args.learningRate}; ` +
-        `batch ${args.batchSize}, ${args.epochs} epochs${args.earlyStopping === null ? '' : ` (early stopping, patience ${args.earlyStopping.patience})`}; seed ${args.seed}`,
+        `batch ${args.batchSize}, ${args.epochs} epoch${args.epochs === 1 ? '' : 's'}${args.earlyStopping === null ? '' : ` (early stopping, patience ${args.earlyStopping.patience})`}; seed ${args.seed}`,
     );
 
     const ctx = await openContext(args.backend, log);

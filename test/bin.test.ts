@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -228,6 +229,46 @@ describe('the installed bin', () => {
       expect(r.status, argv.join(' ')).toBe(2);
       expect(r.stderr.trim(), argv.join(' ')).toBe(`webgpu-softmax: ${message} (webgpu-softmax --help lists the commands)`);
     }
+  });
+
+  it('streams a million-row CSV through fitDataset in a 48 MB heap (the file is 22 MB; as one string and its split rows it would not fit)', async () => {
+    const out = createWriteStream(join(app, 'million.csv'));
+    out.write('a,b,c,d,label\n');
+    let text = '';
+    for (let i = 0; i < 1_000_000; i++) {
+      const c = i % 3;
+      text += `${c * 2 + ((i * 7919) % 1000) / 1000},${((i * 104729) % 1000) / 1000},${i % 7},${-c + ((i * 31) % 1000) / 1000},${'xyz'[c]}\n`;
+      if (text.length > 1 << 20) {
+        if (!out.write(text)) await once(out, 'drain');
+        text = '';
+      }
+    }
+    out.end(text);
+    await once(out, 'finish');
+    const r = spawnSync(process.execPath, ['--max-old-space-size=48', join(app, 'node_modules/.bin/webgpu-softmax'), 'train', 'million.csv', '--epochs', '1', '--batch-size', '1024', '--out', 'million.json'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('data: million.csv: 1000000 rows, 4 features (a, b, c, d), 3 classes (x, y, z)');
+    const [, valRows] = /split: (\d+) rows train, (\d+) validate/.exec(r.stdout)!.slice(1);
+    expect(Math.abs(Number(valRows) - 100_000)).toBeLessThan(1500);
+    expect(Number(/validation accuracy: (\d\.\d+)/.exec(r.stdout)![1])).toBeGreaterThan(0.9);
+  }, 120_000);
+
+  it('benchmarks this machine without Dawn or TF.js installed: the CPU backend alone, saying what is left out, and saves the report', () => {
+    const r = bin('bench', '--quick', '--cases', 'softmax-4096x10', '--out', 'report');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("bench: WebGPU in Node needs Dawn's bindings, the optional `webgpu` package (npm install webgpu); WebGPU is left out");
+    expect(r.stdout).toContain('tfjs-wasm: UNAVAILABLE: TensorFlow.js is not installed (npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm @tensorflow/tfjs-backend-webgpu)');
+    expect(r.stdout).toMatch(/^\| softmax 4096×10 \| GB\/s ↑ \| \*\*[\d.]+\*\* \([\d.]+–[\d.]+\) \| \*\*[\d.]+\*\*/m);
+    const written = [...r.stdout.matchAll(/^bench: wrote (.+)$/gm)].map((m) => m[1]!);
+    expect(written.map((p) => p.slice(p.lastIndexOf('.')))).toEqual(['.md', '.json', '.svg']);
+    const report = JSON.parse(readFileSync(written[1]!, 'utf8')) as { format: string; environments: { results: { contender: string; measurement: unknown }[] }[] };
+    expect(report.format).toBe('webgpu-softmax/bench');
+    expect(report.environments[0]!.results.map((x) => x.contender)).toEqual(['ours-cpu', 'ours-cpu-reference']);
+    expect(readFileSync(written[2]!, 'utf8')).toMatch(/^<svg /);
   });
 
   it("trains on WebGPU through Dawn's webgpu package once the app installs it", () => {

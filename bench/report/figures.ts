@@ -100,4 +100,5 @@ export function caption(env: EnvironmentResult): string {
 export const ENVIRONMENT_TITLES: Readonly<Record<EnvironmentResult['environment'], string>> = {
   node: 'Node',
   chromium: 'Headless Chromium',
+  browser: 'The benchmark page',
 };
