@@ -13,11 +13,13 @@ import type {
   PredictOptions,
   SoftmaxRegressionJSON,
   SoftmaxRegressionOptions,
+  TopK,
 } from './options.js';
 import { resolveOptions } from './resolve-options.js';
 
 export { FUSED_STEP_LOGITS_BYTES, MAX_TOP_K, YIELD_EVERY_MS } from './model.js';
 
+/** A float32 tensor. @inline */
 type F32 = Tensor<'float32'>;
 
 /**
@@ -32,7 +34,9 @@ type F32 = Tensor<'float32'>;
  * console.log(history.valAccuracy.at(-1));
  */
 export class SoftmaxRegression {
+  /** Features per row, as made. */
   readonly features: number;
+  /** Classes, as made. */
   readonly classes: number;
   readonly #model: Model;
 
@@ -114,13 +118,18 @@ export class SoftmaxRegression {
    * console.log(await indices.read(), await values.read());
    */
   predict(x: F32): F32;
-  predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
-  predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
+  predict(x: F32, options: PredictOptions): TopK;
+  predict(x: F32, options?: PredictOptions): F32 | TopK {
     return options === undefined ? this.#model.predict(x) : this.#model.predict(x, options);
   }
 
   /** Copies of the weights (row-major `[features, classes]`) and the bias. */
-  async getWeights(): Promise<{ weights: Float32Array; bias: Float32Array }> {
+  async getWeights(): Promise<{
+    /** Row-major `[features, classes]`. */
+    weights: Float32Array;
+    /** `[classes]`. */
+    bias: Float32Array;
+  }> {
     const [layer] = await this.#model.getLayers();
     return { weights: layer!.weight, bias: layer!.bias };
   }
@@ -181,6 +190,7 @@ export class SoftmaxRegression {
     this.#model.dispose();
   }
 
+  /** `dispose()`, for `using model = ctx.softmaxRegression(...)`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
