@@ -25,6 +25,8 @@ export interface EnvironmentHost {
   readonly wasmPaths: string;
   readonly loadMnist: () => Promise<Dataset>;
   readonly log: (line: string) => void;
+  /** After each case on each contender, for a progress bar: how many are done of how many. */
+  readonly progress?: (done: number, total: number) => void;
 }
 
 interface Opened {
@@ -99,12 +101,14 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
   let mnist: Promise<Dataset> | null = null;
   const loadMnist = (): Promise<Dataset> => (mnist ??= host.loadMnist());
   const results: CaseResult[] = [];
+  const total = cases.length * opened.length;
   for (const c of cases) {
     let job: Job;
     try {
       job = await makeJob(c, loadMnist);
     } catch (error) {
       for (const o of opened) results.push({ caseId: c.id, contender: o.info.id, measurement: null, error: `inputs: ${messageOf(error)}` });
+      host.progress?.(results.length, total);
       log(`${c.title}: no inputs: ${messageOf(error)}`);
       continue;
     }
@@ -121,6 +125,7 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
         log(`${c.title.padEnd(36)} ${contender.id.padEnd(12)} FAILED: ${messageOf(error)}`);
       } finally {
         workload?.dispose();
+        host.progress?.(results.length, total);
       }
     }
   }
