@@ -9,7 +9,6 @@ import { selectCases } from './cases.js';
 import { messageOf, type ContenderId } from './contenders/types.js';
 import { runEnvironment } from './environment.js';
 import { SETTINGS } from './measure.js';
-import { adapterName } from './report/figures.js';
 import { markdownToHtml } from './report/html.js';
 import { renderMarkdown } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
@@ -61,11 +60,12 @@ async function describeMachine(): Promise<void> {
     try {
       const ctx = await createContext({ backend: 'webgpu' });
       const a = ctx.adapter!;
-      adapterLine.textContent = `WebGPU adapter: ${adapterName({ adapter: a })}.`;
+      const name = [a.vendor, a.architecture, a.description || a.device].filter((p) => p !== '').join(' ') || 'an unnamed adapter';
+      adapterLine.textContent = `WebGPU adapter: ${name}.`;
       if (a.isSoftware) {
         const note = document.createElement('span');
         note.className = 'software';
-        note.textContent = ' This is a SOFTWARE adapter: a CPU emulating a GPU, so its "GPU" times are CPU times.';
+        note.textContent = ' This is a SOFTWARE adapter: a CPU emulating a GPU, so its "GPU" times are CPU times and say nothing about a real GPU.';
         adapterLine.append(note);
       }
       ctx.destroy();

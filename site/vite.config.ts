@@ -41,6 +41,10 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
+    // Not minified: tfjs-backend-wasm starts its pthread workers from the source text of a
+    // function (Function.prototype.toString), which minified names break ("e is not defined")
+    // on a cross-origin-isolated page, where TF.js's wasm backend uses threads.
+    minify: false,
     rollupOptions: { input: { demo: `${root}/demo/index.html`, bench: `${root}/bench/index.html` } },
   },
 });
