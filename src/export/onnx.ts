@@ -34,7 +34,7 @@ export const ONNX_OPSET = 17;
 /** The IR version that goes with each opset we write (onnx 1.12 and 1.15). */
 const IR_VERSIONS = { 17: 8n, 20: 9n } as const;
 
-/** Options of {@link writeOnnx}. */
+/** What `model.export('onnx', options)` takes. */
 export interface WriteOnnxOptions {
   /**
    * 17 (default): runs everywhere onnxruntime ≥ 1.12 does; gelu spelled with Erf.

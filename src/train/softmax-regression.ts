@@ -36,7 +36,12 @@ export class SoftmaxRegression extends TrainableModel {
   }
 
   /** Copies of the weights (row-major `[features, classes]`) and the bias. */
-  async getWeights(): Promise<{ weights: Float32Array; bias: Float32Array }> {
+  async getWeights(): Promise<{
+    /** Row-major `[features, classes]`. */
+    weights: Float32Array;
+    /** `[classes]`. */
+    bias: Float32Array;
+  }> {
     const [layer] = await this.#model.getLayers();
     return { weights: layer!.weight, bias: layer!.bias };
   }
