@@ -5,12 +5,14 @@
 import type { Dataset } from '../datasets/dataset.js';
 import { CASES, type BenchCase } from './cases.js';
 import { oursContender } from './contenders/ours.js';
-import { tfjsContender } from './contenders/tfjs.js';
 import { messageOf, type Contender, type ContenderId, type Workload } from './contenders/types.js';
 import { makeJob, type Job } from './inputs.js';
 import { measure, type Measurement } from './measure.js';
 import type { AdapterReport } from 'webgpu-softmax';
 import type { CaseResult, ContenderInfo, EnvironmentName, EnvironmentRequest, EnvironmentResult } from './results.js';
+
+/** What a user installs to have TF.js compared (optional peer dependencies of the package). */
+export const TFJS_INSTALL = 'npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm @tensorflow/tfjs-backend-webgpu';
 
 export interface EnvironmentHost {
   readonly environment: EnvironmentName;
@@ -23,6 +25,8 @@ export interface EnvironmentHost {
   readonly wasmPaths: string;
   readonly loadMnist: () => Promise<Dataset>;
   readonly log: (line: string) => void;
+  /** After each case on each contender, for a progress bar: how many are done of how many. */
+  readonly progress?: (done: number, total: number) => void;
 }
 
 interface Opened {
@@ -70,6 +74,12 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
     ...(['webgpu', 'wasm', 'cpu'] as const).map((backend): [ContenderId, () => Promise<Opened>] => [
       `tfjs-${backend}`,
       async () => {
+        // Loaded on first use: the bin runs without TF.js, which users install only if they want it compared.
+        const { tfjsContender } = await import('./contenders/tfjs.js').catch((error: unknown) => {
+          const code = (error as { code?: string }).code;
+          if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(`TensorFlow.js is not installed (${TFJS_INSTALL})`);
+          throw error;
+        });
         const c = await tfjsContender(backend, host.wasmPaths);
         return { contender: c, info: { id: c.id, description: c.description, kernelSource: c.kernelSource }, adapter: null };
       },
@@ -91,12 +101,14 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
   let mnist: Promise<Dataset> | null = null;
   const loadMnist = (): Promise<Dataset> => (mnist ??= host.loadMnist());
   const results: CaseResult[] = [];
+  const total = cases.length * opened.length;
   for (const c of cases) {
     let job: Job;
     try {
       job = await makeJob(c, loadMnist);
     } catch (error) {
       for (const o of opened) results.push({ caseId: c.id, contender: o.info.id, measurement: null, error: `inputs: ${messageOf(error)}` });
+      host.progress?.(results.length, total);
       log(`${c.title}: no inputs: ${messageOf(error)}`);
       continue;
     }
@@ -113,6 +125,7 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
         log(`${c.title.padEnd(36)} ${contender.id.padEnd(12)} FAILED: ${messageOf(error)}`);
       } finally {
         workload?.dispose();
+        host.progress?.(results.length, total);
       }
     }
   }

@@ -6,7 +6,8 @@ import type { BenchCase } from './cases.js';
 import type { ContenderId, KernelSource } from './contenders/types.js';
 import type { Measurement, Settings } from './measure.js';
 
-export type EnvironmentName = 'node' | 'chromium';
+/** `browser`: the benchmark page on a visitor's own machine (any browser); `chromium`: headless, driven by `npm run bench`. */
+export type EnvironmentName = 'node' | 'chromium' | 'browser';
 
 export interface ContenderInfo {
   readonly id: ContenderId;

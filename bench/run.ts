@@ -1,12 +1,14 @@
-// `npm run bench [-- --quick] [--only node|browser] [--cases id,id] [--contenders id,id]`
+// `npm run bench [-- --quick] [--only node|browser|none] [--cases id,id] [--contenders id,id] [--add page.json]`
 //
 // Builds the library (dist/), runs every case in Node (a child process) and then in headless
 // Chromium, one after the other so they never compete for the CPU, and writes the report as
-// Markdown, JSON and SVG under bench/results/.
+// Markdown, JSON and SVG under bench/results/. `--add` appends other runs (the benchmark
+// page's JSON download, or an earlier report) to the report; `--only none` with `--add` only
+// re-renders them.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { arch, cpus, release, tmpdir, type } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { choice, parseOptions, parseOrExit, UsageError } from '../cli/args.js';
@@ -14,18 +16,18 @@ import { selectCases } from './cases.js';
 import { runBrowser } from './browser.js';
 import { CONTENDER_IDS, messageOf, type ContenderId } from './contenders/types.js';
 import { SETTINGS } from './measure.js';
-import { renderMarkdown } from './report/markdown.js';
-import { renderSvg } from './report/svg.js';
-import type { BenchReport, EnvironmentName, EnvironmentRequest, EnvironmentResult } from './results.js';
+import { assembleReport, mergeReports, readReport, saveReport } from './report/file.js';
+import type { EnvironmentName, EnvironmentRequest, EnvironmentResult } from './results.js';
 
 const started = performance.now();
 const argv = process.argv.slice(2);
-const { quick, only, caseIds, contenderIds } = parseOrExit('npm run bench', () => {
+const { quick, only, caseIds, contenderIds, add } = parseOrExit('npm run bench', () => {
   const args = parseOptions(argv, {
     quick: { type: 'boolean' },
     only: { type: 'string' },
     cases: { type: 'string' },
     contenders: { type: 'string' },
+    add: { type: 'string', multiple: true },
   });
   const contenders = (args.contenders ?? '').split(',').filter((s) => s !== '') as ContenderId[];
   for (const id of contenders) {
@@ -33,11 +35,16 @@ const { quick, only, caseIds, contenderIds } = parseOrExit('npm run bench', () =
   }
   return {
     quick: args.quick === true,
-    only: choice('only', args.only, ['both', 'node', 'browser'] as const, 'both'),
+    only: choice('only', args.only, ['both', 'node', 'browser', 'none'] as const, 'both'),
     caseIds: args.cases === undefined ? null : args.cases.split(',').filter((s) => s !== ''),
     contenderIds: contenders,
+    add: args.add ?? [],
   };
 });
+// Read before anything runs, so that a bad file costs no benchmark.
+const added = await Promise.all(add.map(readReport)).catch((error: unknown) => parseOrExit('npm run bench', () => {
+  throw new UsageError(messageOf(error));
+}));
 const cases = selectCases(quick, caseIds);
 const request: EnvironmentRequest = { settings: SETTINGS[quick ? 'quick' : 'full'], caseIds: cases.map((c) => c.id), contenderIds };
 const root = process.cwd();
@@ -74,7 +81,7 @@ async function runNode(): Promise<EnvironmentResult> {
   }
 }
 
-build();
+if (only !== 'none') build();
 const environments: EnvironmentResult[] = [];
 const missing: { environment: EnvironmentName; error: string }[] = [];
 const halves: readonly [EnvironmentName, () => Promise<EnvironmentResult>][] = [
@@ -82,7 +89,7 @@ const halves: readonly [EnvironmentName, () => Promise<EnvironmentResult>][] = [
   ['chromium', () => runBrowser(root, request, (line) => console.log(`[chromium] ${line}`))],
 ];
 for (const [name, runHalf] of halves) {
-  if (only !== 'both' && (only === 'node') !== (name === 'node')) continue;
+  if (only === 'none' || (only !== 'both' && (only === 'node') !== (name === 'node'))) continue;
   console.log(`bench: ${name}, ${cases.length} cases, ${request.settings.mode} settings (${elapsed()} so far)`);
   try {
     environments.push(await runHalf());
@@ -92,30 +99,19 @@ for (const [name, runHalf] of halves) {
   }
 }
 
-const date = new Date().toISOString();
-const report: BenchReport = {
-  format: 'webgpu-softmax/bench',
-  version: 1,
-  date,
-  mode: request.settings.mode,
-  command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
-  settings: request.settings,
-  host: { os: `${type()} ${release()} ${arch()}`, cpu: cpus()[0]?.model.trim() ?? 'unknown CPU', cores: cpus().length },
-  cases,
-  environments,
-  missing,
-  seconds: (performance.now() - started) / 1000,
-};
-const markdown = renderMarkdown(report);
-const dir = join(root, 'bench', 'results');
-const stem = join(dir, `${date.slice(0, 19).replace(/:/g, '-')}-${report.mode}`);
-await mkdir(dir, { recursive: true });
-await Promise.all([
-  writeFile(`${stem}.md`, markdown),
-  writeFile(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`),
-  writeFile(`${stem}.svg`, renderSvg(report)),
-]);
+const report = mergeReports(
+  assembleReport({
+    command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+    settings: request.settings,
+    cases: only === 'none' ? [] : cases,
+    environments,
+    missing,
+    seconds: (performance.now() - started) / 1000,
+  }),
+  added,
+);
+const { markdown, paths } = await saveReport(report, join(root, 'bench', 'results'));
 console.log(`\n${markdown}`);
-for (const ext of ['md', 'json', 'svg']) console.log(`bench: wrote ${relative(root, `${stem}.${ext}`)}`);
+for (const path of paths) console.log(`bench: wrote ${relative(root, path)}`);
 console.log(`bench: done in ${elapsed()}`);
 process.exit(missing.length > 0 ? 1 : 0);

@@ -13,6 +13,7 @@ import { mnistSplit } from '../datasets/mnist.js';
 import { loadMnist } from '../datasets/mnist-node.js';
 import { parseCommandLine, parseOrExit, USAGE, type TrainOptions } from './args.js';
 import { nodeGpu } from './node-gpu.js';
+import { bar } from './progress.js';
 
 function commandLine(): TrainOptions {
   const parsed = parseOrExit('npm start', () => parseCommandLine(process.argv.slice(2)), ' (npm start -- --help lists the options)');
@@ -29,11 +30,6 @@ const tty = process.stdout.isTTY === true;
 /** The bar shows once an epoch has run this long, and redraws at most this often. */
 const BAR_AFTER_MS = 1000;
 const BAR_EVERY_MS = 100;
-
-function bar(done: number, total: number, width = 30): string {
-  const filled = Math.round((done / total) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(done).padStart(String(total).length)}/${total}`;
-}
 
 function epochLine(tag: string, logs: EpochLogs): string {
   const val = logs.valLoss === undefined ? '' : `  val loss ${logs.valLoss.toFixed(4)}  val acc ${logs.valAccuracy!.toFixed(4)}`;

@@ -1,6 +1,5 @@
 import { createContext, type AdapterReport, type Context } from '../src/index.js';
-
-export type BackendChoice = 'webgpu' | 'cpu';
+import type { BackendChoice } from './types.js';
 
 export const BACKEND_NAMES: Readonly<Record<BackendChoice, string>> = { webgpu: 'WebGPU', cpu: 'CPU' };
 

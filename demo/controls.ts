@@ -1,17 +1,5 @@
 import type { OptimizerOptions } from '../src/index.js';
-import type { BackendChoice } from './backends.js';
-import type { Thread } from './trainer.js';
-
-/** What the form asks for, checked. */
-export interface Settings {
-  readonly backend: BackendChoice;
-  readonly thread: Thread;
-  /** Hidden layer widths; empty for softmax regression. */
-  readonly hidden: readonly number[];
-  readonly optimizer: OptimizerOptions;
-  readonly epochs: number;
-  readonly batchSize: number;
-}
+import type { Settings } from './types.js';
 
 /** Rates that train this model well in a few epochs. */
 export const DEFAULT_LEARNING_RATE: Readonly<Record<OptimizerOptions['type'], number>> = { sgd: 0.5, adam: 0.01, adamw: 0.01, rmsprop: 0.01 };

@@ -1,7 +1,7 @@
 import { createSketchpad, type Sketchpad } from './draw.js';
 import { SIDE, toGray, toMnist } from './preprocess.js';
 import { renderProbabilities } from './probabilities.js';
-import type { Trainer } from './trainer.js';
+import type { Trainer } from './types.js';
 
 export interface DrawPanelElements {
   readonly sketch: HTMLCanvasElement;

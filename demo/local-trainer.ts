@@ -1,10 +1,9 @@
 import type { Classifier, Context, ExportFormat } from '../src/index.js';
 import { WebGPUUnavailableError } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
-import { Backends, type BackendChoice } from './backends.js';
-import type { Settings } from './controls.js';
-import type { Probe, Trained, Trainer, TrainingHooks } from './trainer.js';
-import { exportFiles, predictOne, train, type ExportedFile } from './training.js';
+import { Backends } from './backends.js';
+import type { BackendChoice, ExportedFile, Probe, Settings, Trained, Trainer, TrainingHooks } from './types.js';
+import { exportFiles, predictOne, train } from './training.js';
 
 /**
  * Trains on the thread it lives on: the page's, or a worker's (demo/training-worker.ts runs

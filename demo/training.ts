@@ -1,8 +1,7 @@
 import type { Classifier, Context, ExportFormat } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
 import { confusionMatrix } from './confusion.js';
-import type { Settings } from './controls.js';
-import type { TrainingHooks } from './trainer.js';
+import type { ExportedFile, Settings, TrainingHooks } from './types.js';
 
 /** Every run starts from the same shuffles, so runs on the two backends train alike. */
 const SEED = 1;
@@ -65,12 +64,6 @@ export async function predictOne(ctx: Context, model: Classifier, pixels: Float3
   } finally {
     x.dispose();
   }
-}
-
-/** A file to download: its name and its bytes. */
-export interface ExportedFile {
-  readonly name: string;
-  readonly bytes: Uint8Array;
 }
 
 /**

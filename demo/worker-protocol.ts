@@ -1,7 +1,6 @@
 import type { EpochLogs, ExportFormat } from '../src/index.js';
 import type { Dataset } from '../datasets/dataset.js';
-import type { BackendChoice } from './backends.js';
-import type { Settings } from './controls.js';
+import type { BackendChoice, Settings } from './types.js';
 
 /** The page's requests; each carries an id that its reply repeats. */
 export type Request =

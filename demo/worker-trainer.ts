@@ -1,9 +1,6 @@
 import type { ExportFormat } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
-import type { BackendChoice } from './backends.js';
-import type { Settings } from './controls.js';
-import type { Probe, Trained, Trainer, TrainingHooks } from './trainer.js';
-import type { ExportedFile } from './training.js';
+import type { BackendChoice, ExportedFile, Probe, Settings, Trained, Trainer, TrainingHooks } from './types.js';
 import type { Reply, Request } from './worker-protocol.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };

@@ -15,7 +15,9 @@ export interface Storage {
 
 /** The time one kernel (WebGPU) or one op (CPU) took. */
 export interface KernelTiming {
+  /** The dispatch's label: the kernel's name and variant. */
   readonly label: string;
+  /** Its time in milliseconds. */
   readonly ms: number;
 }
 
@@ -24,16 +26,21 @@ export interface KernelTiming {
  * wall time per op on the CPU, or nothing where the device has no timestamp queries.
  */
 export interface Profile<T> {
+  /** What `fn` returned. */
   readonly result: T;
+  /** Each kernel or op, in the order they ran. */
   readonly kernels: readonly KernelTiming[];
   /** The sum of the kernels' times; NaN when unavailable. */
   readonly totalMs: number;
+  /** Where the times come from: GPU timestamps, the CPU's wall clock, or nowhere. */
   readonly source: 'timestamp-query' | 'wall-clock' | 'unavailable';
 }
 
 /** Why a device went away, as `GPUDeviceLostInfo` tells it. */
 export interface DeviceLoss {
+  /** `'destroyed'` or `'unknown'`, as `GPUDeviceLostInfo.reason`. */
   readonly reason: string;
+  /** The driver's message. */
   readonly message: string;
 }
 
@@ -57,6 +64,7 @@ export interface RowsPlan {
   readonly cols: number;
 }
 
+/** How `crossEntropy` reduces the rows' losses: their weighted mean (PyTorch's default), their sum, or none (`[N]`). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 /** A validated cross-entropy call; see `CrossEntropyOptions` for the meaning of each field. */

@@ -56,6 +56,7 @@ export interface MemoryInfo {
   readonly peakBytes: number;
 }
 
+/** A float32 tensor. @inline */
 type F32 = Tensor<'float32'>;
 
 /** @internal How `createContext` chose the backend. */
@@ -341,7 +342,12 @@ export class Context {
     z: F32,
     target: Tensor,
     options: CrossEntropyOptions<F32> = {},
-  ): { loss: F32; grad: F32 } {
+  ): {
+    /** The loss: a scalar, or `[N]` with `reduction: 'none'`. */
+    loss: F32;
+    /** d(loss)/dz, `[N, C]`. */
+    grad: F32;
+  } {
     checkCrossEntropyCall('crossEntropyWithGrad', arguments.length, options);
     const { loss, grad } = this.#crossEntropy('crossEntropyWithGrad', z, target, options, true);
     return { loss, grad: grad! };
@@ -375,7 +381,16 @@ export class Context {
     weight: F32,
     target: Tensor,
     options: LinearCrossEntropyOptions<F32> = {},
-  ): { loss: F32; gradX: F32; gradWeight: F32; gradBias: F32 | null } {
+  ): {
+    /** The loss: a scalar, or `[N]` with `reduction: 'none'`. */
+    loss: F32;
+    /** d(loss)/dx, `[N, D]`. */
+    gradX: F32;
+    /** d(loss)/dweight, in `weight`'s layout. */
+    gradWeight: F32;
+    /** d(loss)/dbias, `[C]`; null without a bias. */
+    gradBias: F32 | null;
+  } {
     checkLinearCrossEntropyCall('linearCrossEntropyWithGrad', arguments.length, options);
     const result = this.#linearCrossEntropy('linearCrossEntropyWithGrad', x, weight, target, options, true);
     return { loss: result.loss, gradX: result.gradX!, gradWeight: result.gradWeight!, gradBias: result.gradBias };
@@ -502,6 +517,7 @@ export class Context {
     this.#backend.destroy();
   }
 
+  /** `destroy()`, for `using ctx = await createContext()`. */
   [Symbol.dispose](): void {
     this.destroy();
   }

@@ -24,6 +24,7 @@ export interface ContextOptions {
   readonly gpu?: GPU;
   /** A device the app already has. The context then never destroys it. */
   readonly device?: GPUDevice;
+  /** Passed to `requestAdapter`: `'high-performance'` asks for the discrete GPU where there are two. */
   readonly powerPreference?: GPUPowerPreference;
   /**
    * The CPU backend's kernels (for `backend: 'cpu'`, and behind `'auto'` and a lost device):

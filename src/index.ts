@@ -17,7 +17,8 @@ export type { SumOptions } from './ops/sum.js';
 export { SoftmaxRegression, type SoftmaxRegressionWeights } from './train/softmax-regression.js';
 export { Classifier, type ClassifierInit, type ClassifierJSON, type ClassifierOptions, type ImportClassifierOptions } from './train/classifier.js';
 export type { ExportFormat } from './train/model.js';
-export type { TfjsModelArtifacts } from './export/tfjs.js';
+export type { TfjsLayerJson, TfjsModelArtifacts, TfjsModelTopology, TfjsWeightSpec } from './export/tfjs.js';
+export type { WriteOnnxOptions as ExportOptions } from './export/onnx.js';
 export type { Activation } from './train/activations.js';
 export type { LayerWeights } from './train/layers.js';
 export { Random } from './train/random.js';
@@ -41,6 +42,7 @@ export type {
   SgdOptions,
   SoftmaxRegressionJSON,
   SoftmaxRegressionOptions,
+  TopK,
 } from './train/options.js';
 export type { CosineSchedule, LearningRateSchedule, StepSchedule, Warmup } from './train/schedules.js';
 export {

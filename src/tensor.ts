@@ -34,8 +34,11 @@ let internalsOf: (t: Tensor) => Internals | null;
  * p.dispose();
  */
 export class Tensor<D extends DType = DType> {
+  /** The size of each dimension, outermost first; `[]` for a scalar. */
   readonly shape: Shape;
+  /** `'float32'` or `'int32'`. */
   readonly dtype: D;
+  /** The number of elements: the product of `shape`. */
   readonly size: number;
   #internals: Internals | null;
 
@@ -72,10 +75,12 @@ export class Tensor<D extends DType = DType> {
     internals.owner.release(internals);
   }
 
+  /** `dispose()`, for `using t = ctx.tensor(...)`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
+  /** `Tensor(float32, [2, 3])`: the dtype and shape, for messages. */
   toString(): string {
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}${this.disposed ? ', disposed' : ''})`;
   }

@@ -85,7 +85,7 @@ export function formatRatio(r: number | null): string {
 }
 
 /** "google swiftshader SwiftShader Device (Subzero), software", or why there is none. */
-export function adapterName(env: EnvironmentResult): string {
+export function adapterName(env: Pick<EnvironmentResult, 'adapter'>): string {
   const a = env.adapter;
   if (a === null) return 'no WebGPU adapter';
   const name = [a.vendor, a.architecture, a.description || a.device].filter((s) => s !== '').join(' ');
@@ -100,4 +100,5 @@ export function caption(env: EnvironmentResult): string {
 export const ENVIRONMENT_TITLES: Readonly<Record<EnvironmentResult['environment'], string>> = {
   node: 'Node',
   chromium: 'Headless Chromium',
+  browser: 'The benchmark page',
 };

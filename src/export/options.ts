@@ -3,7 +3,7 @@ import { keysOf } from '../check-options.js';
 // Export options live apart from their writers, which load on first use: a model checks its
 // options against these keys before it loads or reads anything.
 
-/** Options of `model.export('onnx', options)` and of `writeOnnx`. */
+/** What `model.export('onnx', options)` takes (and `writeOnnx`). */
 export interface WriteOnnxOptions {
   /**
    * 17 (default): runs everywhere onnxruntime ≥ 1.12 does; gelu spelled with Erf.

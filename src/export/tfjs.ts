@@ -7,22 +7,36 @@ import { MLP_ACTIVATIONS, layerSizes, validateMlp, type MlpActivation, type MlpD
 
 /** One entry of `weightSpecs`: where a weight lies in `weightData`, in order, float32. */
 export interface TfjsWeightSpec {
+  /** The weight's name, e.g. `'dense_Dense1/kernel'`. */
   readonly name: string;
+  /** Its shape. */
   readonly shape: number[];
+  /** Always float32. */
   readonly dtype: 'float32';
 }
 
 /** A Keras layer's serialized form, as in `model.toJSON()`. */
 export interface TfjsLayerJson {
+  /** The Keras class, e.g. `'Dense'`. */
   readonly class_name: string;
+  /** Its configuration, as Keras serializes it. */
   readonly config: { readonly [key: string]: unknown };
 }
 
 /** The `modelTopology` of a Keras `Sequential` model. */
 export interface TfjsModelTopology {
+  /** A Sequential model. */
   readonly class_name: 'Sequential';
-  readonly config: { readonly name: string; readonly layers: TfjsLayerJson[] };
+  /** The model's name and its layers. */
+  readonly config: {
+    /** The model's name. */
+    readonly name: string;
+    /** Its layers, input first. */
+    readonly layers: TfjsLayerJson[];
+  };
+  /** The Keras version the topology follows. */
   readonly keras_version: string;
+  /** The Keras backend named in the topology. */
   readonly backend: string;
 }
 
@@ -31,11 +45,17 @@ export interface TfjsModelTopology {
  * format 'layers-model'.
  */
 export interface TfjsModelArtifacts {
+  /** The Keras topology. */
   readonly modelTopology: TfjsModelTopology;
+  /** Always `'layers-model'`. */
   readonly format: 'layers-model';
+  /** The library and version that wrote it. */
   readonly generatedBy: string;
+  /** Null: not converted from Python Keras. */
   readonly convertedBy: null;
+  /** Where each weight lies in `weightData`, in order. */
   readonly weightSpecs: TfjsWeightSpec[];
+  /** Every weight's float32 values, back to back. */
   readonly weightData: ArrayBuffer;
 }
 

@@ -3,6 +3,15 @@ import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { ShapeError } from '../errors.js';
 import { formatShape, type Shape } from '../shape.js';
 
+/**
+ * What `ctx.matmul` takes.
+ *
+ * @example
+ * ```ts
+ * const dw = ctx.matmul(x, grad, { transposeA: true }); // xᵀ · grad
+ * const z = ctx.matmul(x, w, { bias: b });             // x · w + b
+ * ```
+ */
 export interface MatmulOptions<T> {
   /** Use `a` as `[K, M]` (or `[B, K, M]`), i.e. multiply by its transpose. */
   readonly transposeA?: boolean;

@@ -3,6 +3,14 @@ import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { ValueError } from '../errors.js';
 import { formatShape, sizeOf, type Shape } from '../shape.js';
 
+/**
+ * What `ctx.sum` takes.
+ *
+ * @example
+ * ```ts
+ * const db = ctx.sum(grad, { axis: 0 }); // the column sums: a bias gradient
+ * ```
+ */
 export interface SumOptions {
   /** `0` sums over the first axis (the column sums of a matrix); omitted sums everything. */
   readonly axis?: 0;

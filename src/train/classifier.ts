@@ -14,8 +14,18 @@ import { TrainableModel } from './trainable-model.js';
  */
 export type ClassifierInit = 'pytorch' | 'glorot' | 'zeros' | readonly LayerWeights[];
 
+/**
+ * What `ctx.classifier` takes: the layers, their first weights, the optimizer and the loss.
+ *
+ * @example
+ * ```ts
+ * const head = ctx.classifier({ features: 1280, classes: 5, hidden: [100], activation: 'gelu', seed: 1, optimizer: { type: 'adam', learningRate: 1e-3 } });
+ * ```
+ */
 export interface ClassifierOptions {
+  /** Features per row: the width of `x`. */
   readonly features: number;
+  /** Classes: the width of the last layer; class ids run from 0 to `classes - 1`. */
   readonly classes: number;
   /** Widths of the hidden layers, first to last. Default `[]`: softmax regression. */
   readonly hidden?: readonly number[];
@@ -27,6 +37,7 @@ export interface ClassifierOptions {
   readonly seed?: number;
   /** Default `{ type: 'sgd', learningRate: 0.1 }`. */
   readonly optimizer?: OptimizerOptions;
+  /** The cross-entropy's label smoothing and class weights. Default: neither. */
   readonly loss?: LossOptions;
 }
 
@@ -43,17 +54,36 @@ const CLASSIFIER_KEYS = keysOf<ClassifierOptions>({
 
 /** A classifier as `toJSON` writes it and `ctx.loadClassifier` reads it. */
 export interface ClassifierJSON {
+  /** Names the document's kind. */
   readonly format: 'webgpu-softmax/classifier';
+  /** The document's version. */
   readonly version: 1;
+  /** Features per row. */
   readonly features: number;
+  /** Classes. */
   readonly classes: number;
+  /** Hidden layer widths, first to last; empty for softmax regression. */
   readonly hidden: number[];
+  /** The activation between layers. */
   readonly activation: Activation;
+  /** The seed it was made with. */
   readonly seed: number;
+  /** The optimizer's options (not its state). */
   readonly optimizer: OptimizerOptions;
-  readonly loss: { readonly labelSmoothing: number; readonly classWeights: number[] | null };
+  /** The loss options it trained with. */
+  readonly loss: {
+    /** In [0, 1]. */
+    readonly labelSmoothing: number;
+    /** One weight per class, or null for none. */
+    readonly classWeights: number[] | null;
+  };
   /** Each layer's weight (row-major `[in, out]`) and bias, first layer first. */
-  readonly layers: { readonly weight: number[]; readonly bias: number[] }[];
+  readonly layers: {
+    /** Row-major `[in, out]`. */
+    readonly weight: number[];
+    /** `[out]`. */
+    readonly bias: number[];
+  }[];
 }
 
 const WHERE = 'classifier';
@@ -127,7 +157,9 @@ function checkLayers(where: string, layers: readonly LayerWeights[], shapes: [nu
  * const p = model.predict(xNew);
  */
 export class Classifier extends TrainableModel {
+  /** Hidden layer widths, first to last. */
   readonly hidden: readonly number[];
+  /** The activation between layers. */
   readonly activation: Activation;
   readonly #model: Model;
 
@@ -220,14 +252,18 @@ export function classifierOptionsFromJSON(json: ClassifierJSON): ClassifierOptio
 
 /** What `ctx.importClassifier` reads, and the training options the file cannot hold. */
 export interface ImportClassifierOptions {
+  /** The bytes' format. */
   readonly format: 'onnx' | 'safetensors';
   /**
    * safetensors: the activation, which a state_dict does not hold (default: the file's
    * `activation` metadata, which our exports write, else 'relu'). onnx: checked against the graph's.
    */
   readonly activation?: Activation;
+  /** Seeds the shuffling in later training. Default 0. */
   readonly seed?: number;
+  /** The optimizer to go on training with (the file holds no optimizer). Default SGD, learning rate 0.1. */
   readonly optimizer?: OptimizerOptions;
+  /** The loss to go on training with. Default: plain cross-entropy. */
   readonly loss?: LossOptions;
 }
 

@@ -9,7 +9,9 @@ type F32 = Tensor<'float32'>;
 
 /** One dense layer's parameters on the host: `weight` row-major `[in, out]`, `bias` `[out]`. */
 export interface LayerWeights {
+  /** Row-major `[in, out]`. */
   readonly weight: Float32Array;
+  /** `[out]`. */
   readonly bias: Float32Array;
 }
 

@@ -3,7 +3,15 @@ import type { Tensor } from '../tensor.js';
 import type { LearningRateSchedule } from './schedules.js';
 
 /** Initial weights: zeros, Glorot-uniform from the seed, or given (`weights` row-major [F, C]). */
-export type Init = 'zeros' | 'glorot' | { readonly weights: Float32Array; readonly bias: Float32Array };
+export type Init =
+  | 'zeros'
+  | 'glorot'
+  | {
+      /** Row-major `[features, classes]`. */
+      readonly weights: Float32Array;
+      /** `[classes]`. */
+      readonly bias: Float32Array;
+    };
 
 // Each options type's keys, held to the type by `keysOf`: adding an option is one line here,
 // and every entry point refuses a key it does not know (src/check-options.ts).
@@ -14,7 +22,9 @@ export const INIT_KEYS = keysOf<Exclude<Init, string>>({ weights: true, bias: tr
  * `g += weightDecay * p; v = momentum * v + g; p -= learningRate * (nesterov ? g + momentum * v : v)`.
  */
 export interface SgdOptions {
+  /** Selects SGD. */
   readonly type: 'sgd';
+  /** The step size: a positive number. A `learningRate` schedule in `fit` scales it step by step. */
   readonly learningRate: number;
   /** Default 0. */
   readonly momentum?: number;
@@ -29,7 +39,9 @@ export interface SgdOptions {
  * with bias-corrected moments. Its moments live on the device that holds the weights.
  */
 export interface AdamOptions {
+  /** Selects Adam. */
   readonly type: 'adam';
+  /** The step size: a positive number. A `learningRate` schedule in `fit` scales it step by step. */
   readonly learningRate: number;
   /** Default 0.9. */
   readonly beta1?: number;
@@ -46,7 +58,9 @@ export interface AdamOptions {
  * gradient, `p *= 1 - learningRate * weightDecay` before the Adam update.
  */
 export interface AdamWOptions {
+  /** Selects AdamW. */
   readonly type: 'adamw';
+  /** The step size: a positive number. A `learningRate` schedule in `fit` scales it step by step. */
   readonly learningRate: number;
   /** Default 0.9. */
   readonly beta1?: number;
@@ -65,7 +79,9 @@ export interface AdamWOptions {
  * else `p -= learningRate * g / denominator`.
  */
 export interface RmspropOptions {
+  /** Selects RMSprop. */
   readonly type: 'rmsprop';
+  /** The step size: a positive number. A `learningRate` schedule in `fit` scales it step by step. */
   readonly learningRate: number;
   /** Smoothing of the squared gradients. Default 0.99. */
   readonly alpha?: number;
@@ -79,6 +95,14 @@ export interface RmspropOptions {
   readonly centered?: boolean;
 }
 
+/**
+ * The optimizer a model trains with, picked by `type`, with its options.
+ *
+ * @example
+ * ```ts
+ * const model = ctx.classifier({ features: 4, classes: 3, optimizer: { type: 'adamw', learningRate: 1e-3, weightDecay: 0.01 } });
+ * ```
+ */
 export type OptimizerOptions = SgdOptions | AdamOptions | AdamWOptions | RmspropOptions;
 
 export const OPTIMIZER_KEYS: Readonly<Record<OptimizerOptions['type'], readonly string[]>> = {
@@ -90,14 +114,26 @@ export const OPTIMIZER_KEYS: Readonly<Record<OptimizerOptions['type'], readonly 
 
 /** The cross-entropy options a model trains with (see `CrossEntropyOptions`). */
 export interface LossOptions {
+  /** Mixes each target with the uniform distribution: `(1 - s) * target + s / classes`, `s` in [0, 1]. Default 0. */
   readonly labelSmoothing?: number;
+  /** A weight per class, which scales each row's loss by its target class's weight (PyTorch's `weight`). Default: none. */
   readonly classWeights?: Float32Array | readonly number[] | undefined;
 }
 
 export const LOSS_KEYS = keysOf<LossOptions>({ labelSmoothing: true, classWeights: true });
 
+/**
+ * What `ctx.softmaxRegression` takes.
+ *
+ * @example
+ * ```ts
+ * const model = ctx.softmaxRegression({ features: 784, classes: 10, seed: 1, optimizer: { type: 'sgd', learningRate: 0.5 } });
+ * ```
+ */
 export interface SoftmaxRegressionOptions {
+  /** Features per row: the width of `x`. */
   readonly features: number;
+  /** Classes: the width of the logits; class ids run from 0 to `classes - 1`. */
   readonly classes: number;
   /** Default `'zeros'`. */
   readonly init?: Init;
@@ -105,6 +141,7 @@ export interface SoftmaxRegressionOptions {
   readonly seed?: number;
   /** Default `{ type: 'sgd', learningRate: 0.1 }`. */
   readonly optimizer?: OptimizerOptions;
+  /** The cross-entropy's label smoothing and class weights. Default: neither. */
   readonly loss?: LossOptions;
 }
 
@@ -118,7 +155,9 @@ export interface EpochLogs {
   readonly loss: number;
   /** Share of the epoch's training rows classified right, before each batch's update. */
   readonly accuracy: number;
+  /** The validation loss, when `validationData` or `validationSplit` was given. */
   readonly valLoss?: number;
+  /** The share of validation rows classified right, when there is validation data. */
   readonly valAccuracy?: number;
   /** Wall time of the epoch, validation included. */
   readonly seconds: number;
@@ -143,6 +182,14 @@ export interface EarlyStoppingOptions {
 
 export const EARLY_STOPPING_KEYS = keysOf<EarlyStoppingOptions>({ monitor: true, patience: true, minDelta: true, restoreBestWeights: true });
 
+/**
+ * What `fit` takes: how long and how to train on tensors held by the context.
+ *
+ * @example
+ * ```ts
+ * await model.fit(x, y, { epochs: 10, batchSize: 128, validationSplit: 0.1, onEpochEnd: (logs) => console.log(logs) });
+ * ```
+ */
 export interface FitOptions {
   /** Default 1. */
   readonly epochs?: number;
@@ -192,7 +239,9 @@ export const FIT_KEYS = keysOf<FitOptions>({
  * `[rows, classes]`. Batches may differ in size.
  */
 export interface Batch {
+  /** Features, row-major `[rows, features]`. */
   readonly x: Float32Array | Tensor<'float32'>;
+  /** Targets: int32 class ids `[rows]`, or float32 probabilities `[rows, classes]`. */
   readonly y: Int32Array | Float32Array | Tensor;
 }
 
@@ -208,6 +257,14 @@ export type BatchSource = Iterable<Batch> | AsyncIterable<Batch>;
  */
 export type Dataset = BatchSource | (() => BatchSource);
 
+/**
+ * What `fitDataset` takes: like `fit`'s, for batches streamed from anywhere.
+ *
+ * @example
+ * ```ts
+ * await model.fitDataset(async function* () { for await (const part of parts()) yield { x: part.x, y: part.y }; }, { epochs: 3 });
+ * ```
+ */
 export interface FitDatasetOptions {
   /** Default 1. */
   readonly epochs?: number;
@@ -237,33 +294,63 @@ export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
 
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
 export interface PredictOptions {
+  /** How many classes per row, from 1 to 128 (and at most `classes`). */
   readonly topK: number;
 }
 
 export const PREDICT_KEYS = keysOf<PredictOptions>({ topK: true });
 
+/** What `predict(x, { topK })` returns: each row's `topK` most probable classes, largest first. */
+export interface TopK {
+  /** Class ids, int32 `[rows, topK]`; ties go to the lower class. */
+  readonly indices: Tensor<'int32'>;
+  /** Their probabilities, float32 `[rows, topK]`. */
+  readonly values: Tensor<'float32'>;
+}
+
+/** What `fit` and `fitDataset` resolve with: one figure per epoch that ran. */
 export interface History {
+  /** Mean training loss per epoch. */
   readonly loss: number[];
+  /** Training accuracy per epoch. */
   readonly accuracy: number[];
+  /** Validation loss per epoch; empty without validation data. */
   readonly valLoss: number[];
+  /** Validation accuracy per epoch; empty without validation data. */
   readonly valAccuracy: number[];
 }
 
+/** What `evaluate` resolves with. */
 export interface Evaluation {
+  /** Mean cross-entropy over the rows. */
   readonly loss: number;
+  /** The share of rows whose most probable class is the target's. */
   readonly accuracy: number;
 }
 
 /** A model as `toJSON` writes it and `ctx.loadSoftmaxRegression` reads it. */
 export interface SoftmaxRegressionJSON {
+  /** Names the document's kind. */
   readonly format: 'webgpu-softmax/softmax-regression';
+  /** The document's version. */
   readonly version: 1;
+  /** Features per row. */
   readonly features: number;
+  /** Classes. */
   readonly classes: number;
+  /** The seed it was made with. */
   readonly seed: number;
+  /** The optimizer's options (not its state). */
   readonly optimizer: OptimizerOptions;
-  readonly loss: { readonly labelSmoothing: number; readonly classWeights: number[] | null };
+  /** The loss options it trained with. */
+  readonly loss: {
+    /** In [0, 1]. */
+    readonly labelSmoothing: number;
+    /** One weight per class, or null for none. */
+    readonly classWeights: number[] | null;
+  };
   /** Row-major [features, classes]. */
   readonly weights: number[];
+  /** `[classes]`. */
   readonly bias: number[];
 }

@@ -18,6 +18,7 @@ export interface Warmup {
  * the warm-up.
  */
 export interface StepSchedule extends Warmup {
+  /** Selects `StepLR`. */
   readonly type: 'step';
   /** Steps between decays. */
   readonly stepSize: number;
@@ -32,6 +33,7 @@ export interface StepSchedule extends Warmup {
  * (PyTorch's would climb back up the cosine).
  */
 export interface CosineSchedule extends Warmup {
+  /** Selects `CosineAnnealingLR`. */
   readonly type: 'cosine';
   /**
    * Steps of the whole run, warm-up included (as Hugging Face's `num_training_steps`); may be

@@ -8,7 +8,9 @@ import { TrainableModel } from './trainable-model.js';
 
 /** What `setWeights` takes: the weights row-major `[features, classes]`, and the bias. */
 export interface SoftmaxRegressionWeights {
+  /** Row-major `[features, classes]`. */
   readonly weights: Float32Array;
+  /** `[classes]`. */
   readonly bias: Float32Array;
 }
 
@@ -45,7 +47,12 @@ export class SoftmaxRegression extends TrainableModel {
   }
 
   /** Copies of the weights (row-major `[features, classes]`) and the bias. */
-  async getWeights(): Promise<{ weights: Float32Array; bias: Float32Array }> {
+  async getWeights(): Promise<{
+    /** Row-major `[features, classes]`. */
+    weights: Float32Array;
+    /** `[classes]`. */
+    bias: Float32Array;
+  }> {
     checkArity('getWeights', arguments.length, 0);
     const [layer] = await this.#model.getLayers();
     return { weights: layer!.weight, bias: layer!.bias };

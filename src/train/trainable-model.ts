@@ -6,10 +6,11 @@ import { evaluate } from './evaluation.js';
 import { fit } from './fit.js';
 import { fitDataset } from './fit-dataset.js';
 import type { ExportFormat, Model } from './model.js';
-import type { Dataset, Evaluation, FitDatasetOptions, FitOptions, History, PredictOptions } from './options.js';
+import type { Dataset, Evaluation, FitDatasetOptions, FitOptions, History, PredictOptions, TopK } from './options.js';
 import { predict } from './prediction.js';
 import { trainStep } from './step.js';
 
+/** A float32 tensor. @inline */
 type F32 = Tensor<'float32'>;
 
 /**
@@ -18,7 +19,9 @@ type F32 = Tensor<'float32'>;
  * weights' shape in `getWeights` and `setWeights`, and the JSON) is theirs.
  */
 export abstract class TrainableModel {
+  /** Features per row, as made. */
   readonly features: number;
+  /** Classes, as made. */
   readonly classes: number;
   readonly #model: Model;
 
@@ -90,8 +93,8 @@ export abstract class TrainableModel {
    * console.log(await indices.read(), await values.read());
    */
   predict(x: F32): F32;
-  predict(x: F32, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 };
-  predict(x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
+  predict(x: F32, options: PredictOptions): TopK;
+  predict(x: F32, options?: PredictOptions): F32 | TopK {
     checkArity('predict', arguments.length, 2);
     return predict(this.#model, x, options);
   }
@@ -120,6 +123,7 @@ export abstract class TrainableModel {
     this.#model.dispose();
   }
 
+  /** `dispose()`, for `using model = ctx.softmaxRegression(...)` or `using head = ctx.classifier(...)`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

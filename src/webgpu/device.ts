@@ -2,9 +2,13 @@ import { WebGPUUnavailableError } from '../errors.js';
 
 /** What the library learned about the GPU it runs on. */
 export interface AdapterReport {
+  /** `GPUAdapterInfo.vendor`, e.g. `'nvidia'` (may be empty). */
   readonly vendor: string;
+  /** `GPUAdapterInfo.architecture`, e.g. `'ampere'` or `'swiftshader'` (may be empty). */
   readonly architecture: string;
+  /** `GPUAdapterInfo.device` (may be empty). */
   readonly device: string;
+  /** `GPUAdapterInfo.description`, a driver's own name for it (may be empty). */
   readonly description: string;
   /**
    * True for a software adapter (SwiftShader, llvmpipe, WARP, a fallback adapter): its

@@ -1,7 +1,27 @@
-import type { AdapterReport, BackendKind, EpochLogs, ExportFormat } from '../src/index.js';
-import type { BackendChoice } from './backends.js';
-import type { Settings } from './controls.js';
-import type { ExportedFile } from './training.js';
+// The demo's shared types, in one file that imports none of the demo's modules: the page, the
+// trainers and the training code all depend on it, never on each other through types.
+
+import type { AdapterReport, BackendKind, EpochLogs, ExportFormat, OptimizerOptions } from '../src/index.js';
+
+/** The backend a run trains on. */
+export type BackendChoice = 'webgpu' | 'cpu';
+
+/** What the form asks for, checked. */
+export interface Settings {
+  readonly backend: BackendChoice;
+  readonly thread: Thread;
+  /** Hidden layer widths; empty for softmax regression. */
+  readonly hidden: readonly number[];
+  readonly optimizer: OptimizerOptions;
+  readonly epochs: number;
+  readonly batchSize: number;
+}
+
+/** A file to download: its name and its bytes. */
+export interface ExportedFile {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
 
 /** Where training runs: a module worker (the default, so the page stays smooth) or the page's own thread. */
 export type Thread = 'worker' | 'page';
