@@ -156,6 +156,10 @@ const OUTPUTS: Record<string, string> = {
   Evaluation: 'returned by evaluate()',
   History: 'returned by fit()',
   TfjsModelArtifacts: "returned by export('tfjs')",
+  TfjsModelTopology: "part of what export('tfjs') returns",
+  TfjsLayerJson: "part of what export('tfjs') returns",
+  TfjsWeightSpec: "part of what export('tfjs') returns",
+  TopK: 'returned by predict(x, { topK })',
   SoftmaxRegressionJSON: 'a saved model: loadSoftmaxRegression checks its every field and value (test/load-model.test.ts)',
   ClassifierJSON: 'a saved model: loadClassifier checks its layers and rebuilds ClassifierOptions from named fields',
 };
