@@ -149,41 +149,52 @@ test('training in a worker keeps the page drawing; on the main thread it stutter
   await page.getByLabel('Epochs', { exact: true }).fill(String(EPOCHS));
   await page.getByLabel('Batch size', { exact: true }).fill(String(BATCH));
 
-  // Frames the page drew while each run trained, counted in the page (requestAnimationFrame),
-  // per second of the run. The reasoning, which the counts test:
+  // The time the page's thread spent in long tasks (over 50 ms, which hold up its frames and
+  // input) while each run trained, as the browser reports them, and the frames it drew. The
+  // reasoning, which the assertion tests:
   // - on the main thread, fit holds the thread until 50 ms have passed since it last yielded
-  //   (YIELD_EVERY_MS), then yields for one task, in which at most one frame is drawn: about
-  //   20 frames a second at best;
+  //   (YIELD_EVERY_MS): every stretch between yields is a long task, so most of the run is
+  //   spent in them, seconds of it;
   // - in the worker, the page's thread only takes progress messages and draws each epoch's
-  //   charts, and draws up to 60 frames a second.
-  // A rate over a whole run, not the single longest gap of each (which one garbage collection
-  // in the worker run could decide), and a ratio with a wide margin: the machine's other jobs
-  // slow both runs alike.
+  //   charts: a long task there needs something rare (a garbage collection, a render slowed by
+  //   the machine's other jobs), tenths of a second in all.
+  // Totals over whole runs, not the single longest gap of each (which one collection in the
+  // worker run could decide). Frame rates are logged, not asserted: headless Chromium draws
+  // frames on its own schedule, and a loaded machine slows the worker's page as much.
   await page.evaluate(() => {
-    const w = window as unknown as { framesDrawn: number };
+    const w = window as unknown as { longTaskMs: number; framesDrawn: number };
+    w.longTaskMs = 0;
     w.framesDrawn = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longTaskMs += e.duration;
+    }).observe({ type: 'longtask' });
     const tick = () => {
       w.framesDrawn++;
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
   });
-  const framesDrawn = () => page.evaluate(() => (window as unknown as { framesDrawn: number }).framesDrawn);
+  const counters = () => page.evaluate(() => ({ ...(window as unknown as { longTaskMs: number; framesDrawn: number }) }));
 
   const rates: Record<string, number> = {};
+  const blocked: Record<string, number> = {};
   const gaps: Record<string, number> = {};
   const seconds: Record<string, number> = {};
   const measured = page.locator('#runs td[data-frame-gap]');
   for (const thread of ['page', 'worker'] as const) {
     await page.getByLabel('Train in', { exact: true }).selectOption(thread);
     const before = await measured.count();
-    const framesBefore = await framesDrawn();
+    const before0 = await counters();
     const started = Date.now();
     await page.getByRole('button', { name: 'Train' }).click();
     // The run's frame gap is shown once it has finished.
     await expect(measured).toHaveCount(before + 1, { timeout: 240_000 });
     seconds[thread] = (Date.now() - started) / 1000;
-    rates[thread] = ((await framesDrawn()) - framesBefore) / seconds[thread]!;
+    // Entries are delivered after their task: let the last ones in.
+    await page.waitForTimeout(200);
+    const after = await counters();
+    rates[thread] = (after.framesDrawn - before0.framesDrawn) / seconds[thread]!;
+    blocked[thread] = (after.longTaskMs - before0.longTaskMs) / 1000;
     expect(await status.getAttribute('data-state'), (await status.textContent()) ?? '').toBe('done');
     const accuracy = Number(await page.locator('#test-accuracy').getAttribute('data-accuracy'));
     expect(accuracy).toBeGreaterThan(0.85);
@@ -192,16 +203,17 @@ test('training in a worker keeps the page drawing; on the main thread it stutter
     gaps[thread] = Number(await measured.last().getAttribute('data-frame-gap'));
   }
   console.log(
-    `demo: ${EPOCHS} CPU epochs at batch ${BATCH}: on the main thread ${rates['page']!.toFixed(1)} frames a second for ${seconds['page']!.toFixed(1)} s ` +
-      `(longest gap ${gaps['page']!.toFixed(0)} ms); in the worker ${rates['worker']!.toFixed(1)} frames a second for ${seconds['worker']!.toFixed(1)} s ` +
-      `(longest gap ${gaps['worker']!.toFixed(0)} ms)`,
+    `demo: ${EPOCHS} CPU epochs at batch ${BATCH}: on the main thread ${blocked['page']!.toFixed(2)} s of ${seconds['page']!.toFixed(1)} s in long tasks, ` +
+      `${rates['page']!.toFixed(1)} frames a second (longest gap ${gaps['page']!.toFixed(0)} ms); in the worker ${blocked['worker']!.toFixed(2)} s of ` +
+      `${seconds['worker']!.toFixed(1)} s, ${rates['worker']!.toFixed(1)} frames a second (longest gap ${gaps['worker']!.toFixed(0)} ms)`,
   );
-  // The worker run draws a quarter more frames a second than the main-thread run at least: a
-  // quiet machine should approach three times as many (60 against 20); 1.7 times as many (27
-  // against 16) were measured on a 2-core machine loaded by 15 other jobs, which slow the
-  // worker's page too. And the main-thread run still draws: fit yields.
-  expect(rates['worker']!).toBeGreaterThanOrEqual(1.25 * rates['page']!);
-  expect(rates['page']!).toBeGreaterThan(0);
+  // Training on the page holds its thread in long tasks for a fifth of its run at least, and
+  // longer than training in the worker does: 2.4 s of 3.9 s against 1.5 s of 4.2 s on a 2-core
+  // machine that 15 other jobs kept busy (there the worker's page, flooded with progress
+  // messages and slowed renders, has long tasks of its own); a quiet machine separates them
+  // by far more.
+  expect(blocked['page']!).toBeGreaterThanOrEqual(0.2 * seconds['page']!);
+  expect(blocked['page']!).toBeGreaterThan(blocked['worker']!);
 
   // The drawing is judged by the model the worker trained.
   const { test: testSet } = await digits();
