@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { machineHasGpu } from './cli/node-gpu.js';
 
 /**
  * Headless Chromium with WebGPU. Playwright cannot download its own browsers here, so it
@@ -7,7 +8,10 @@ import { defineConfig } from '@playwright/test';
  */
 export const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
+  // Where there is no GPU, SwiftShader serves WebGPU; where there is one, Chromium on Linux
+  // reaches it through Vulkan only when asked (not run: no machine of ours has a GPU yet).
   '--enable-unsafe-swiftshader',
+  ...(machineHasGpu() ? ['--enable-features=Vulkan', '--use-angle=vulkan'] : []),
   // Unquantised timestamp-query, for the benchmarks' kernel times.
   '--enable-webgpu-developer-features',
   '--no-sandbox',

@@ -8,9 +8,18 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
  * /dev/nvidia*. Without one, whatever Vulkan drivers the system lists (Mesa's, say) find no
  * device or are ones Dawn rejects (lavapipe), so SwiftShader is the one to use.
  */
-function machineHasGpu(): boolean {
+export function machineHasGpu(): boolean {
   const dri = existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('render'));
   return dri || readdirSync('/dev').some((f) => /^nvidia\d+$/.test(f));
+}
+
+/**
+ * The environment Dawn needs here: VK_ICD_FILENAMES pointing at SwiftShader where the machine
+ * has no GPU (and none was set), nothing where it has one, so the suites and the README's
+ * snippets run on the real GPU there.
+ */
+export function vulkanEnvironment(): Record<string, string> {
+  return process.env.VK_ICD_FILENAMES === undefined && !machineHasGpu() && existsSync(SWIFTSHADER_ICD) ? { VK_ICD_FILENAMES: SWIFTSHADER_ICD } : {};
 }
 
 let gpu: Promise<GPU> | null = null;
@@ -22,9 +31,7 @@ let gpu: Promise<GPU> | null = null;
  */
 export function nodeGpu(): Promise<GPU> {
   gpu ??= (async () => {
-    if (process.env.VK_ICD_FILENAMES === undefined && !machineHasGpu() && existsSync(SWIFTSHADER_ICD)) {
-      process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-    }
+    Object.assign(process.env, vulkanEnvironment());
     const { create } = await import('webgpu');
     return create([]);
   })();

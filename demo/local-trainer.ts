@@ -2,7 +2,7 @@ import type { Classifier, Context, ExportFormat } from '../src/index.js';
 import { WebGPUUnavailableError } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
 import { Backends } from './backends.js';
-import type { BackendChoice, ExportedFile, Probe, Settings, Trainer, TrainingHooks } from './types.js';
+import type { BackendChoice, ExportedFile, Probe, Settings, Trained, Trainer, TrainingHooks } from './types.js';
 import { exportFiles, predictOne, train } from './training.js';
 
 /**
@@ -27,14 +27,14 @@ export class LocalTrainer implements Trainer {
     }
   }
 
-  async train(settings: Settings, hooks: TrainingHooks) {
+  async train(settings: Settings, hooks: TrainingHooks): Promise<Trained> {
     const ctx = await this.#backends.get(settings.backend);
     // The old model goes before the new one trains: a drawing waits for the new one.
     this.#trained?.model.dispose();
     this.#trained = null;
     const model = await train(ctx, this.#split, settings, hooks);
     this.#trained = { ctx, model };
-    return { adapter: ctx.adapter };
+    return { adapter: ctx.adapter, backend: ctx.backend };
   }
 
   async predict(pixels: Float32Array): Promise<Float32Array | null> {

@@ -147,6 +147,7 @@ async function runTraining(settings: Settings, trainer: Trainer): Promise<void> 
     seconds: [],
     testAccuracy: null,
     longestFrameGapMs: null,
+    ran: null,
   };
   runs.add(run);
   const history: EpochLogs[] = [];
@@ -175,7 +176,7 @@ async function runTraining(settings: Settings, trainer: Trainer): Promise<void> 
     },
   });
   try {
-    await done;
+    run.ran = (await done).backend;
   } finally {
     run.longestFrameGapMs = frames.stop();
     runs.render();

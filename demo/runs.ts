@@ -13,6 +13,8 @@ export interface Run {
   testAccuracy: number | null;
   /** The longest time between two of the page's frames while it trained, in milliseconds. */
   longestFrameGapMs: number | null;
+  /** The backend that ran it, as its context reports once it is done ('webgpu' or 'cpu'). */
+  ran: string | null;
 }
 
 /** Runs older than this drop out of the table, so it stays readable. */
@@ -75,6 +77,7 @@ function runHeader(run: Run, index: number, count: number): HTMLTableCellElement
   const th = header(`#${run.id} ${run.backend}`, 'col');
   th.dataset['backend'] = run.backend;
   th.dataset['thread'] = run.thread;
+  if (run.ran !== null) th.dataset['ran'] = run.ran;
   const detail = document.createElement('small');
   detail.textContent = `${run.settings}, ${run.thread === 'worker' ? 'in a worker' : 'on the main thread'}` + (run.software ? ' (software adapter)' : '');
   th.append(document.createElement('br'), detail);

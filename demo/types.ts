@@ -1,7 +1,7 @@
 // The demo's shared types, in one file that imports none of the demo's modules: the page, the
 // trainers and the training code all depend on it, never on each other through types.
 
-import type { AdapterReport, EpochLogs, ExportFormat, OptimizerOptions } from '../src/index.js';
+import type { AdapterReport, BackendKind, EpochLogs, ExportFormat, OptimizerOptions } from '../src/index.js';
 
 /** The backend a run trains on. */
 export type BackendChoice = 'webgpu' | 'cpu';
@@ -36,11 +36,20 @@ export interface TrainingHooks {
 /** A backend's adapter, or why it cannot be had. */
 export type Probe = { readonly adapter: AdapterReport | null } | { readonly unavailable: string };
 
+/** What a run trained on. */
+export interface Trained {
+  readonly adapter: AdapterReport | null;
+  readonly backend: BackendKind;
+}
+
 /** Trains on the digits it was given and judges drawings with the last model it trained. */
 export interface Trainer {
   probe(backend: BackendChoice): Promise<Probe>;
-  /** Trains a new model, which replaces the last one once it is done; resolves with its adapter. */
-  train(settings: Settings, hooks: TrainingHooks): Promise<{ readonly adapter: AdapterReport | null }>;
+  /**
+   * Trains a new model, which replaces the last one once it is done; resolves with its adapter
+   * and the backend that ran it (the context's, which a lost device can turn to the CPU).
+   */
+  train(settings: Settings, hooks: TrainingHooks): Promise<Trained>;
   /** The latest model's probabilities for one 28x28 image; null while there is none. */
   predict(pixels: Float32Array): Promise<Float32Array | null>;
   /** The latest model's export, as files to download; null while there is none. */

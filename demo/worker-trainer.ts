@@ -1,6 +1,6 @@
-import type { AdapterReport, ExportFormat } from '../src/index.js';
+import type { ExportFormat } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
-import type { BackendChoice, ExportedFile, Probe, Settings, Trainer, TrainingHooks } from './types.js';
+import type { BackendChoice, ExportedFile, Probe, Settings, Trained, Trainer, TrainingHooks } from './types.js';
 import type { Reply, Request } from './worker-protocol.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
@@ -34,10 +34,10 @@ export class WorkerTrainer implements Trainer {
     return this.#request({ kind: 'probe', backend }) as Promise<Probe>;
   }
 
-  async train(settings: Settings, hooks: TrainingHooks): Promise<{ readonly adapter: AdapterReport | null }> {
+  async train(settings: Settings, hooks: TrainingHooks): Promise<Trained> {
     this.#hooks = hooks;
     try {
-      return (await this.#request({ kind: 'train', settings })) as { adapter: AdapterReport | null };
+      return (await this.#request({ kind: 'train', settings })) as Trained;
     } finally {
       this.#hooks = null;
     }

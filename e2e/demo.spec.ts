@@ -1,12 +1,92 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
+import type { Split } from '../datasets/dataset.js';
+import { loadMnist } from '../datasets/mnist-node.js';
+import { mnistSplit } from '../datasets/mnist.js';
+import { toGray, toMnist } from '../demo/preprocess.js';
 
 // The demo has its own server (see playwright.config.ts); the suite's baseURL is the parity harness.
 const DEMO = `http://127.0.0.1:${process.env.DEMO_PORT ?? 4174}/demo/`;
-/** The frame-gap run: 10 epochs of 500 steps. */
+/** The long-task runs: 10 epochs of 500 steps, some seconds on the main thread. */
 const EPOCHS = 10;
 const BATCH = 16;
+/**
+ * The test digit drawn on the canvas: image 13 of the demo's test split, a "3" that both the
+ * demo's models (softmax regression after one epoch, the MLP after two) give above 0.98.
+ */
+const DRAWN = 13;
 
-test('the MNIST demo trains on WebGPU and classifies a drawn digit', async ({ page }) => {
+let split: Promise<Split> | null = null;
+/** The digits the page trains and tests on: the same split, read in Node. */
+function digits(): Promise<Split> {
+  split ??= loadMnist().then(mnistSplit);
+  return split;
+}
+
+/**
+ * Draws a real MNIST image on the canvas: painted at the canvas's scale, white on black as the
+ * pen draws, then one tap of the pen on its brightest pixel, the stroke after which the page
+ * judges the drawing. Returns what the page fed its model: the canvas, preprocessed by the
+ * page's own code (demo/preprocess.ts), run here on the same pixels.
+ */
+async function drawDigit(page: Page, pixels: Float32Array): Promise<Float32Array> {
+  const canvas = page.locator('#sketch');
+  // page.mouse works in viewport coordinates, and the canvas starts below the fold.
+  await canvas.scrollIntoViewIfNeeded();
+  await canvas.evaluate((c: HTMLCanvasElement, values) => {
+    const g = c.getContext('2d')!;
+    const cell = c.width / 28;
+    values.forEach((v, i) => {
+      const level = Math.round(255 * v);
+      g.fillStyle = `rgb(${level}, ${level}, ${level})`;
+      g.fillRect((i % 28) * cell, Math.floor(i / 28) * cell, cell, cell);
+    });
+  }, Array.from(pixels));
+  const brightest = pixels.indexOf(Math.max(...pixels));
+  const box = (await canvas.boundingBox())!;
+  await page.mouse.click(box.x + (((brightest % 28) + 0.5) * box.width) / 28, box.y + ((Math.floor(brightest / 28) + 0.5) * box.height) / 28);
+  await expect(page.locator('#probabilities[data-predicted]')).toHaveCount(1);
+  const image = await canvas.evaluate((c: HTMLCanvasElement) => {
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+    return { width: data.width, height: data.height, data: Array.from(data.data) };
+  });
+  return toMnist(toGray({ ...image, data: Uint8ClampedArray.from(image.data) }))!;
+}
+
+/** The page's answer to the drawing: the class it predicts and the probabilities it shows. */
+async function pagePrediction(page: Page): Promise<{ predicted: number; probabilities: number[] }> {
+  const bars = page.locator('#probabilities [data-probability]');
+  await expect(bars).toHaveCount(10);
+  const probabilities = (await bars.evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset['probability']))).map(Number);
+  return { predicted: Number(await page.locator('#probabilities').getAttribute('data-predicted')), probabilities };
+}
+
+/** The page's confusion matrix of the test digits, `[true][predicted]`: its own predictions, counted. */
+async function pageConfusion(page: Page): Promise<number[]> {
+  const cells = await page.locator('#confusion td').evaluateAll((tds) =>
+    tds.map((td) => [Number((td as HTMLElement).dataset['true']), Number((td as HTMLElement).dataset['predicted']), Number(td.textContent)] as const),
+  );
+  const counts = new Array<number>(100).fill(0);
+  for (const [t, p, n] of cells) counts[t * 10 + p] = n;
+  return counts;
+}
+
+/** A confusion matrix of probabilities `[rows, 10]` against labels, ties to the lower class as the page's. */
+function confusionOf(probabilities: ArrayLike<number>, labels: Int32Array): number[] {
+  const counts = new Array<number>(100).fill(0);
+  labels.forEach((label, r) => {
+    let best = 0;
+    for (let c = 1; c < 10; c++) if (probabilities[r * 10 + c]! > probabilities[r * 10 + best]!) best = c;
+    counts[label * 10 + best]!++;
+  });
+  return counts;
+}
+
+/** How many test digits two confusion matrices disagree on, at least: half their L1 distance. */
+function disagreements(a: readonly number[], b: readonly number[]): number {
+  return a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / 2;
+}
+
+test('the MNIST demo trains on WebGPU and classifies a real test digit drawn on its canvas', async ({ page }) => {
   // One SwiftShader epoch, pipeline compiles included, takes about a minute on a 2-core machine.
   test.setTimeout(300_000);
   const errors: string[] = [];
@@ -38,27 +118,20 @@ test('the MNIST demo trains on WebGPU and classifies a drawn digit', async ({ pa
   await expect(page.locator('#confusion td')).toHaveCount(100);
   await expect(page.locator('#runs th[data-backend="WebGPU"]')).toHaveCount(1);
 
-  // A "1": one vertical stroke down the middle of the canvas.
-  const canvas = page.locator('#sketch');
-  // page.mouse works in viewport coordinates, and the canvas starts below the fold.
-  await canvas.scrollIntoViewIfNeeded();
-  const box = await canvas.boundingBox();
-  if (box === null) throw new Error('the drawing canvas is not visible');
-  const x = box.x + box.width / 2;
-  await page.mouse.move(x, box.y + box.height * 0.15);
-  await page.mouse.down();
-  await page.mouse.move(x + 4, box.y + box.height * 0.85, { steps: 20 });
-  await page.mouse.up();
+  // The backend that ran, as the context reported it, not the one chosen in the form.
+  await expect(page.locator('#runs th[data-ran]')).toHaveAttribute('data-ran', 'webgpu');
 
-  const bars = page.locator('#probabilities [data-probability]');
-  await expect(bars).toHaveCount(10);
-  const probabilities = (await bars.evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset['probability']))).map(Number);
+  // A real test digit, drawn: classified as its label.
+  const { test: testSet } = await digits();
+  await drawDigit(page, testSet.x.subarray(DRAWN * 784, (DRAWN + 1) * 784));
+  const { predicted, probabilities } = await pagePrediction(page);
   for (const p of probabilities) {
     expect(p).toBeGreaterThanOrEqual(0);
     expect(p).toBeLessThanOrEqual(1);
   }
   expect(Math.abs(probabilities.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-4);
-  console.log(`demo: the drawn "1" is predicted as ${await page.locator('#probabilities').getAttribute('data-predicted')}`);
+  console.log(`demo: test digit ${DRAWN}, a ${testSet.y[DRAWN]}, drawn and predicted as ${predicted} (p = ${probabilities[predicted]!.toFixed(3)})`);
+  expect(predicted).toBe(testSet.y[DRAWN]);
 
   await page.screenshot({ path: 'e2e/screenshots/demo.png', fullPage: true });
   expect(errors).toEqual([]);
@@ -76,42 +149,80 @@ test('training in a worker keeps the page drawing; on the main thread it stutter
   await page.getByLabel('Epochs', { exact: true }).fill(String(EPOCHS));
   await page.getByLabel('Batch size', { exact: true }).fill(String(BATCH));
 
+  // The time the page's thread spent in long tasks (over 50 ms, which hold up its frames and
+  // input) while each run trained, as the browser reports them, and the frames it drew. The
+  // reasoning, which the assertion tests:
+  // - on the main thread, fit holds the thread until 50 ms have passed since it last yielded
+  //   (YIELD_EVERY_MS): every stretch between yields is a long task, so most of the run is
+  //   spent in them, seconds of it;
+  // - in the worker, the page's thread only takes progress messages and draws each epoch's
+  //   charts: a long task there needs something rare (a garbage collection, a render slowed by
+  //   the machine's other jobs), tenths of a second in all.
+  // Totals over whole runs, not the single longest gap of each (which one collection in the
+  // worker run could decide). Frame rates are logged, not asserted: headless Chromium draws
+  // frames on its own schedule, and a loaded machine slows the worker's page as much.
+  await page.evaluate(() => {
+    const w = window as unknown as { longTaskMs: number; framesDrawn: number };
+    w.longTaskMs = 0;
+    w.framesDrawn = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longTaskMs += e.duration;
+    }).observe({ type: 'longtask' });
+    const tick = () => {
+      w.framesDrawn++;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  const counters = () => page.evaluate(() => ({ ...(window as unknown as { longTaskMs: number; framesDrawn: number }) }));
+
+  const rates: Record<string, number> = {};
+  const blocked: Record<string, number> = {};
   const gaps: Record<string, number> = {};
+  const seconds: Record<string, number> = {};
   const measured = page.locator('#runs td[data-frame-gap]');
   for (const thread of ['page', 'worker'] as const) {
     await page.getByLabel('Train in', { exact: true }).selectOption(thread);
     const before = await measured.count();
+    const before0 = await counters();
+    const started = Date.now();
     await page.getByRole('button', { name: 'Train' }).click();
     // The run's frame gap is shown once it has finished.
     await expect(measured).toHaveCount(before + 1, { timeout: 240_000 });
+    seconds[thread] = (Date.now() - started) / 1000;
+    // Entries are delivered after their task: let the last ones in.
+    await page.waitForTimeout(200);
+    const after = await counters();
+    rates[thread] = (after.framesDrawn - before0.framesDrawn) / seconds[thread]!;
+    blocked[thread] = (after.longTaskMs - before0.longTaskMs) / 1000;
     expect(await status.getAttribute('data-state'), (await status.textContent()) ?? '').toBe('done');
     const accuracy = Number(await page.locator('#test-accuracy').getAttribute('data-accuracy'));
     expect(accuracy).toBeGreaterThan(0.85);
     await expect(page.locator(`#runs th[data-thread="${thread}"]`)).toHaveCount(1);
+    await expect(page.locator(`#runs th[data-thread="${thread}"]`)).toHaveAttribute('data-ran', 'cpu');
     gaps[thread] = Number(await measured.last().getAttribute('data-frame-gap'));
   }
   console.log(
-    `demo: longest frame gap while ${EPOCHS} CPU epochs trained at batch ${BATCH}: ${gaps['page']!.toFixed(0)} ms on the main thread, ` +
-      `${gaps['worker']!.toFixed(0)} ms with the worker`,
+    `demo: ${EPOCHS} CPU epochs at batch ${BATCH}: on the main thread ${blocked['page']!.toFixed(2)} s of ${seconds['page']!.toFixed(1)} s in long tasks, ` +
+      `${rates['page']!.toFixed(1)} frames a second (longest gap ${gaps['page']!.toFixed(0)} ms); in the worker ${blocked['worker']!.toFixed(2)} s of ` +
+      `${seconds['worker']!.toFixed(1)} s, ${rates['worker']!.toFixed(1)} frames a second (longest gap ${gaps['worker']!.toFixed(0)} ms)`,
   );
-  // On the main thread fit yields every 50 ms, no more often, so frames go missing in between
-  // (a gap of 50 ms is three frames at 60 Hz); the worker leaves the page free to draw.
-  expect(gaps['page']!).toBeGreaterThanOrEqual(45);
-  expect(gaps['worker']!).toBeLessThan(gaps['page']!);
+  // Training on the page holds its thread in long tasks for a fifth of its run at least, and
+  // longer than training in the worker does: 2.4 s of 3.9 s against 1.5 s of 4.2 s on a 2-core
+  // machine that 15 other jobs kept busy (there the worker's page, flooded with progress
+  // messages and slowed renders, has long tasks of its own); a quiet machine separates them
+  // by far more.
+  expect(blocked['page']!).toBeGreaterThanOrEqual(0.2 * seconds['page']!);
+  expect(blocked['page']!).toBeGreaterThan(blocked['worker']!);
 
   // The drawing is judged by the model the worker trained.
-  const canvas = page.locator('#sketch');
-  await canvas.scrollIntoViewIfNeeded();
-  const box = (await canvas.boundingBox())!;
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.15);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width / 2 + 4, box.y + box.height * 0.85, { steps: 20 });
-  await page.mouse.up();
-  await expect(page.locator('#probabilities [data-probability]')).toHaveCount(10);
+  const { test: testSet } = await digits();
+  await drawDigit(page, testSet.x.subarray(DRAWN * 784, (DRAWN + 1) * 784));
+  expect((await pagePrediction(page)).predicted).toBe(testSet.y[DRAWN]);
   expect(errors).toEqual([]);
 });
 
-test('the demo trains an MLP and exports it as ONNX, safetensors and TF.js downloads that their runtimes read', async ({ page }) => {
+test('the demo trains an MLP and exports it as ONNX, safetensors and TF.js downloads whose runtimes predict as the page does on MNIST test digits', async ({ page }) => {
   test.setTimeout(300_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
@@ -152,13 +263,22 @@ test('the demo trains an MLP and exports it as ONNX, safetensors and TF.js downl
     return files;
   };
 
-  // A blank image, in each runtime: the same ten probabilities.
-  const blank = new Float32Array(784);
+  await expect(page.locator('#runs th[data-ran]').last()).toHaveAttribute('data-ran', 'cpu');
+
+  // The page's own predictions: its confusion matrix of the 2 000 test digits after the last
+  // epoch (the exported model's weights), and its answer to a real test digit drawn on it.
+  const { test: testSet } = await digits();
+  const pageCounts = await pageConfusion(page);
+  expect(pageCounts.reduce((a, b) => a + b, 0)).toBe(testSet.rows);
+  const drawn = await drawDigit(page, testSet.x.subarray(DRAWN * 784, (DRAWN + 1) * 784));
+  const judged = await pagePrediction(page);
+  expect(judged.predicted).toBe(testSet.y[DRAWN]);
+
   const onnx = (await download('onnx', 1))['head.onnx']!;
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(onnx);
-  const fromOnnx = (await session.run({ input: new ort.Tensor('float32', blank, [1, 784]) })).probabilities!.data as Float32Array;
-  expect(fromOnnx).toHaveLength(10);
+  const onnxOn = async (x: Float32Array, rows: number) =>
+    (await session.run({ input: new ort.Tensor('float32', x, [rows, 784]) })).probabilities!.data as Float32Array;
 
   const safetensors = (await download('safetensors', 1))['head.safetensors']!;
   // The file as PyTorch's state_dict layout, read by our reference reader and run in float64.
@@ -166,7 +286,6 @@ test('the demo trains an MLP and exports it as ONNX, safetensors and TF.js downl
   const { forward64 } = await import('../test/helpers/mlp.js');
   const head64 = readSafetensors(safetensors);
   expect(head64.hidden).toEqual([100]);
-  const fromSafetensors = forward64(head64, blank, 1).probabilities;
 
   const tfjsFiles = await download('tfjs', 2);
   const tf = await import('@tensorflow/tfjs');
@@ -176,11 +295,24 @@ test('the demo trains an MLP and exports it as ONNX, safetensors and TF.js downl
   const head = await tf.loadLayersModel(
     tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0]!.weights, weightData }),
   );
-  const fromTfjs = await (head.predict(tf.tensor2d(blank, [1, 784])) as { data(): Promise<Float32Array> }).data();
+  const tfjsOn = async (x: Float32Array, rows: number) => (head.predict(tf.tensor2d(x, [rows, 784])) as { data(): Promise<Float32Array> }).data();
 
-  for (let c = 0; c < 10; c++) {
-    expect(Math.abs(fromSafetensors[c]! - fromOnnx[c]!)).toBeLessThan(1e-5);
-    expect(Math.abs(fromTfjs[c]! - fromOnnx[c]!)).toBeLessThan(1e-5);
+  const runtimes = {
+    onnxruntime: onnxOn,
+    'TF.js': tfjsOn,
+    'safetensors (float64)': async (x: Float32Array, rows: number) => forward64(head64, x, rows).probabilities,
+  };
+  for (const [runtime, run] of Object.entries(runtimes)) {
+    // The drawn digit: the probabilities the page showed, from the pixels the page fed its model.
+    const p = await run(drawn, 1);
+    for (let c = 0; c < 10; c++) expect(Math.abs(p[c]! - judged.probabilities[c]!), `${runtime}, class ${c}`).toBeLessThan(1e-5);
+    // Every test digit: the page's confusion matrix, but for a near-tie that float32 rounding
+    // may tip (the page's Wasm kernels fuse multiply-adds, the runtimes may not).
+    const counts = confusionOf(await run(testSet.x, testSet.rows), testSet.y);
+    const differ = disagreements(counts, pageCounts);
+    console.log(`demo: the ${runtime} export predicts ${differ} of ${testSet.rows} test digits otherwise than the page`);
+    expect(differ, runtime).toBeLessThanOrEqual(2);
   }
+  await session.release();
   expect(errors).toEqual([]);
 });

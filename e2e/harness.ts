@@ -1,7 +1,21 @@
-import { createContext, type Context, type KernelVariants } from 'webgpu-softmax';
+import { createContext, type AdapterReport, type BackendKind, type Context, type KernelVariants } from 'webgpu-softmax';
 import { runCase, type FixtureCase } from '../test/helpers/cases.js';
-import { compare } from '../test/helpers/compare.js';
+import { compareOutputs } from '../test/helpers/compare.js';
 import { oddShapeCases } from '../test/helpers/odd-shapes.js';
+import { withoutMissingFeatures } from '../test/helpers/variants.js';
+import { expectedWasmBuild } from '../test/helpers/wasm-features.js';
+
+/** What runs in the page, for the spec to assert: the backend and kernels that will be checked. */
+export interface Opened {
+  readonly adapter: AdapterReport | null;
+  readonly backend: BackendKind;
+  /** The Wasm build the context under test runs (null on WebGPU or the reference)... */
+  readonly wasmBuild: 'relaxed-simd' | 'simd' | null;
+  /** ...and the one this engine must load, asked of the engine itself. */
+  readonly expectedWasmBuild: 'relaxed-simd' | 'simd' | null;
+  /** The reference's, which must be null: it is the float64 TypeScript oracle. */
+  readonly referenceWasmBuild: 'relaxed-simd' | 'simd' | null;
+}
 
 /** Runs the parity cases in the page: the same cases as the Node suite, on the built package. */
 export interface Harness {
@@ -9,8 +23,11 @@ export interface Harness {
    * Opens the context under test (WebGPU with these variants, rejecting without an adapter, or
    * the WebAssembly CPU backend for `'wasm'`) and the float64 CPU reference it is held to.
    */
-  open(kernels: KernelVariants | 'wasm'): Promise<{ adapter: unknown }>;
-  /** Runs a case on both and compares: failures per output, and the largest error seen. */
+  open(kernels: KernelVariants | 'wasm'): Promise<Opened>;
+  /**
+   * Runs a case on both and compares every output the reference returns (a missing or null
+   * one fails), near zero to rtol of each output's scale, at most atol (test/helpers/compare.ts).
+   */
   check(name: string, rtol: number, atol: number): Promise<{ failures: string[]; maxRel: number; maxAbs: number; used: number }>;
 }
 
@@ -32,26 +49,31 @@ const harness: Harness = {
   async open(kernels) {
     gpu?.destroy();
     cpu?.destroy();
-    gpu = await (kernels === 'wasm' ? createContext({ backend: 'cpu', cpu: 'wasm' }) : createContext({ backend: 'webgpu', kernels }));
+    const features = kernels === 'wasm' ? undefined : (await navigator.gpu?.requestAdapter())?.features;
+    gpu = await (kernels === 'wasm'
+      ? createContext({ backend: 'cpu', cpu: 'wasm' })
+      : createContext({ backend: 'webgpu', kernels: withoutMissingFeatures(kernels, features) }));
     cpu = await createContext({ backend: 'cpu', cpu: 'reference' });
-    return { adapter: gpu.adapter };
+    return {
+      adapter: gpu.adapter,
+      backend: gpu.backend,
+      wasmBuild: gpu.wasmBuild,
+      expectedWasmBuild: expectedWasmBuild(),
+      referenceWasmBuild: cpu.wasmBuild,
+    };
   },
   async check(name, rtol, atol) {
     const c = (await cases).get(name);
     if (c === undefined) throw new Error(`no case named ${name}`);
     const [actual, expected] = await Promise.all([runCase(gpu!, c), runCase(cpu!, c)]);
-    const failures: string[] = [];
-    let maxRel = 0;
-    let maxAbs = 0;
-    let used = 0;
-    for (const [output, result] of Object.entries(actual)) {
-      const r = compare(result, expected[output]!, { rtol, atol });
-      failures.push(...r.failures.map((f) => `${output}: ${f}`));
-      maxRel = Math.max(maxRel, r.maxRel);
-      maxAbs = Math.max(maxAbs, r.maxAbs);
-      used = Math.max(used, r.used);
-    }
-    return { failures, maxRel, maxAbs, used };
+    const comparisons = [...compareOutputs(actual, expected, { rtol, atol }).values()];
+    const extra = Object.keys(actual).filter((k) => !(k in expected));
+    return {
+      failures: [...extra.map((k) => `${k}: returned, but the reference has no such output`), ...comparisons.flatMap((r) => r.failures)],
+      maxRel: Math.max(0, ...comparisons.map((r) => r.maxRel)),
+      maxAbs: Math.max(0, ...comparisons.map((r) => r.maxAbs)),
+      used: Math.max(0, ...comparisons.map((r) => r.used)),
+    };
   },
 };
 

@@ -227,6 +227,8 @@ export interface Backend {
   readonly lost: Promise<DeviceLoss> | null;
   /** GPU buffers shared with the app; null on the CPU. */
   readonly gpuBuffers: GpuBufferAccess | null;
+  /** The WebAssembly build computing, on the Wasm CPU backend; absent on the others. */
+  readonly wasmBuild?: 'relaxed-simd' | 'simd';
   upload(data: Float32Array | Int32Array): Storage;
   read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array>;
   release(storage: Storage): void;

@@ -24,12 +24,36 @@ export function checkKnownKeys(where: string, options: unknown, known: readonly 
 }
 
 /**
- * Refuses a call with more arguments than the function takes: `ctx.tensor(values, shape, 'float16')`
- * must not drop its third argument in silence. Pass `arguments.length`.
+ * `checkKnownKeys` for a union tagged by `type` (an optimizer, a schedule): the keys of the
+ * member `options.type` names, or, where the type is unknown, the keys of every member, so
+ * that `{ typ: 'adam' }` is told about `typ` before `type` is found missing.
  */
-export function checkArity(where: string, given: number, most: number): void {
+export function checkTaggedKeys(where: string, options: unknown, byType: Readonly<Record<string, readonly string[]>>, path = ''): void {
+  const type = (options as { type?: unknown } | null | undefined)?.type;
+  const known = typeof type === 'string' && Object.hasOwn(byType, type) ? byType[type]! : [...new Set(Object.values(byType).flat())];
+  checkKnownKeys(where, options, known, path);
+}
+
+/**
+ * The keys of an options type, as the list `checkKnownKeys` takes. Written as an object with
+ * every key of `T` set to `true`, so the compiler holds list and type together: a key added to
+ * the type and not here, or listed here and not in the type, fails to typecheck.
+ *
+ * @example
+ * export const SUM_KEYS = keysOf<SumOptions>({ axis: true });
+ */
+export function keysOf<T extends object>(keys: { readonly [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.keys(keys);
+}
+
+/**
+ * Refuses a call with more arguments than the function takes: `ctx.tensor(values, shape, 'float16')`
+ * must not drop its third argument in silence. Pass `arguments.length`; `hint` says what the
+ * caller may have meant.
+ */
+export function checkArity(where: string, given: number, most: number, hint = ''): void {
   if (given > most) {
-    throw new ValueError(`${where}: takes at most ${most} argument${most === 1 ? '' : 's'}, got ${given}`);
+    throw new ValueError(`${where}: takes at most ${most} argument${most === 1 ? '' : 's'}, got ${given}${hint === '' ? '' : `; ${hint}`}`);
   }
 }
 

@@ -9,12 +9,13 @@ import {
   ShapeError,
   ValueError,
 } from './errors.js';
-import { planCrossEntropy, type CrossEntropyOptions } from './ops/cross-entropy.js';
+import { checkArity } from './check-options.js';
+import { checkCrossEntropyCall, planCrossEntropy, type CrossEntropyOptions } from './ops/cross-entropy.js';
 import { planBorrow } from './ops/gpu-buffer.js';
-import { planLinearCrossEntropy, type LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
-import { planMatmul, type MatmulOptions } from './ops/matmul.js';
+import { checkLinearCrossEntropyCall, planLinearCrossEntropy, type LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
+import { checkMatmulCall, planMatmul, type MatmulOptions } from './ops/matmul.js';
 import { planRows } from './ops/rows.js';
-import { planSum, type SumOptions } from './ops/sum.js';
+import { checkSumCall, planSum, type SumOptions } from './ops/sum.js';
 import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
 import { Tensor, tensorInternals, type DType, type Internals, type TensorOwner } from './tensor.js';
 import { internals, type ContextInternals } from './internal.js';
@@ -161,6 +162,15 @@ export class Context {
     return this.#backend.gpuBuffers?.device ?? null;
   }
 
+  /**
+   * @internal For the test suites, which must know that the kernels they check are the ones
+   * that ran: the WebAssembly build the CPU backend runs (`'relaxed-simd'` or `'simd'`), or
+   * null on the float64 reference (also where Wasm could not load) and on WebGPU.
+   */
+  get wasmBuild(): 'relaxed-simd' | 'simd' | null {
+    return this.#backend.wasmBuild ?? null;
+  }
+
   /** Why the WebGPU device was lost, if it was; its tensors' data is gone, and reading them rejects. */
   get lost(): DeviceLoss | null {
     return this.#lost;
@@ -177,6 +187,7 @@ export class Context {
   tensor(data: Int32Array, shape?: Shape): Tensor<'int32'>;
   tensor(data: Float32Array | Int32Array, shape?: Shape): Tensor;
   tensor(data: Float32Array | Int32Array, shape: Shape = [data?.length]): Tensor {
+    checkArity('tensor', arguments.length, 2, 'the dtype comes from the data (Float32Array: float32, Int32Array: int32) and there is no third argument');
     const backend = this.#live('tensor');
     let dtype: DType;
     if (data instanceof Float32Array) dtype = 'float32';
@@ -212,6 +223,7 @@ export class Context {
   tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype: 'int32', byteOffset?: number): Tensor<'int32'>;
   tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype?: DType, byteOffset?: number): Tensor;
   tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype: DType = 'float32', byteOffset = 0): Tensor {
+    checkArity('tensorFromGPUBuffer', arguments.length, 4);
     const access = this.#live('tensorFromGPUBuffer').gpuBuffers;
     if (access === null) {
       throw new ValueError(
@@ -237,6 +249,7 @@ export class Context {
    * const onTfjs = tf.tensor({ buffer }, probs.shape, 'float32'); // TF.js reads it on the same device
    */
   async gpuBuffer(t: Tensor): Promise<GPUBuffer> {
+    checkArity('gpuBuffer', arguments.length, 1);
     const access = this.#live('gpuBuffer').gpuBuffers;
     const storage = this.#internals(t, 'gpuBuffer', 't').storage;
     if (access === null) throw new ValueError(`gpuBuffer: ${t} lives on the CPU backend; only a WebGPU context has GPU buffers`);
@@ -252,6 +265,7 @@ export class Context {
    * const dw = ctx.matmul(x, dz, { transposeA: true }); // its weight gradient
    */
   matmul(a: F32, b: F32, options: MatmulOptions<F32> = {}): F32 {
+    checkMatmulCall(arguments.length, options);
     const backend = this.#live('matmul');
     const sa = this.#floats(a, 'matmul', 'a');
     const sb = this.#floats(b, 'matmul', 'b');
@@ -269,6 +283,7 @@ export class Context {
 
   /** Softmax over the last axis: `exp(z - max) / sum(exp(z - max))`. A row of all -Infinity gives zeros. */
   softmax(z: F32): F32 {
+    checkArity('softmax', arguments.length, 1);
     const backend = this.#live('softmax');
     const s = this.#floats(z, 'softmax', 'z');
     return this.#adopt(backend.softmax(s, planRows(z.shape, 'softmax')), z.shape, 'float32', null);
@@ -276,6 +291,7 @@ export class Context {
 
   /** Log-softmax over the last axis, without forming `log(softmax)`. A row of all -Infinity gives -Infinity. */
   logSoftmax(z: F32): F32 {
+    checkArity('logSoftmax', arguments.length, 1);
     const backend = this.#live('logSoftmax');
     const s = this.#floats(z, 'logSoftmax', 'z');
     return this.#adopt(backend.logSoftmax(s, planRows(z.shape, 'logSoftmax')), z.shape, 'float32', null);
@@ -286,6 +302,7 @@ export class Context {
    * `dL/dz = p * (dp - sum(dp * p))` per row, the product with the Jacobian `diag(p) - p pᵀ`.
    */
   softmaxBackward(p: F32, dp: F32): F32 {
+    checkArity('softmaxBackward', arguments.length, 2);
     const backend = this.#live('softmaxBackward');
     const sp = this.#floats(p, 'softmaxBackward', 'p');
     const sdp = this.#floats(dp, 'softmaxBackward', 'dp');
@@ -308,6 +325,7 @@ export class Context {
    * const loss = ctx.crossEntropy(z, labels, { labelSmoothing: 0.1 });
    */
   crossEntropy(z: F32, target: Tensor, options: CrossEntropyOptions<F32> = {}): F32 {
+    checkCrossEntropyCall('crossEntropy', arguments.length, options);
     return this.#crossEntropy('crossEntropy', z, target, options, false).loss;
   }
 
@@ -330,6 +348,7 @@ export class Context {
     /** d(loss)/dz, `[N, C]`. */
     grad: F32;
   } {
+    checkCrossEntropyCall('crossEntropyWithGrad', arguments.length, options);
     const { loss, grad } = this.#crossEntropy('crossEntropyWithGrad', z, target, options, true);
     return { loss, grad: grad! };
   }
@@ -345,6 +364,7 @@ export class Context {
    * const loss = ctx.linearCrossEntropy(hidden, embedding, nextTokens, { transposeWeight: true });
    */
   linearCrossEntropy(x: F32, weight: F32, target: Tensor, options: LinearCrossEntropyOptions<F32> = {}): F32 {
+    checkLinearCrossEntropyCall('linearCrossEntropy', arguments.length, options);
     return this.#linearCrossEntropy('linearCrossEntropy', x, weight, target, options, false).loss;
   }
 
@@ -371,6 +391,7 @@ export class Context {
     /** d(loss)/dbias, `[C]`; null without a bias. */
     gradBias: F32 | null;
   } {
+    checkLinearCrossEntropyCall('linearCrossEntropyWithGrad', arguments.length, options);
     const result = this.#linearCrossEntropy('linearCrossEntropyWithGrad', x, weight, target, options, true);
     return { loss: result.loss, gradX: result.gradX!, gradWeight: result.gradWeight!, gradBias: result.gradBias };
   }
@@ -380,6 +401,7 @@ export class Context {
    * or over every element when no axis is given (a scalar).
    */
   sum(t: F32, options: SumOptions = {}): F32 {
+    checkSumCall(arguments.length, options);
     const backend = this.#live('sum');
     const s = this.#floats(t, 'sum', 't');
     const { plan, shape } = planSum(t.shape, options.axis);
@@ -395,12 +417,14 @@ export class Context {
    *   optimizer: { type: 'adam', learningRate: 0.01 } });
    */
   softmaxRegression(options: SoftmaxRegressionOptions): SoftmaxRegression {
+    checkArity('softmaxRegression', arguments.length, 1);
     this.#live('softmaxRegression');
     return new SoftmaxRegression(this, options);
   }
 
   /** A model saved with `model.toJSON()` (the object, or its JSON text), on this context. */
   loadSoftmaxRegression(json: SoftmaxRegressionJSON | string): SoftmaxRegression {
+    checkArity('loadSoftmaxRegression', arguments.length, 1);
     this.#live('loadSoftmaxRegression');
     return new SoftmaxRegression(this, optionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as SoftmaxRegressionJSON) : json));
   }
@@ -414,12 +438,14 @@ export class Context {
    *   optimizer: { type: 'adam', learningRate: 1e-3 } });
    */
   classifier(options: ClassifierOptions): Classifier {
+    checkArity('classifier', arguments.length, 1);
     this.#live('classifier');
     return new Classifier(this, options);
   }
 
   /** A classifier saved with `model.toJSON()` (the object, or its JSON text), on this context. */
   loadClassifier(json: ClassifierJSON | string): Classifier {
+    checkArity('loadClassifier', arguments.length, 1);
     this.#live('loadClassifier');
     return new Classifier(this, classifierOptionsFromJSON(typeof json === 'string' ? (JSON.parse(json) as ClassifierJSON) : json));
   }
@@ -433,6 +459,7 @@ export class Context {
    * const model = await ctx.importClassifier(new Uint8Array(await file.arrayBuffer()), { format: 'safetensors', activation: 'gelu' });
    */
   async importClassifier(bytes: Uint8Array, options: ImportClassifierOptions): Promise<Classifier> {
+    checkArity('importClassifier', arguments.length, 2);
     this.#live('importClassifier');
     const resolved = await importedClassifierOptions(bytes, options);
     this.#live('importClassifier');
@@ -441,6 +468,7 @@ export class Context {
 
   /** Live tensors and their bytes, and the bytes the backend keeps for reuse (see `MemoryInfo`). */
   memory(): MemoryInfo {
+    checkArity('memory', arguments.length, 0);
     return {
       tensors: this.#tensors,
       bytes: this.#bytes,
@@ -458,6 +486,7 @@ export class Context {
    * console.log(ctx.memory().peakBytes);
    */
   resetPeakMemory(): void {
+    checkArity('resetPeakMemory', arguments.length, 0);
     this.#live('resetPeakMemory').resetPeakBytes();
   }
 
@@ -470,12 +499,14 @@ export class Context {
    * const { kernels, totalMs } = await ctx.profile(() => model.trainStep(x, y).read());
    * for (const k of kernels) console.log(k.label, k.ms.toFixed(3), 'ms');
    */
-  profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+  async profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
+    checkArity('profile', arguments.length, 1);
     return this.#live('profile').profile(fn);
   }
 
   /** Hands every queued op to the device (one submit on WebGPU). Reads do this themselves. */
   async flush(): Promise<void> {
+    checkArity('flush', arguments.length, 0);
     await this.#live('flush').flush();
   }
 

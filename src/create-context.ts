@@ -3,10 +3,11 @@ import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { WasmBackend } from './cpu/wasm/backend.js';
 import { instantiateKernels } from './cpu/wasm/module.js';
+import { checkArity, checkKnownKeys, keysOf } from './check-options.js';
 import { ValueError, WebGPUUnavailableError } from './errors.js';
 import { WebGPUBackend } from './webgpu/backend.js';
 import { isLost, openDevice, type AdapterReport } from './webgpu/device.js';
-import type { KernelVariants } from './webgpu/kernel-host.js';
+import { KERNEL_VARIANT_KEYS, type KernelVariants } from './webgpu/kernel-host.js';
 
 /** Options of `createContext`. */
 export interface ContextOptions {
@@ -37,6 +38,8 @@ export interface ContextOptions {
   readonly kernels?: KernelVariants;
 }
 
+const CONTEXT_KEYS = keysOf<ContextOptions>({ backend: true, gpu: true, device: true, powerPreference: true, cpu: true, kernels: true });
+
 /**
  * Opens a context on the requested backend.
  *
@@ -48,6 +51,9 @@ export interface ContextOptions {
  * const nodeCtx = await createContext({ gpu: create([]) });
  */
 export async function createContext(options: ContextOptions = {}): Promise<Context> {
+  checkArity('createContext', arguments.length, 1);
+  checkKnownKeys('createContext', options, CONTEXT_KEYS);
+  checkKnownKeys('createContext', options.kernels, KERNEL_VARIANT_KEYS, 'kernels.');
   const choice = options.backend ?? 'auto';
   if (options.cpu !== undefined && options.cpu !== 'wasm' && options.cpu !== 'reference') {
     throw new ValueError(`createContext: cpu must be 'wasm' or 'reference', got ${JSON.stringify(options.cpu)}`);

@@ -1,5 +1,6 @@
 import type { Backend, Storage } from './backend.js';
 import type { DType, TypedArrayFor } from './dtype.js';
+import { checkArity } from './check-options.js';
 import { DisposedError } from './errors.js';
 import { formatShape, sizeOf, type Shape } from './shape.js';
 
@@ -60,6 +61,7 @@ export class Tensor<D extends DType = DType> {
 
   /** A fresh copy of the elements, row-major. On WebGPU this submits pending work and waits for it. */
   async read(): Promise<TypedArrayFor<D>> {
+    checkArity('read', arguments.length, 0);
     const internals = this.#alive('read');
     const data = await internals.owner.read(internals, this.dtype);
     return data as TypedArrayFor<D>;

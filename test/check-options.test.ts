@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkArity, checkKnownKeys } from '../src/check-options.js';
+import { checkArity, checkKnownKeys, checkTaggedKeys, keysOf } from '../src/check-options.js';
 import { ValueError } from '../src/errors.js';
 
 describe('checkKnownKeys', () => {
@@ -43,9 +43,26 @@ describe('checkKnownKeys', () => {
   });
 });
 
+describe('checkTaggedKeys', () => {
+  const byType = { sgd: ['type', 'learningRate', 'momentum'], adam: ['type', 'learningRate', 'beta1'] };
+  it("takes the keys of the member the type names, else any member's", () => {
+    expect(() => checkTaggedKeys('fit', { type: 'adam', learningRate: 1, beta1: 0.9 }, byType)).not.toThrow();
+    expect(() => checkTaggedKeys('fit', { type: 'sgd', learningRate: 1, beta1: 0.9 }, byType, 'optimizer.')).toThrow(/^fit: unknown option 'optimizer.beta1'$/);
+    expect(() => checkTaggedKeys('fit', { typ: 'sgd', learningRate: 1 }, byType)).toThrow("fit: unknown option 'typ' (did you mean 'type'?)");
+    expect(() => checkTaggedKeys('fit', { type: 'lion', beta1: 0.9 }, byType)).not.toThrow();
+  });
+});
+
+describe('keysOf', () => {
+  it('lists the keys it is given, which the compiler holds to the type', () => {
+    expect(keysOf<{ a?: number; b: string }>({ a: true, b: true })).toEqual(['a', 'b']);
+  });
+});
+
 describe('checkArity', () => {
   it('refuses extra arguments', () => {
     expect(() => checkArity('tensor', 2, 2)).not.toThrow();
     expect(() => checkArity('tensor', 3, 2)).toThrow(new ValueError('tensor: takes at most 2 arguments, got 3'));
+    expect(() => checkArity('tensor', 3, 2, 'no dtype argument')).toThrow(new ValueError('tensor: takes at most 2 arguments, got 3; no dtype argument'));
   });
 });

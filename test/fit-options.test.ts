@@ -80,6 +80,13 @@ describe.each(BACKENDS)('fit options on %s', (backend) => {
     expect(history.valAccuracy).toHaveLength(4);
     expect(history.valAccuracy[3]).toBeGreaterThan(history.valAccuracy[0]!);
     m.dispose();
+    // minDelta on valLoss: no epoch lowers the loss by 10 whole units, so it stops after the
+    // first and `patience` more (a minDelta taken the wrong way would count every epoch).
+    const l = model(5);
+    const losses = await l.fit(xt, yt, { epochs: 10, batchSize: 10, validationData: [xt, yt], earlyStopping: { monitor: 'valLoss', patience: 2, minDelta: 10 } });
+    expect(losses.valLoss).toHaveLength(3);
+    expect(losses.valLoss[2]).toBeLessThan(losses.valLoss[0]!);
+    l.dispose();
     for (const t of [xt, yt, flipped]) t.dispose();
   });
 

@@ -60,17 +60,27 @@ describe.each(BACKENDS)('training misuse on %s', (backend) => {
       const before = ctx.memory();
       const m = model();
       let batches = 0;
+      let disposedAtBatch = 0;
+      const dispose = () => {
+        disposedAtBatch = batches;
+        m.dispose();
+      };
       const fit = m.fit(x, y, {
         epochs: 5,
         batchSize: 4,
         validationData: [x, y],
-        ...(when === 'onBatchEnd' ? { onBatchEnd: () => ++batches === 3 && m.dispose() } : {}),
-        ...(when === 'onEpochEnd' ? { onEpochEnd: () => m.dispose() } : {}),
-        ...(when === 'in a microtask, while fit awaits' ? { onBatchEnd: () => ++batches === 2 && queueMicrotask(() => m.dispose()) } : {}),
+        ...(when === 'onBatchEnd' ? { onBatchEnd: () => ++batches === 3 && dispose() } : {}),
+        ...(when === 'onEpochEnd' ? { onEpochEnd: () => dispose() } : {}),
+        // Only the microtask disposes: a timer beside it could win the race on WebGPU, where
+        // fit awaits the device, and the case would test a timer instead.
+        ...(when === 'in a microtask, while fit awaits' ? { onBatchEnd: () => ++batches === 2 && queueMicrotask(dispose) } : {}),
       });
-      if (when === 'in a microtask, while fit awaits') setTimeout(() => m.dispose(), 0);
       await expect(fit).rejects.toThrow(DisposedError);
       await expect(fit).rejects.toThrow('fit: the model was disposed during training');
+      // The dispose ran where the case says: after batch 2's callback, before a third batch
+      // could end in fit's next await (flush, or the yield to the event loop).
+      if (when === 'in a microtask, while fit awaits') expect(disposedAtBatch).toBe(2);
+      if (when === 'in a microtask, while fit awaits') expect(batches).toBeLessThanOrEqual(3);
       expect(ctx.memory().tensors).toBe(before.tensors);
       expect(ctx.memory().bytes).toBe(before.bytes);
       x.dispose();

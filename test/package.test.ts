@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SWIFTSHADER_ICD } from '../cli/node-gpu.js';
+import { vulkanEnvironment } from '../cli/node-gpu.js';
 
 /**
  * What users get is what `npm pack` ships, not src/: this packs the package (from the dist/
@@ -91,7 +91,7 @@ describe('the packed package', () => {
       writeFileSync(join(app, `${name}.mjs`), code);
       writeFileSync(join(app, 'gc-between-ops.mjs'), GC_HOOK);
       for (let attempt = 0; attempt < 3; attempt++) {
-        const r = run('node', ['--expose-gc', '--import', './gc-between-ops.mjs', `${name}.mjs`], { VK_ICD_FILENAMES: SWIFTSHADER_ICD });
+        const r = run('node', ['--expose-gc', '--import', './gc-between-ops.mjs', `${name}.mjs`], vulkanEnvironment());
         expect(r.status, r.out).toBe(0);
         EXPECTED[name]!(r.out);
       }

@@ -4,6 +4,7 @@ import { compileKernels } from '../src/cpu/wasm/module.js';
 import { createContext, ValueError, type Context, type Tensor } from '../src/index.js';
 import { internals } from '../src/internal.js';
 import { expectAllClose } from './helpers/allclose.js';
+import { expectedWasmBuild } from './helpers/wasm-features.js';
 import { uniform } from './helpers/random.js';
 
 // What is particular to the WebAssembly CPU backend: its memory, its build, and matmul shapes
@@ -44,7 +45,13 @@ describe('the Wasm CPU backend', () => {
   it('builds with relaxed SIMD where the engine validates it, else plain SIMD', async () => {
     const compiled = await compileKernels();
     expect(compiled).not.toBeNull();
-    expect(['relaxed-simd', 'simd']).toContain(compiled!.build);
+    expect(compiled!.build).toBe(expectedWasmBuild());
+    const ctx = await createContext({ backend: 'cpu' });
+    expect(ctx.wasmBuild).toBe(expectedWasmBuild());
+    ctx.destroy();
+    const reference = await createContext({ backend: 'cpu', cpu: 'reference' });
+    expect(reference.wasmBuild).toBeNull();
+    reference.destroy();
   });
 
   it('refuses an unknown cpu option, naming it', async () => {

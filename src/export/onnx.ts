@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import { layerSizes, transpose, validateMlp, type MlpActivation, type MlpDescription, type MlpLayer } from './mlp.js';
+import type { WriteOnnxOptions } from './options.js';
 import {
   AttributeProtoSchema,
   AttributeProto_AttributeType,
@@ -34,14 +35,7 @@ export const ONNX_OPSET = 17;
 /** The IR version that goes with each opset we write (onnx 1.12 and 1.15). */
 const IR_VERSIONS = { 17: 8n, 20: 9n } as const;
 
-/** What `model.export('onnx', options)` takes. */
-export interface WriteOnnxOptions {
-  /**
-   * 17 (default): runs everywhere onnxruntime ≥ 1.12 does; gelu spelled with Erf.
-   * 20: gelu as the standard Gelu op (one node, onnxruntime ≥ 1.17 fuses it).
-   */
-  readonly opset?: 17 | 20;
-}
+export type { WriteOnnxOptions };
 
 /** The names of the graph's input and outputs, as the issue fixes them. */
 export const ONNX_INPUT = 'input';

@@ -1,4 +1,5 @@
 import type { CrossEntropyPlan, Reduction } from '../backend.js';
+import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import { formatShape, type Shape } from '../shape.js';
 import type { DType } from '../tensor.js';
@@ -18,6 +19,14 @@ export interface CrossEntropyOptions<T> {
   readonly labelSmoothing?: number;
   /** A float32 weight per class, `[C]`. */
   readonly classWeights?: T | Float32Array | readonly number[];
+}
+
+export const CROSS_ENTROPY_KEYS = keysOf<CrossEntropyOptions<unknown>>({ reduction: true, ignoreIndex: true, labelSmoothing: true, classWeights: true });
+
+/** Refuses extra arguments and options `crossEntropy` (`where`) does not know: a `reduce: 'sum'` would give the mean. */
+export function checkCrossEntropyCall(where: string, given: number, options: unknown): void {
+  checkArity(where, given, 3);
+  checkKnownKeys(where, options, CROSS_ENTROPY_KEYS);
 }
 
 interface Operand {

@@ -1,8 +1,9 @@
 import type { LinearCrossEntropyPlan } from '../backend.js';
+import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import { formatShape, type Shape } from '../shape.js';
 import type { DType } from '../tensor.js';
-import { planCrossEntropy, type CrossEntropyOptions } from './cross-entropy.js';
+import { CROSS_ENTROPY_KEYS, planCrossEntropy, type CrossEntropyOptions } from './cross-entropy.js';
 
 /**
  * Options of `linearCrossEntropy`: those of `crossEntropy` (PyTorch's meaning and defaults),
@@ -21,6 +22,17 @@ export interface LinearCrossEntropyOptions<T> extends CrossEntropyOptions<T> {
    * device's binding limit); fewer rows use less memory, more rows fewer, larger dispatches.
    */
   readonly chunkRows?: number;
+}
+
+const LINEAR_CROSS_ENTROPY_KEYS = [
+  ...CROSS_ENTROPY_KEYS,
+  ...keysOf<Omit<LinearCrossEntropyOptions<unknown>, keyof CrossEntropyOptions<unknown>>>({ bias: true, transposeWeight: true, chunkRows: true }),
+];
+
+/** Refuses extra arguments and options `linearCrossEntropy` (`where`) does not know. */
+export function checkLinearCrossEntropyCall(where: string, given: number, options: unknown): void {
+  checkArity(where, given, 4);
+  checkKnownKeys(where, options, LINEAR_CROSS_ENTROPY_KEYS);
 }
 
 interface Operand {

@@ -1,4 +1,5 @@
 import type { MatmulPlan } from '../backend.js';
+import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { ShapeError } from '../errors.js';
 import { formatShape, type Shape } from '../shape.js';
 
@@ -18,6 +19,14 @@ export interface MatmulOptions<T> {
   readonly transposeB?: boolean;
   /** A float32 `[N]` added to every output row. */
   readonly bias?: T;
+}
+
+const MATMUL_KEYS = keysOf<MatmulOptions<unknown>>({ transposeA: true, transposeB: true, bias: true });
+
+/** Refuses extra arguments and options `matmul` does not know, before anything else is looked at. */
+export function checkMatmulCall(given: number, options: unknown): void {
+  checkArity('matmul', given, 3);
+  checkKnownKeys('matmul', options, MATMUL_KEYS);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { RowsPlan } from '../backend.js';
+import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { ValueError } from '../errors.js';
 import { formatShape, sizeOf, type Shape } from '../shape.js';
 
@@ -13,6 +14,14 @@ import { formatShape, sizeOf, type Shape } from '../shape.js';
 export interface SumOptions {
   /** `0` sums over the first axis (the column sums of a matrix); omitted sums everything. */
   readonly axis?: 0;
+}
+
+const SUM_KEYS = keysOf<SumOptions>({ axis: true });
+
+/** Refuses extra arguments and options `sum` does not know. */
+export function checkSumCall(given: number, options: unknown): void {
+  checkArity('sum', given, 2);
+  checkKnownKeys('sum', options, SUM_KEYS);
 }
 
 /** Both sums reduce rows of a row-major matrix: over the first axis, or a single column of all elements. */

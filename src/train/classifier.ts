@@ -1,10 +1,11 @@
+import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import type { TrainingContext } from '../internal.js';
 import { ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import { ACTIVATIONS, type Activation } from './activations.js';
-import { glorotInit, layerShapes, linearInit, zerosInit, type LayerWeights } from './layers.js';
+import { checkLayerKeys, glorotInit, layerShapes, linearInit, zerosInit, type LayerWeights } from './layers.js';
 import { Model } from './model.js';
 import type { LossOptions, OptimizerOptions } from './options.js';
-import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
+import { checkLossKeys, checkOptimizerKeys, resolveOptions, type ResolvedOptions } from './resolve-options.js';
 import { TrainableModel } from './trainable-model.js';
 
 /**
@@ -39,6 +40,17 @@ export interface ClassifierOptions {
   /** The cross-entropy's label smoothing and class weights. Default: neither. */
   readonly loss?: LossOptions;
 }
+
+const CLASSIFIER_KEYS = keysOf<ClassifierOptions>({
+  features: true,
+  classes: true,
+  hidden: true,
+  activation: true,
+  init: true,
+  seed: true,
+  optimizer: true,
+  loss: true,
+});
 
 /** A classifier as `toJSON` writes it and `ctx.loadClassifier` reads it. */
 export interface ClassifierJSON {
@@ -78,6 +90,7 @@ const WHERE = 'classifier';
 
 /** The options shared with `softmaxRegression`, checked there, with errors named for `classifier`. */
 function resolveShared(options: ClassifierOptions): ResolvedOptions {
+  checkKnownKeys(WHERE, options, CLASSIFIER_KEYS);
   try {
     const { features, classes, seed, optimizer, loss } = options;
     return resolveOptions({ features, classes, ...(seed === undefined ? {} : { seed }), ...(optimizer === undefined ? {} : { optimizer }), ...(loss === undefined ? {} : { loss }) });
@@ -106,6 +119,7 @@ function resolveShape(options: ClassifierOptions, o: ResolvedOptions) {
   const shapes = layerShapes(o.features, hidden, o.classes);
   const init = options.init ?? 'pytorch';
   if (Array.isArray(init)) {
+    checkLayerKeys(`${WHERE}: init`, init);
     checkLayers(`${WHERE}: init`, init, shapes);
   } else if (init !== 'pytorch' && init !== 'glorot' && init !== 'zeros') {
     throw new ValueError(`${WHERE}: init must be 'pytorch', 'glorot', 'zeros' or an array of { weight, bias } per layer, got ${JSON.stringify(init)}`);
@@ -171,12 +185,15 @@ export class Classifier extends TrainableModel {
   }
 
   /** Copies of each layer's weight (row-major `[in, out]`) and bias, first layer first. */
-  getWeights(): Promise<LayerWeights[]> {
+  async getWeights(): Promise<LayerWeights[]> {
+    checkArity('getWeights', arguments.length, 0);
     return this.#model.getLayers();
   }
 
   /** Replaces every layer's weights, all checked before any is replaced. */
   setWeights(layers: readonly LayerWeights[]): void {
+    checkArity('setWeights', arguments.length, 1);
+    checkLayerKeys('setWeights: layers', layers);
     this.#model.setLayers('setWeights', layers, (l, field) => `layers[${l}].${field}`);
   }
 
@@ -250,6 +267,8 @@ export interface ImportClassifierOptions {
   readonly loss?: LossOptions;
 }
 
+const IMPORT_CLASSIFIER_KEYS = keysOf<ImportClassifierOptions>({ format: true, activation: true, seed: true, optimizer: true, loss: true });
+
 /**
  * Options that rebuild a classifier from ONNX or safetensors bytes, fully checked first: a
  * corrupt or mismatched file throws, naming the tensor or node at fault, before any tensor is
@@ -258,6 +277,9 @@ export interface ImportClassifierOptions {
 export async function importedClassifierOptions(bytes: Uint8Array, options: ImportClassifierOptions): Promise<ClassifierOptions> {
   const where = 'importClassifier';
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`${where}: bytes must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  checkKnownKeys(where, options, IMPORT_CLASSIFIER_KEYS);
+  checkOptimizerKeys(where, options?.optimizer);
+  checkLossKeys(where, options?.loss);
   const format = options?.format;
   if (format !== 'onnx' && format !== 'safetensors') {
     throw new ValueError(`${where}: format must be 'onnx' or 'safetensors', got ${JSON.stringify(format)}`);

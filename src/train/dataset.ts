@@ -1,3 +1,4 @@
+import { checkBatchKeys } from './resolve-options.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { internals } from '../internal.js';
 import { Tensor } from '../tensor.js';
@@ -86,6 +87,7 @@ function batchTensors(model: Model, where: string, batch: unknown): { x: F32; y:
   if (typeof batch !== 'object' || batch === null || !('x' in batch) || !('y' in batch)) {
     throw new ValueError(`${where}: expected { x, y }, got ${describe(batch)}`);
   }
+  checkBatchKeys(where, batch);
   const { x, y } = batch as Batch;
   const { features, classes, ctx } = model;
   let rows: number;

@@ -1,5 +1,6 @@
+import { checkKnownKeys } from '../check-options.js';
 import { ValueError } from '../errors.js';
-import type { EarlyStoppingOptions, Evaluation } from './options.js';
+import { EARLY_STOPPING_KEYS, type EarlyStoppingOptions, type Evaluation } from './options.js';
 
 /**
  * Keras's `EarlyStopping` rule over validation figures: an epoch improves when its monitored
@@ -19,6 +20,7 @@ export class EarlyStopping {
 
   constructor(where: string, options: EarlyStoppingOptions) {
     if (typeof options !== 'object' || options === null) throw new ValueError(`${where}: earlyStopping must be an object, got ${String(options)}`);
+    checkKnownKeys(where, options, EARLY_STOPPING_KEYS, 'earlyStopping.');
     this.monitor = options.monitor ?? 'valLoss';
     if (this.monitor !== 'valLoss' && this.monitor !== 'valAccuracy') {
       throw new ValueError(`${where}: earlyStopping.monitor must be 'valLoss' or 'valAccuracy', got ${JSON.stringify(this.monitor)}`);

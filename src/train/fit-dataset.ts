@@ -1,3 +1,4 @@
+import { checkFitDatasetKeys } from './resolve-options.js';
 import { ValueError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { openBatches, walk } from './dataset.js';
@@ -19,6 +20,7 @@ type F32 = Tensor<'float32'>;
  * model stays as after the last good step.
  */
 export async function fitDataset(model: Model, dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+  checkFitDatasetKeys(options);
   model.alive('fitDataset');
   const epochs = options.epochs ?? 1;
   if (!Number.isSafeInteger(epochs) || epochs < 1) throw new ValueError(`fitDataset: epochs must be a positive integer, got ${epochs}`);

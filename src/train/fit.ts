@@ -1,3 +1,4 @@
+import { checkFitKeys } from './resolve-options.js';
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { gatherRows } from './batch-ops.js';
@@ -16,6 +17,7 @@ type F32 = Tensor<'float32'>;
  * history and the callback, never once per batch.
  */
 export async function fit(model: Model, x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+  checkFitKeys(options);
   const rows = model.checkBatch('fit', x, y);
   const epochs = options.epochs ?? 1;
   const batchSize = options.batchSize ?? 32;

@@ -1,3 +1,4 @@
+import { checkKnownKeys, keysOf } from '../check-options.js';
 import type { Tensor } from '../tensor.js';
 import type { MatmulPlan } from '../backend.js';
 import { internals, type TrainingContext } from '../internal.js';
@@ -12,6 +13,13 @@ export interface LayerWeights {
   readonly weight: Float32Array;
   /** `[out]`. */
   readonly bias: Float32Array;
+}
+
+const LAYER_KEYS = keysOf<LayerWeights>({ weight: true, bias: true });
+
+/** Refuses a layer holding more than `{ weight, bias }` (a `weights` would leave `weight` missing, said more plainly). */
+export function checkLayerKeys(where: string, layers: unknown): void {
+  if (Array.isArray(layers)) layers.forEach((layer, l) => checkKnownKeys(where, layer, LAYER_KEYS, `[${l}].`));
 }
 
 /** One dense layer's parameters on the device. */

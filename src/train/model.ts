@@ -1,3 +1,5 @@
+import { checkKnownKeys } from '../check-options.js';
+import { WRITE_ONNX_KEYS } from '../export/options.js';
 import { BusyError, DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
 import { internals, type TrainingContext } from '../internal.js';
 import { formatShape } from '../shape.js';
@@ -137,6 +139,7 @@ export class Model {
     if (format !== 'onnx' && format !== 'safetensors' && format !== 'tfjs') {
       throw new ValueError(`export: format must be 'onnx', 'safetensors' or 'tfjs', got ${JSON.stringify(format)}`);
     }
+    checkKnownKeys(`export('${format}')`, options, format === 'onnx' ? WRITE_ONNX_KEYS : []);
     const layers = await this.getLayers('export');
     const desc = { features: this.features, classes: this.classes, hidden: this.hidden, activation: this.activation, layers };
     if (format === 'onnx') return (await import('../export/onnx.js')).writeOnnx(desc, options);

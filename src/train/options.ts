@@ -1,3 +1,4 @@
+import { keysOf } from '../check-options.js';
 import type { Tensor } from '../tensor.js';
 import type { LearningRateSchedule } from './schedules.js';
 
@@ -11,6 +12,10 @@ export type Init =
       /** `[classes]`. */
       readonly bias: Float32Array;
     };
+
+// Each options type's keys, held to the type by `keysOf`: adding an option is one line here,
+// and every entry point refuses a key it does not know (src/check-options.ts).
+export const INIT_KEYS = keysOf<Exclude<Init, string>>({ weights: true, bias: true });
 
 /**
  * Stochastic gradient descent, as PyTorch's `torch.optim.SGD` (dampening 0):
@@ -100,6 +105,13 @@ export interface RmspropOptions {
  */
 export type OptimizerOptions = SgdOptions | AdamOptions | AdamWOptions | RmspropOptions;
 
+export const OPTIMIZER_KEYS: Readonly<Record<OptimizerOptions['type'], readonly string[]>> = {
+  sgd: keysOf<SgdOptions>({ type: true, learningRate: true, momentum: true, nesterov: true, weightDecay: true }),
+  adam: keysOf<AdamOptions>({ type: true, learningRate: true, beta1: true, beta2: true, epsilon: true, weightDecay: true }),
+  adamw: keysOf<AdamWOptions>({ type: true, learningRate: true, beta1: true, beta2: true, epsilon: true, weightDecay: true }),
+  rmsprop: keysOf<RmspropOptions>({ type: true, learningRate: true, alpha: true, epsilon: true, weightDecay: true, momentum: true, centered: true }),
+};
+
 /** The cross-entropy options a model trains with (see `CrossEntropyOptions`). */
 export interface LossOptions {
   /** Mixes each target with the uniform distribution: `(1 - s) * target + s / classes`, `s` in [0, 1]. Default 0. */
@@ -107,6 +119,8 @@ export interface LossOptions {
   /** A weight per class, which scales each row's loss by its target class's weight (PyTorch's `weight`). Default: none. */
   readonly classWeights?: Float32Array | readonly number[] | undefined;
 }
+
+export const LOSS_KEYS = keysOf<LossOptions>({ labelSmoothing: true, classWeights: true });
 
 /**
  * What `ctx.softmaxRegression` takes.
@@ -130,6 +144,8 @@ export interface SoftmaxRegressionOptions {
   /** The cross-entropy's label smoothing and class weights. Default: neither. */
   readonly loss?: LossOptions;
 }
+
+export const SOFTMAX_REGRESSION_KEYS = keysOf<SoftmaxRegressionOptions>({ features: true, classes: true, init: true, seed: true, optimizer: true, loss: true });
 
 /** What `fit` reports after each epoch. */
 export interface EpochLogs {
@@ -163,6 +179,8 @@ export interface EarlyStoppingOptions {
   /** Ends training with the best epoch's weights, exactly, whether it stopped early or not. Default false. */
   readonly restoreBestWeights?: boolean;
 }
+
+export const EARLY_STOPPING_KEYS = keysOf<EarlyStoppingOptions>({ monitor: true, patience: true, minDelta: true, restoreBestWeights: true });
 
 /**
  * What `fit` takes: how long and how to train on tensors held by the context.
@@ -202,6 +220,19 @@ export interface FitOptions {
   readonly learningRate?: LearningRateSchedule;
 }
 
+export const FIT_KEYS = keysOf<FitOptions>({
+  epochs: true,
+  batchSize: true,
+  shuffle: true,
+  validationData: true,
+  validationSplit: true,
+  earlyStopping: true,
+  signal: true,
+  onEpochEnd: true,
+  onBatchEnd: true,
+  learningRate: true,
+});
+
 /**
  * One batch of a `fitDataset` stream: `x` row-major `[rows, features]` (a typed array, or a
  * tensor of the model's context) and `y` int32 class ids `[rows]` or float32 targets
@@ -213,6 +244,8 @@ export interface Batch {
   /** Targets: int32 class ids `[rows]`, or float32 probabilities `[rows, classes]`. */
   readonly y: Int32Array | Float32Array | Tensor;
 }
+
+export const BATCH_KEYS = keysOf<Batch>({ x: true, y: true });
 
 /** Batches that can be walked once per epoch: each epoch asks for a new iterator. */
 export type BatchSource = Iterable<Batch> | AsyncIterable<Batch>;
@@ -249,13 +282,24 @@ export interface FitDatasetOptions {
   readonly learningRate?: LearningRateSchedule;
 }
 
+export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
+  epochs: true,
+  validationData: true,
+  earlyStopping: true,
+  onEpochEnd: true,
+  onBatchEnd: true,
+  signal: true,
+  learningRate: true,
+});
+
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
 export interface PredictOptions {
   /** How many classes per row, from 1 to 128 (and at most `classes`). */
   readonly topK: number;
 }
 
-/** What `fit` and `fitDataset` resolve with: one figure per epoch that ran. */
+export const PREDICT_KEYS = keysOf<PredictOptions>({ topK: true });
+
 /** What `predict(x, { topK })` returns: each row's `topK` most probable classes, largest first. */
 export interface TopK {
   /** Class ids, int32 `[rows, topK]`; ties go to the lower class. */

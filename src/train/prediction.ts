@@ -1,3 +1,4 @@
+import { checkPredictKeys } from './resolve-options.js';
 import { ValueError } from '../errors.js';
 import { internals } from '../internal.js';
 import type { Tensor } from '../tensor.js';
@@ -17,6 +18,7 @@ export const MAX_TOP_K = 128;
  */
 export function predict(model: Model, x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
   model.alive('predict');
+  checkPredictKeys(options);
   const rows = model.checkFeatures('predict', x);
   if (options !== undefined) return topK(model, x, rows, options);
   const z = model.logits(x);

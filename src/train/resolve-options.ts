@@ -1,5 +1,19 @@
+import { checkKnownKeys, checkTaggedKeys } from '../check-options.js';
 import { ShapeError, ValueError } from '../errors.js';
-import type { Init, OptimizerOptions, SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './options.js';
+import {
+  BATCH_KEYS,
+  FIT_DATASET_KEYS,
+  FIT_KEYS,
+  INIT_KEYS,
+  LOSS_KEYS,
+  OPTIMIZER_KEYS,
+  PREDICT_KEYS,
+  SOFTMAX_REGRESSION_KEYS,
+  type Init,
+  type OptimizerOptions,
+  type SoftmaxRegressionJSON,
+  type SoftmaxRegressionOptions,
+} from './options.js';
 
 /** A model's options, checked, with their defaults filled in. */
 export interface ResolvedOptions {
@@ -41,7 +55,41 @@ function checkFlag(name: string, value: unknown): void {
   }
 }
 
+/**
+ * Refuses an optimizer key its type does not take (`beta1` for SGD), or, where the type itself
+ * is unknown, a key no optimizer takes: `{ typ: 'adam' }` names `typ` before `type` is missed.
+ */
+export function checkOptimizerKeys(where: string, o: unknown): void {
+  checkTaggedKeys(where, o, OPTIMIZER_KEYS, 'optimizer.');
+}
+
+/** Refuses a loss key a model does not train with. */
+export function checkLossKeys(where: string, loss: unknown): void {
+  checkKnownKeys(where, loss, LOSS_KEYS, 'loss.');
+}
+
+/** Refuses keys `fit` does not know; its early stopping and schedule check their own where they are read. */
+export function checkFitKeys(options: unknown): void {
+  checkKnownKeys('fit', options, FIT_KEYS);
+}
+
+/** Refuses keys `fitDataset` does not know. */
+export function checkFitDatasetKeys(options: unknown): void {
+  checkKnownKeys('fitDataset', options, FIT_DATASET_KEYS);
+}
+
+/** Refuses keys `predict` does not know. */
+export function checkPredictKeys(options: unknown): void {
+  checkKnownKeys('predict', options, PREDICT_KEYS);
+}
+
+/** Refuses a `fitDataset` batch holding more than `{ x, y }`: a `{ x, y, weights }` would train unweighted. */
+export function checkBatchKeys(where: string, batch: unknown): void {
+  checkKnownKeys(where, batch, BATCH_KEYS);
+}
+
 function checkOptimizer(o: OptimizerOptions): OptimizerOptions {
+  checkOptimizerKeys(WHERE, o);
   if (!OPTIMIZERS.includes(o?.type)) {
     throw new ValueError(
       `${WHERE}: optimizer.type must be one of ${OPTIMIZERS.map((t) => `'${t}'`).join(', ')}, got ${JSON.stringify((o as { type: unknown } | undefined)?.type)}`,
@@ -81,10 +129,14 @@ function checkOptimizer(o: OptimizerOptions): OptimizerOptions {
  * value at fault.
  */
 export function resolveOptions(options: SoftmaxRegressionOptions): ResolvedOptions {
+  checkKnownKeys(WHERE, options, SOFTMAX_REGRESSION_KEYS);
+  checkOptimizerKeys(WHERE, options.optimizer);
+  checkLossKeys(WHERE, options.loss);
   const features = positiveInteger('features', options.features);
   const classes = positiveInteger('classes', options.classes);
   const init = options.init ?? 'zeros';
   if (typeof init === 'object') {
+    checkKnownKeys(WHERE, init, INIT_KEYS, 'init.');
     if (!(init.weights instanceof Float32Array) || init.weights.length !== features * classes) {
       throw new ShapeError(
         `${WHERE}: init.weights must be a Float32Array of ${features} x ${classes} = ${features * classes} values (row-major [features, classes]), got ${describeLength(init.weights)}`,

@@ -1,3 +1,4 @@
+import { checkTaggedKeys, keysOf } from '../check-options.js';
 import { ValueError } from '../errors.js';
 
 // Learning-rate schedules, counted in optimizer steps (batches), not epochs: a warm-up then
@@ -46,6 +47,11 @@ export interface CosineSchedule extends Warmup {
 /** A rate per optimizer step, scaling the optimizer's own `learningRate` (the base rate). */
 export type LearningRateSchedule = StepSchedule | CosineSchedule;
 
+const SCHEDULE_KEYS: Readonly<Record<LearningRateSchedule['type'], readonly string[]>> = {
+  step: keysOf<StepSchedule>({ type: true, stepSize: true, gamma: true, warmupSteps: true, warmupStartFactor: true }),
+  cosine: keysOf<CosineSchedule>({ type: true, totalSteps: true, minLearningRate: true, warmupSteps: true, warmupStartFactor: true }),
+};
+
 /** What a schedule needs besides its own options. */
 export interface ScheduleContext {
   /** The optimizer's `learningRate`, which the schedule scales. */
@@ -72,6 +78,7 @@ export function learningRateSchedule(schedule: LearningRateSchedule, context: Sc
   if (!(baseRate > 0 && Number.isFinite(baseRate))) {
     throw new ValueError(`${where}: the optimizer's learningRate must be a positive number, got ${baseRate}`);
   }
+  if (typeof schedule === 'object') checkTaggedKeys(where, schedule, SCHEDULE_KEYS, 'learningRate.');
   if (typeof schedule !== 'object' || schedule === null || (schedule.type !== 'step' && schedule.type !== 'cosine')) {
     const type = typeof schedule === 'object' && schedule !== null ? (schedule as { type: unknown }).type : schedule;
     throw new ValueError(`${where}: learningRate.type must be 'step' or 'cosine', got ${JSON.stringify(type)}`);

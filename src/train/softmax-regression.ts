@@ -1,9 +1,20 @@
+import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import type { TrainingContext } from '../internal.js';
 import { glorotInit, zerosInit } from './layers.js';
 import { Model } from './model.js';
 import type { SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './options.js';
 import { resolveOptions } from './resolve-options.js';
 import { TrainableModel } from './trainable-model.js';
+
+/** What `setWeights` takes: the weights row-major `[features, classes]`, and the bias. */
+export interface SoftmaxRegressionWeights {
+  /** Row-major `[features, classes]`. */
+  readonly weights: Float32Array;
+  /** `[classes]`. */
+  readonly bias: Float32Array;
+}
+
+const WEIGHTS_KEYS = keysOf<SoftmaxRegressionWeights>({ weights: true, bias: true });
 
 /**
  * Multinomial logistic regression, `p = softmax(xW + b)`, trained with cross-entropy: a
@@ -42,12 +53,16 @@ export class SoftmaxRegression extends TrainableModel {
     /** `[classes]`. */
     bias: Float32Array;
   }> {
+    checkArity('getWeights', arguments.length, 0);
     const [layer] = await this.#model.getLayers();
     return { weights: layer!.weight, bias: layer!.bias };
   }
 
   /** Replaces the weights; steps queued before this call still apply to the old ones. */
-  setWeights({ weights, bias }: { readonly weights: Float32Array; readonly bias: Float32Array }): void {
+  setWeights(next: SoftmaxRegressionWeights): void {
+    checkArity('setWeights', arguments.length, 1);
+    checkKnownKeys('setWeights', next, WEIGHTS_KEYS);
+    const { weights, bias } = next;
     this.#model.setLayers('setWeights', [{ weight: weights, bias }], (_, field) => (field === 'weight' ? 'weights' : 'bias'));
   }
 

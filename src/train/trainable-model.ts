@@ -1,3 +1,4 @@
+import { checkArity } from '../check-options.js';
 import type { Tensor } from '../tensor.js';
 import type { WriteOnnxOptions as ExportOptions } from '../export/onnx.js';
 import type { TfjsModelArtifacts } from '../export/tfjs.js';
@@ -37,6 +38,7 @@ export abstract class TrainableModel {
    * WebGPU the whole step is submitted at once when something is read or flushed.
    */
   trainStep(x: F32, y: Tensor): F32 {
+    checkArity('trainStep', arguments.length, 2);
     return trainStep(this.#model, x, y);
   }
 
@@ -47,7 +49,8 @@ export abstract class TrainableModel {
    * runs is refused (`BusyError`); disposing the model stops the run, which rejects with a
    * `DisposedError`.
    */
-  fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+  async fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+    checkArity('fit', arguments.length, 3);
     return fit(this.#model, x, y, options);
   }
 
@@ -65,7 +68,8 @@ export abstract class TrainableModel {
    * }
    * const history = await model.fitDataset(batches, { epochs: 3 });
    */
-  fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+  async fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    checkArity('fitDataset', arguments.length, 2);
     return fitDataset(this.#model, dataset, options);
   }
 
@@ -73,7 +77,8 @@ export abstract class TrainableModel {
    * Mean cross-entropy (with the model's label smoothing; class weights only weigh training)
    * and accuracy over a data set, in one read back.
    */
-  evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+  async evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+    checkArity('evaluate', arguments.length, 2);
     return evaluate(this.#model, x, y);
   }
 
@@ -90,6 +95,7 @@ export abstract class TrainableModel {
   predict(x: F32): F32;
   predict(x: F32, options: PredictOptions): TopK;
   predict(x: F32, options?: PredictOptions): F32 | TopK {
+    checkArity('predict', arguments.length, 2);
     return predict(this.#model, x, options);
   }
 
@@ -107,7 +113,8 @@ export abstract class TrainableModel {
   export(format: 'onnx' | 'safetensors', options?: ExportOptions): Promise<Uint8Array>;
   export(format: 'tfjs'): Promise<TfjsModelArtifacts>;
   export(format: ExportFormat, options?: ExportOptions): Promise<Uint8Array | TfjsModelArtifacts>;
-  export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+  async export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
+    checkArity('export', arguments.length, 2);
     return this.#model.export(format, options);
   }
 

@@ -1,3 +1,4 @@
+import { keysOf } from '../check-options.js';
 import { LimitError } from '../errors.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Bindable, CommandQueue } from './command-queue.js';
@@ -26,6 +27,8 @@ export interface KernelVariants {
   /** Reductions across a workgroup: with `subgroups` operations, or through workgroup memory. */
   readonly reduce?: 'subgroup' | 'workgroup';
 }
+
+export const KERNEL_VARIANT_KEYS = keysOf<KernelVariants>({ matmul: true, vec4: true, rows: true, rowCache: true, reduce: true });
 
 const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 

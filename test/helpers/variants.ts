@@ -14,3 +14,12 @@ export const VARIANT_SETS: readonly (readonly [string, KernelVariants])[] = [
     { matmul: 'blocked', rows: 'workgroup', rowCache: false, reduce: 'workgroup' },
   ],
 ];
+
+/**
+ * `kernels`, with subgroup reductions traded for workgroup ones where the adapter has no
+ * `subgroups` (SwiftShader has them; some GPUs do not), so a forced variant set runs on any
+ * adapter instead of failing there for want of a feature.
+ */
+export function withoutMissingFeatures(kernels: KernelVariants, features: ReadonlySet<string> | undefined): KernelVariants {
+  return kernels.reduce === 'subgroup' && features?.has('subgroups') !== true ? { ...kernels, reduce: 'workgroup' } : kernels;
+}

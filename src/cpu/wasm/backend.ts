@@ -42,6 +42,7 @@ export class WasmBackend implements Backend {
   readonly adapter = null;
   readonly lost = null;
   readonly gpuBuffers = null;
+  readonly wasmBuild: WasmKernels['build'];
   readonly #kernels: WasmKernels;
   readonly #heap: WasmHeap;
   readonly #fns: WasmExports;
@@ -49,6 +50,7 @@ export class WasmBackend implements Backend {
 
   constructor(kernels: WasmKernels) {
     this.#kernels = kernels;
+    this.wasmBuild = kernels.build;
     this.#heap = kernels.heap;
     this.#fns = kernels.fns;
   }
