@@ -12,6 +12,7 @@ export default defineConfig({
       'test/linear-cross-entropy.test.ts',
       'test/schedules.test.ts',
       'test/fit-options.test.ts',
+      'test/early-stopping.test.ts',
       'test/export-safetensors.test.ts',
       'test/export-pytorch.test.ts',
       'test/classifier-export.test.ts',

@@ -37,15 +37,21 @@ describe('learning-rate schedules', () => {
     expect(learningRateSchedule({ type: 'cosine', totalSteps: 2 }, { baseRate: 1, totalSteps: 100, where: 'fit' })(1)).toBeCloseTo(0.5, 15);
   });
 
-  it('warms up linearly from warmupStartFactor, 0 allowed, to the base rate', () => {
+  it('warms up linearly from warmupStartFactor, 0 and 1 allowed, to the base rate', () => {
     const rateAt = learningRateSchedule({ type: 'step', stepSize: 10, warmupSteps: 4, warmupStartFactor: 0 }, { baseRate: 0.8, where: 'fit' });
     expect([0, 1, 2, 3, 4, 13, 14].map(rateAt)).toEqual([0, 0.2, 0.4, 0.6000000000000001, 0.8, 0.8, 0.08000000000000002]);
+    const flat = learningRateSchedule({ type: 'step', stepSize: 10, warmupSteps: 4, warmupStartFactor: 1 }, { baseRate: 0.8, where: 'fit' });
+    expect([0, 3, 4].map(flat)).toEqual([0.8, 0.8, 0.8]);
   });
 
   it('refuses bad fields, naming them', () => {
     const make = (s: unknown, totalSteps?: number) => () => learningRateSchedule(s as LearningRateSchedule, { baseRate: 0.1, totalSteps, where: 'fit' });
     expect(make({ type: 'linear' })).toThrow(new ValueError(`fit: learningRate.type must be 'step' or 'cosine', got "linear"`));
     expect(make(null)).toThrow(`fit: learningRate.type must be 'step' or 'cosine', got null`);
+    expect(make('cosine')).toThrow(new ValueError(`fit: learningRate.type must be 'step' or 'cosine', got "cosine"`));
+    expect(make({ type: 'step', stepSize: '2' })).toThrow(new ValueError('fit: learningRate.stepSize must be an integer ≥ 1, got "2"'));
+    expect(make({ type: 'step', stepSize: 2, gamma: '0.5' })).toThrow(new ValueError('fit: learningRate.gamma must be a finite number ≥ 0, got "0.5"'));
+    expect(make({ type: 'cosine' }, 0)).toThrow(new ValueError("fit: the run's steps must be an integer ≥ 1, got 0"));
     expect(make({ type: 'step' })).toThrow('fit: learningRate.stepSize must be an integer ≥ 1, got undefined');
     expect(make({ type: 'step', stepSize: 2.5 })).toThrow('fit: learningRate.stepSize must be an integer ≥ 1, got 2.5');
     expect(make({ type: 'step', stepSize: 2, gamma: -1 })).toThrow('fit: learningRate.gamma must be a finite number ≥ 0, got -1');
