@@ -84,6 +84,36 @@ describe.each(BACKENDS)('bad input is refused before any work, with a message na
     ctx.destroy();
   });
 
+  it('the checks StrykerJS found untested: int32 or zero-class logits, tensors of one rank too many, the edges of the ranges', async () => {
+    const ctx = await openContext(backend);
+    const z = f32(ctx, [3, 4]);
+    const y = ctx.tensor(new Int32Array([0, 1, 2]));
+    const ints = ctx.tensor(new Int32Array(12), [3, 4]) as unknown as Tensor<'float32'>;
+    expect(() => ctx.crossEntropy(ints, y)).toThrow(DTypeError);
+    expect(() => ctx.crossEntropy(ints, y)).toThrow(/^crossEntropy: z must be float32.*int32/);
+    expect(() => ctx.crossEntropy(f32(ctx, [3, 0]), y)).toThrow(new ShapeError('crossEntropy: logits must be [N, C] with C >= 1, got [3, 0]'));
+    expect(() => ctx.crossEntropy(z, y, { classWeights: f32(ctx, [4, 1]) })).toThrow(
+      new ShapeError('crossEntropy: classWeights must be [4], one per class of logits [3, 4], got [4, 1]'),
+    );
+    expect(() => ctx.crossEntropy(z, ctx.tensor(new Int32Array(3), [3, 1]))).toThrow(
+      new ShapeError('crossEntropy: class-id targets must be [3] for logits [3, 4], got [3, 1]'),
+    );
+    for (const shape of [[12], [4, 4], [3, 4, 1]]) {
+      expect(() => ctx.crossEntropy(z, f32(ctx, shape))).toThrow(
+        new ShapeError(`crossEntropy: probability targets must have the logits' shape [3, 4], got [${shape.join(', ')}]`),
+      );
+    }
+    // PyTorch takes label_smoothing = 1.0: every target becomes uniform.
+    const uniform = await ctx.crossEntropy(z, y, { labelSmoothing: 1 }).read();
+    expect(uniform[0]).toBeCloseTo(Math.log(4), 6);
+    expect(() => ctx.matmul(f32(ctx, [2, 3]), f32(ctx, [3, 5]), { bias: f32(ctx, [1, 5]) })).toThrow(
+      new ShapeError("matmul: bias must be [5] to match the output's 5 columns, got [1, 5]; a is [2, 3], b is [3, 5]"),
+    );
+    expect(() => ctx.sum(f32(ctx, []), { axis: 0 })).toThrow(new ValueError('sum: axis 0 needs a tensor with at least one axis, got []'));
+    expect(await ctx.sum(ctx.tensor(new Float32Array([2.5]), [])).read()).toEqual(new Float32Array([2.5]));
+    ctx.destroy();
+  });
+
   it('tensors from another context, disposed tensors, a destroyed context', async () => {
     const ctx = await openContext(backend);
     const other = await createContext({ backend: 'cpu' });

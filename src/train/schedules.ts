@@ -47,12 +47,10 @@ export interface CosineSchedule extends Warmup {
 /** A rate per optimizer step, scaling the optimizer's own `learningRate` (the base rate). */
 export type LearningRateSchedule = StepSchedule | CosineSchedule;
 
-// Stryker disable BooleanLiteral: keysOf reads only the keys; their values are typed `true`.
 const SCHEDULE_KEYS: Readonly<Record<LearningRateSchedule['type'], readonly string[]>> = {
   step: keysOf<StepSchedule>({ type: true, stepSize: true, gamma: true, warmupSteps: true, warmupStartFactor: true }),
   cosine: keysOf<CosineSchedule>({ type: true, totalSteps: true, minLearningRate: true, warmupSteps: true, warmupStartFactor: true }),
 };
-// Stryker restore BooleanLiteral
 
 /** What a schedule needs besides its own options. */
 export interface ScheduleContext {
