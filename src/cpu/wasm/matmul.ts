@@ -2,6 +2,7 @@ import type { MatmulPlan } from '../../backend.js';
 import type { WasmStorage } from './heap.js';
 import { PANEL, TILE_ROWS } from './kernels/matmul.js';
 import type { WasmKernels } from './module.js';
+import { COST, cut } from './threads/jobs.js';
 
 /**
  * Steps of K per pass over a panel: a panel's block of packed B (256 × 8 floats, 8 KiB) stays
@@ -19,7 +20,7 @@ const KC = 256;
  * both copied out once at the end; so no kernel reads or writes outside its tensors.
  */
 export function matmul(kernels: WasmKernels, out: WasmStorage, a: WasmStorage, b: WasmStorage, bias: WasmStorage | null, plan: MatmulPlan): void {
-  const { heap, fns } = kernels;
+  const { heap, threads } = kernels;
   const { batch, m, k, n, transposeA, transposeB } = plan;
   if (m === 0 || n === 0) return;
   const panels = Math.ceil(n / PANEL);
@@ -42,10 +43,12 @@ export function matmul(kernels: WasmKernels, out: WasmStorage, a: WasmStorage, b
     const edgeA = biasRow + biasBytes;
     const side = edgeA + edgeBytes;
     const strip = side + sideBytes;
-    const f32 = heap.f32();
+    // Views are taken afresh after each job: running one may grow the memory.
+    let f32 = heap.f32();
     f32.fill(0, biasRow >> 2, (biasRow + biasBytes) >> 2);
     if (bias !== null) f32.copyWithin(biasRow >> 2, bias.offset >> 2, (bias.offset >> 2) + n);
     let packedFrom = -1;
+    const what = `matmul ${batch}x${m}x${k}x${n}`;
     for (let e = 0; e < batch; e++) {
       const aBase = a.offset + 4 * e * plan.aBatchStride;
       const bBase = b.offset + 4 * e * plan.bBatchStride;
@@ -54,33 +57,50 @@ export function matmul(kernels: WasmKernels, out: WasmStorage, a: WasmStorage, b
         for (let i = 0; i < m; i++) f32.copyWithin((cBase >> 2) + i * n, biasRow >> 2, (biasRow >> 2) + n);
         continue;
       }
-      if (packedFrom !== bBase) {
-        // B(p, j) is b[p * n + j], or b[j * k + p] when transposed.
-        fns.pack_b(bBase, transposeB ? 4 : 4 * n, transposeB ? 4 * k : 4, k, n, packed);
-        packedFrom = bBase;
-      }
+      const pack = packedFrom !== bBase;
+      packedFrom = bBase;
       if (edgeRows !== 0) copyEdgeRows(f32, edgeA >> 2, aBase, fullRows, edgeRows, plan);
-      for (let k0 = 0; k0 < k; k0 += KC) {
-        const kc = Math.min(KC, k - k0);
-        const first = k0 === 0;
-        for (let jp = 0; jp < panels; jp++) {
-          const j0 = jp * PANEL;
-          const bPtr = packed + 4 * (jp * PANEL * k + k0 * PANEL);
-          const biasPtr = biasRow + 4 * j0;
-          const narrow = n - j0 < PANEL;
-          const [c, ldc] = narrow ? [side, 4 * PANEL] : [cBase + 4 * j0, 4 * n];
-          if (fullTiles > 0) {
-            const [init, initStride] = first ? [biasPtr, 0] : [c, ldc];
-            if (transposeA) fns.gemm_t(aBase + 4 * k0 * m, 4 * m, 16, bPtr, kc, init, initStride, c, ldc, fullTiles);
-            else fns.gemm_n(aBase + 4 * k0, 4 * k, 16 * k, bPtr, kc, init, initStride, c, ldc, fullTiles);
-          }
-          if (edgeRows !== 0) {
-            const edgeC = strip + 4 * j0;
-            const [init, initStride] = first ? [biasPtr, 0] : [edgeC, 4 * width];
-            fns.gemm_n(edgeA + 4 * k0, 4 * k, 0, bPtr, kc, init, initStride, edgeC, 4 * width, 1);
+      // Threads split C into bands of whole panels (never K): each panel's sums come from the
+      // same kernel calls in the same order on any number of threads, so the bits do too.
+      const job = threads.job(2 * m * k * n * COST.flop, panels, what);
+      const bounds = cut(panels, job.chunks);
+      for (let chunk = 0; chunk < job.chunks; chunk++) {
+        const [p0, p1] = [bounds[chunk]!, bounds[chunk + 1]!];
+        if (p0 === p1) {
+          job.end();
+          continue;
+        }
+        // B(p, j) is b[p * n + j], or b[j * k + p] when transposed: this band's columns, packed.
+        if (pack) {
+          const columns = Math.min(n, p1 * PANEL) - p0 * PANEL;
+          const jStride = transposeB ? 4 * k : 4;
+          job.call('pack_b', bBase + p0 * PANEL * jStride, transposeB ? 4 : 4 * n, jStride, k, columns, packed + 4 * p0 * PANEL * k);
+        }
+        for (let k0 = 0; k0 < k; k0 += KC) {
+          const kc = Math.min(KC, k - k0);
+          const first = k0 === 0;
+          for (let jp = p0; jp < p1; jp++) {
+            const j0 = jp * PANEL;
+            const bPtr = packed + 4 * (jp * PANEL * k + k0 * PANEL);
+            const biasPtr = biasRow + 4 * j0;
+            const narrow = n - j0 < PANEL;
+            const [c, ldc] = narrow ? [side, 4 * PANEL] : [cBase + 4 * j0, 4 * n];
+            if (fullTiles > 0) {
+              const [init, initStride] = first ? [biasPtr, 0] : [c, ldc];
+              if (transposeA) job.call('gemm_t', aBase + 4 * k0 * m, 4 * m, 16, bPtr, kc, init, initStride, c, ldc, fullTiles);
+              else job.call('gemm_n', aBase + 4 * k0, 4 * k, 16 * k, bPtr, kc, init, initStride, c, ldc, fullTiles);
+            }
+            if (edgeRows !== 0) {
+              const edgeC = strip + 4 * j0;
+              const [init, initStride] = first ? [biasPtr, 0] : [edgeC, 4 * width];
+              job.call('gemm_n', edgeA + 4 * k0, 4 * k, 0, bPtr, kc, init, initStride, edgeC, 4 * width, 1);
+            }
           }
         }
+        job.end();
       }
+      job.run();
+      f32 = heap.f32();
       const narrowFrom = n - (n % PANEL);
       if (narrowFrom < n) copyBlock(f32, side >> 2, PANEL, (cBase >> 2) + narrowFrom, n, fullRows, n - narrowFrom);
       if (edgeRows !== 0) copyBlock(f32, strip >> 2, width, (cBase >> 2) + fullRows * n, n, edgeRows, n);
