@@ -12,27 +12,46 @@ interface Handle {
   terminate(): void;
 }
 
+/** What the pool hears from a worker. */
+interface WorkerEvents {
+  ready(): void;
+  /** The worker ended: stopped, killed, or failed (`error`, where the platform said what). */
+  exit(error: string | null): void;
+}
+
 /** How this platform starts a worker thread: Node's `worker_threads`, or a browser's Web Workers. */
 interface Platform {
-  spawn(init: WorkerInit, events: { ready(): void; exit(code: number): void }): Handle;
+  spawn(init: WorkerInit, events: WorkerEvents): Handle;
   close(): void;
 }
+
+/** The part of Node's `worker_threads` the pool uses (the library's types do not include Node's). */
+interface NodeWorker {
+  unref(): void;
+  on(event: 'message', listener: (message: unknown) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  on(event: 'exit', listener: (code: number) => void): void;
+  terminate(): Promise<number>;
+}
+type NodeWorkerConstructor = new (source: string, options: { eval: true; workerData: WorkerInit }) => NodeWorker;
 
 async function platform(): Promise<Platform> {
   const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
   if (node) {
     // A variable specifier keeps bundlers from resolving a Node builtin for the browser.
     const specifier = 'node:worker_threads';
-    const { Worker } = (await import(/* @vite-ignore */ specifier)) as typeof import('node:worker_threads');
+    const { Worker } = (await import(/* @vite-ignore */ specifier)) as { Worker: NodeWorkerConstructor };
     const source = workerSource(true);
     return {
       spawn(init, events) {
         const worker = new Worker(source, { eval: true, workerData: init });
-        // Idle workers sleep in Atomics.wait: they must not keep a process alive that forgot destroy().
-        worker.unref();
+        let error: string | null = null;
         worker.on('message', (m) => m === 'ready' && events.ready());
-        worker.on('error', () => {});
-        worker.on('exit', (code) => events.exit(code));
+        worker.on('error', (e) => (error = e.message));
+        worker.on('exit', (code) => events.exit(error ?? (code === 0 ? null : `exit code ${code}`)));
+        // Idle workers sleep in Atomics.wait: they must not keep a process alive that forgot
+        // destroy(). After the listeners, since adding a 'message' listener refs the port again.
+        worker.unref();
         return { terminate: () => void worker.terminate() };
       },
       close() {},
@@ -44,8 +63,8 @@ async function platform(): Promise<Platform> {
       const worker = new Worker(url, { type: 'module', name: `webgpu-softmax cpu ${init.index + 1}` });
       let ended = false;
       worker.onmessage = (e) => e.data === 'ready' && events.ready();
-      worker.onerror = () => {
-        if (!ended) (ended = true), events.exit(1);
+      worker.onerror = (e) => {
+        if (!ended) (ended = true), events.exit(e.message || 'the worker failed to start');
       };
       worker.postMessage(init);
       return {
@@ -83,6 +102,8 @@ export class ThreadPool {
   readonly #canBlock: boolean;
   readonly #workers: (Handle | null)[];
   #destroyed = false;
+  /** Why a worker ended before it was ready, while `start` waits. */
+  #startFailure: string | null = null;
 
   private constructor(size: number, plat: Platform, init: Omit<WorkerInit, 'index'>, fns: readonly ((...args: number[]) => unknown)[]) {
     this.size = size;
@@ -112,13 +133,13 @@ export class ThreadPool {
     const pool = new ThreadPool(size, plat, { module, memory, control, layout: CONTROL, names, spins: SPINS }, fns);
     for (let i = 0; i < size - 1; i++) pool.#spawn(i);
     const deadline = Date.now() + START_MS;
-    while (Atomics.load(pool.#ctl, CONTROL.ready) < size - 1 && Date.now() < deadline) {
+    while (Atomics.load(pool.#ctl, CONTROL.ready) < size - 1 && Date.now() < deadline && pool.#startFailure === null) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const ready = Atomics.load(pool.#ctl, CONTROL.ready);
     if (ready < size - 1) {
       pool.destroy();
-      throw new Error(`only ${ready} of ${size - 1} worker threads started within ${START_MS / 1000} s`);
+      throw new Error(pool.#startFailure ?? `only ${ready} of ${size - 1} worker threads started within ${START_MS / 1000} s`);
     }
     return pool;
   }
@@ -226,8 +247,14 @@ export class ThreadPool {
       { ...this.#init, index },
       {
         ready: () => (ready = true),
-        exit: () => {
+        exit: (error) => {
           if (this.#destroyed || this.#workers[index] !== handle) return;
+          if (!ready) {
+            // A worker that cannot start is not restarted forever: jobs run on the threads left.
+            this.#startFailure ??= `worker thread ${index + 1} ended before it was ready (${error ?? 'no error given'})`;
+            this.#workers[index] = null;
+            return;
+          }
           // Died between jobs (or killed from outside): replace it; jobs meanwhile run without it.
           if (ready) Atomics.sub(this.#ctl, CONTROL.ready, 1);
           this.#workers[index] = null;

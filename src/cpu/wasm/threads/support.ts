@@ -18,7 +18,7 @@ async function cores(): Promise<number> {
   const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
   if (node) {
     const specifier = 'node:os';
-    const os = (await import(/* @vite-ignore */ specifier)) as typeof import('node:os');
+    const os = (await import(/* @vite-ignore */ specifier)) as { availableParallelism(): number };
     return os.availableParallelism();
   }
   return (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;

@@ -128,7 +128,8 @@ export function workerSource(node: boolean): string {
   // `__name`: esbuild's keepNames may wrap functions in calls to a helper that lives elsewhere.
   const prelude = `"use strict";\nconst __name = (f) => f;\nconst executor = ${executor.toString()};\nconst workerMain = ${workerMain.toString()};\n`;
   return node
-    ? `${prelude}const { workerData, parentPort } = require('node:worker_threads');\n` +
+    ? // getBuiltinModule, not require: an eval worker is an ES module where the process runs `--input-type=module`.
+      `${prelude}const { workerData, parentPort } = process.getBuiltinModule('node:worker_threads');\n` +
         `if (workerMain(workerData, executor, (m) => parentPort.postMessage(m)) === 'died') process.exit(1);\n`
     : `${prelude}self.onmessage = (event) => {\n  self.onmessage = null;\n` +
         `  if (workerMain(event.data, executor, (m) => self.postMessage(m)) === 'died') self.close();\n};\n`;
