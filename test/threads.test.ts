@@ -67,12 +67,15 @@ describe('threads', () => {
     reference.destroy();
   });
 
-  it('give the same bits for matmul: plain, transposed, with bias, batched, shared B', async () => {
+  it('give the same bits for matmul: plain, transposed, with bias, batched, shared B, few panels', async () => {
     const t = (ctx: Context, n: number, shape: number[], seed: number) => ctx.tensor(uniform(n, seed), shape);
     await sameOnAll((ctx) => [ctx.matmul(t(ctx, 67 * 301, [67, 301], 1), t(ctx, 301 * 523, [301, 523], 2), { bias: t(ctx, 523, [523], 3) })]);
     await sameOnAll((ctx) => [ctx.matmul(t(ctx, 301 * 66, [301, 66], 4), t(ctx, 517 * 301, [517, 301], 5), { transposeA: true, transposeB: true })]);
     await sameOnAll((ctx) => [ctx.matmul(t(ctx, 3 * 37 * 300, [3, 37, 300], 6), t(ctx, 3 * 300 * 333, [3, 300, 333], 7))]);
     await sameOnAll((ctx) => [ctx.matmul(t(ctx, 2 * 41 * 520, [2, 41, 520], 8), t(ctx, 520 * 201, [520, 201], 9))]);
+    // Few panels (a 10-class head): bands of row tiles, with edge rows, plain and transposed.
+    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 503 * 784, [503, 784], 10), t(ctx, 784 * 10, [784, 10], 11), { bias: t(ctx, 10, [10], 12) })]);
+    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 2048 * 203, [2048, 203], 13), t(ctx, 2048 * 10, [2048, 10], 14), { transposeA: true })]);
   });
 
   it('give the same bits for the row ops, with rows that are not whole f32x4', async () => {
