@@ -228,4 +228,24 @@ describe('a Node process', () => {
       expect(r.stdout.trim()).toBe(`3 ${256 * 256 * 256}`);
     }
   });
+
+  it.skipIf(!existsSync('dist/index.js') || !existsSync('/proc/self/task'))('ends the workers of contexts the app dropped without destroy(), once collected', () => {
+    const script =
+      `import { readdirSync } from 'node:fs';\n` +
+      `import { createContext } from './dist/index.js';\n` +
+      `const threads = () => readdirSync('/proc/self/task').length;\n` +
+      `const base = threads();\n` +
+      `async function use() {\n` +
+      `  const ctx = await createContext({ backend: 'cpu', threads: 4 });\n` +
+      `  const a = ctx.tensor(new Float32Array(128 * 128).fill(1), [128, 128]);\n` +
+      `  await ctx.matmul(a, a).read();\n` +
+      `}\n` +
+      `for (let i = 0; i < 3; i++) await use();\n` +
+      `const live = threads();\n` +
+      `for (let i = 0; i < 100 && threads() > base; i++) { gc(); await new Promise((r) => setTimeout(r, 50)); }\n` +
+      `console.log(live - base, threads() - base);\n`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('9 0');
+  });
 });

@@ -38,6 +38,12 @@ import type { ThreadPool } from './threads/pool.js';
  * reference's TypeScript over views of the memory: the metrics of `fit`, and cross-entropy
  * with label smoothing or probability targets.
  */
+/**
+ * Stops the workers of a backend the app dropped without `destroy()`: they would otherwise live
+ * as long as the page or process, each holding a thread and the shared memory's reservation.
+ */
+const dropped = new FinalizationRegistry<ThreadPool>((pool) => pool.destroy());
+
 export class WasmBackend implements Backend {
   readonly kind = 'cpu';
   readonly tensorByteLimit: { bytes: number; name: string };
@@ -53,6 +59,7 @@ export class WasmBackend implements Backend {
     this.#kernels = kernels;
     this.wasmBuild = kernels.build;
     this.#heap = kernels.heap;
+    if (kernels.threads.pool !== null) dropped.register(this, kernels.threads.pool, this);
     const shared = kernels.heap.maxBytes < WASM_MEMORY_BYTES ? `, the shared memory's maximum` : '';
     this.tensorByteLimit = { bytes: kernels.heap.maxBytes, name: `WebAssembly memory (wasm32${shared})` };
   }
@@ -264,6 +271,7 @@ export class WasmBackend implements Backend {
   }
 
   destroy(): void {
+    dropped.unregister(this);
     this.#kernels.threads.pool?.destroy();
   }
 
