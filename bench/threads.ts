@@ -4,17 +4,25 @@
 // dispatch overhead of one job (waking the workers, claiming, waiting) and the load average.
 //
 //   node build/bench/threads.js [--rounds 9] [--cases matmul-1024,step-256x512x10000,...]
+//   node build/bench/threads.js --calibrate
+//
+// `--calibrate` prints what the split threshold and cost model of src/cpu/wasm/threads/jobs.ts
+// come from: each kind of op's one-thread rate (best of many runs, which a loaded machine
+// disturbs least), then 1 and 2 threads on sizes around the threshold, the split forced
+// through the estimate each size would get.
 
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadMnist } from '../datasets/mnist-node.js';
 import { instantiateThreadedKernels } from '../src/cpu/wasm/module.js';
+import { COST, PARALLEL_NS } from '../src/cpu/wasm/threads/jobs.js';
+import { createContext } from 'webgpu-softmax';
 import { CASES } from './cases.js';
 import { oursContender } from './contenders/ours.js';
 import type { Workload } from './contenders/types.js';
 import { makeJob } from './inputs.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, cases: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, cases: { type: 'string' }, calibrate: { type: 'boolean' } } });
 const rounds = Number(values.rounds ?? 9);
 const ids = (values.cases ?? 'matmul-1024,step-256x512x10000,step-1024x784x10,mnist-epoch').split(',');
 
@@ -52,6 +60,52 @@ async function dispatchOverhead(threads: number): Promise<number> {
 
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`load average before: ${load()}`);
+if (values.calibrate === true) {
+  await calibrate();
+  process.exit(0);
+}
+
+/** Microseconds of `op`'s best run of `n`. */
+function best(op: () => { dispose(): void }, n: number): number {
+  let least = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const t = op();
+    least = Math.min(least, performance.now() - t0);
+    t.dispose();
+  }
+  return least * 1000;
+}
+
+async function calibrate(): Promise<void> {
+  const [c1, c2] = [await createContext({ backend: 'cpu', threads: 1 }), await createContext({ backend: 'cpu', threads: 2 })];
+  const data = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+  const a = c1.tensor(data(256 * 256), [256, 256]);
+  const z = c1.tensor(data(1000 * 1000), [1000, 1000]);
+  const rates = {
+    flop: best(() => c1.matmul(a, a), 50) / (2 * 256 ** 3),
+    rowElement: best(() => c1.softmax(z), 30) / 1e6,
+    element: best(() => c1.sum(z, { axis: 0 }), 30) / 1e6,
+  };
+  console.log(`one thread, ns per unit: ${Object.entries(rates).map(([k, v]) => `${k} ${(v * 1000).toFixed(3)}`).join(', ')} (COST in jobs.ts: ${JSON.stringify(COST)})`);
+  for (const [m, k, n] of [[64, 256, 64], [64, 512, 64], [128, 512, 128], [128, 1024, 128], [256, 1024, 128], [256, 1024, 256]] as const) {
+    const [t1, t2] = [c1, c2].map((c) => {
+      const [x, w] = [c.tensor(data(m * k), [m, k]), c.tensor(data(k * n), [k, n])];
+      return best(() => c.matmul(x, w), 200);
+    }) as [number, number];
+    console.log(`matmul ${m}x${k}x${n}: estimate ${((2 * m * k * n * COST.flop) / 1000).toFixed(0)} µs; 1 thread ${t1.toFixed(0)} µs, 2 threads ${t2.toFixed(0)} µs, ${(t1 / t2).toFixed(2)}×`);
+  }
+  for (const rows of [50, 100, 200, 400, 800]) {
+    const [t1, t2] = [c1, c2].map((c) => {
+      const zt = c.tensor(data(rows * 1000), [rows, 1000]);
+      return best(() => c.softmax(zt), 200);
+    }) as [number, number];
+    console.log(`softmax ${rows}x1000: estimate ${((rows * 1000 * COST.rowElement) / 1000).toFixed(0)} µs; 1 thread ${t1.toFixed(0)} µs, 2 threads ${t2.toFixed(0)} µs, ${(t1 / t2).toFixed(2)}×`);
+  }
+  console.log(`split from an estimate of ${PARALLEL_NS / 1000} µs; load ${load()}`);
+  c1.destroy();
+  c2.destroy();
+}
 for (const threads of [2, 3]) console.log(`dispatch of an empty job on ${threads} threads: ${(await dispatchOverhead(threads)).toFixed(1)} µs`);
 
 const one = await oursContender('cpu', undefined, 1);

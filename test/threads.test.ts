@@ -69,13 +69,14 @@ describe('threads', () => {
 
   it('give the same bits for matmul: plain, transposed, with bias, batched, shared B, few panels', async () => {
     const t = (ctx: Context, n: number, shape: number[], seed: number) => ctx.tensor(uniform(n, seed), shape);
-    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 67 * 301, [67, 301], 1), t(ctx, 301 * 523, [301, 523], 2), { bias: t(ctx, 523, [523], 3) })]);
-    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 301 * 66, [301, 66], 4), t(ctx, 517 * 301, [517, 301], 5), { transposeA: true, transposeB: true })]);
-    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 3 * 37 * 300, [3, 37, 300], 6), t(ctx, 3 * 300 * 333, [3, 300, 333], 7))]);
-    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 2 * 41 * 520, [2, 41, 520], 8), t(ctx, 520 * 201, [520, 201], 9))]);
+    // Each big enough to split (MATMUL_PARALLEL_NS): M·K·N above 13.3 million.
+    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 67 * 401, [67, 401], 1), t(ctx, 401 * 523, [401, 523], 2), { bias: t(ctx, 523, [523], 3) })]);
+    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 411 * 66, [411, 66], 4), t(ctx, 517 * 411, [517, 411], 5), { transposeA: true, transposeB: true })]);
+    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 3 * 67 * 300, [3, 67, 300], 6), t(ctx, 3 * 300 * 700, [3, 300, 700], 7))]);
+    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 2 * 81 * 520, [2, 81, 520], 8), t(ctx, 520 * 321, [520, 321], 9))]);
     // Few panels (a 10-class head): bands of row tiles, with edge rows, plain and transposed.
-    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 503 * 784, [503, 784], 10), t(ctx, 784 * 10, [784, 10], 11), { bias: t(ctx, 10, [10], 12) })]);
-    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 2048 * 203, [2048, 203], 13), t(ctx, 2048 * 10, [2048, 10], 14), { transposeA: true })]);
+    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 1003 * 1333, [1003, 1333], 10), t(ctx, 1333 * 10, [1333, 10], 11), { bias: t(ctx, 10, [10], 12) })]);
+    await sameOnAll((ctx) => [ctx.matmul(t(ctx, 6600 * 203, [6600, 203], 13), t(ctx, 6600 * 10, [6600, 10], 14), { transposeA: true })]);
   });
 
   it('give the same bits for the row ops, with rows that are not whole f32x4', async () => {
@@ -95,7 +96,7 @@ describe('threads', () => {
   });
 
   it('give the same bits for column sums and the fused linear cross-entropy', async () => {
-    await sameOnAll((ctx) => [ctx.sum(ctx.tensor(uniform(3001 * 303, 11), [3001, 303]), { axis: 0 })]);
+    await sameOnAll((ctx) => [ctx.sum(ctx.tensor(uniform(3001 * 403, 11), [3001, 403]), { axis: 0 })]);
     const [n, d, c] = [300, 129, 1001];
     const y = Int32Array.from({ length: n }, (_, i) => (i * 31) % c);
     await sameOnAll((ctx) => {
@@ -108,7 +109,8 @@ describe('threads', () => {
   });
 
   it('train a SoftmaxRegression and a Classifier to the same bits (adam, sgd with momentum, rmsprop)', async () => {
-    const [n, d, c] = [384, 200, 1003];
+    // 300 × 1003 parameters: enough for the optimizer steps to split too.
+    const [n, d, c] = [384, 300, 1003];
     const x = uniform(n * d, 21);
     const y = Int32Array.from({ length: n }, (_, i) => (i * 13) % c);
     const runs: string[] = [];

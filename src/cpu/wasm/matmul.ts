@@ -2,7 +2,7 @@ import type { MatmulPlan } from '../../backend.js';
 import type { WasmStorage } from './heap.js';
 import { PANEL, TILE_ROWS } from './kernels/matmul.js';
 import type { WasmKernels } from './module.js';
-import { COST, cut, type Job } from './threads/jobs.js';
+import { COST, cut, MATMUL_PARALLEL_NS, type Job } from './threads/jobs.js';
 
 /**
  * Steps of K per pass over a panel: a panel's block of packed B (256 × 8 floats, 8 KiB) stays
@@ -66,7 +66,7 @@ export function matmul(kernels: WasmKernels, out: WasmStorage, a: WasmStorage, b
       // its products in the same kernel calls in the same order, so the bits never change.
       const work = 2 * m * k * n * COST.flop;
       const byRows = panels < 2 * threads.count && fullTiles >= 2 * threads.count;
-      const job = threads.job(work, byRows ? fullTiles : panels, what);
+      const job = threads.job(work, byRows ? fullTiles : panels, what, MATMUL_PARALLEL_NS);
       if (byRows && job.chunks > 1) {
         // Every band reads every panel: pack them all first.
         if (pack) {

@@ -45,30 +45,36 @@ export interface Threads {
   readonly pool: ThreadPool | null;
   /**
    * A job for `units` independent pieces of work (rows, panels, vectors) that take about
-   * `nanoseconds` on one thread: split into several chunks only where that pays for the
-   * dispatch (PARALLEL_NS), into at most `units`.
+   * `nanoseconds` on one thread: split into several chunks only from `least` (PARALLEL_NS
+   * unless the op says), where that pays for the dispatch, into at most `units`.
    */
-  job(nanoseconds: number, units: number, what: string): Job;
+  job(nanoseconds: number, units: number, what: string, least?: number): Job;
 }
 
 /**
- * The least one-thread time of an op worth splitting: a few times the cost of a dispatch
- * (waking the workers, claiming, waiting), measured at 20 to 40 µs on 2 threads of a loaded
- * 2-core machine by `bench/threads.ts` (dispatch of an empty job). Below it, ops stay on the
- * calling thread.
+ * The least estimated one-thread time of an op worth splitting, and for matmul, whose bands
+ * each stream all of A through another core's caches, more. Calibrated with
+ * `npm run bench:threads -- --calibrate` (2-core Zen 4 at load 16, best of 200 runs, 2 threads
+ * against 1): softmax lost at 140 µs of one-thread time (0.83×) and gained from 340 µs
+ * (1.65×); matmul lost at 510 µs (0.83×) and gained from 1.1 ms (1.67×). Below these, ops
+ * stay on the calling thread.
  */
-export const PARALLEL_NS = 100_000;
+export const PARALLEL_NS = 200_000;
+export const MATMUL_PARALLEL_NS = 800_000;
 /** Chunks per thread: enough that a thread slowed by the machine's other work takes fewer. */
 const CHUNKS_PER_THREAD = 4;
 
-/** Each op's cost model in ns per unit of work on one core, for `job`: rough, conservative figures. */
+/**
+ * Each op's one-thread cost in ns per unit of work, for `job`: measured by
+ * `bench:threads --calibrate` on the machine above (Node's plain-SIMD build).
+ */
 export const COST = {
-  /** Per multiply-add pair (2 flops) at ~40 GFLOP/s. */
-  flop: 0.025,
-  /** Per element of a softmax-like row pass (an exp, a few loads and stores). */
-  rowElement: 0.5,
+  /** Per flop of a matmul (2 per multiply-add): about 33 GFLOP/s. */
+  flop: 0.03,
+  /** Per element of a softmax-like row pass (a max, an exp and a sum, a scale). */
+  rowElement: 1.5,
   /** Per element read by a column sum or an optimizer step. */
-  element: 0.15,
+  element: 0.2,
 };
 
 /** The calls of one thread, run as they are made. */
@@ -147,9 +153,9 @@ export function pooledThreads(fns: WasmExports, heap: WasmHeap, pool: ThreadPool
   return {
     count: pool.size,
     pool,
-    job(nanoseconds, units, what) {
+    job(nanoseconds, units, what, least = PARALLEL_NS) {
       const chunks = Math.min(units, pool.size * CHUNKS_PER_THREAD);
-      return nanoseconds < PARALLEL_NS || chunks < 2 ? serial : new PooledJob(chunks, heap, pool, what);
+      return nanoseconds < least || chunks < 2 ? serial : new PooledJob(chunks, heap, pool, what);
     },
   };
 }
