@@ -95,7 +95,6 @@ export class ThreadPool {
   /** Jobs dispatched to the workers (for tests: that an op was split at all). */
   dispatched = 0;
   readonly #ctl: Int32Array;
-  readonly #control: SharedArrayBuffer;
   readonly #platform: Platform;
   readonly #init: Omit<WorkerInit, 'index'>;
   readonly #run: (job: number, chunk: number) => void;
@@ -109,7 +108,6 @@ export class ThreadPool {
     this.size = size;
     this.#platform = plat;
     this.#init = init;
-    this.#control = init.control;
     this.#ctl = new Int32Array(init.control);
     this.#ctl[CONTROL.next] = PARKED;
     this.#run = executor(fns, init.memory);
@@ -131,7 +129,13 @@ export class ThreadPool {
     const plat = await platform();
     const control = new SharedArrayBuffer(4 * CONTROL.words);
     const pool = new ThreadPool(size, plat, { module, memory, control, layout: CONTROL, names, spins: SPINS }, fns);
-    for (let i = 0; i < size - 1; i++) pool.#spawn(i);
+    try {
+      for (let i = 0; i < size - 1; i++) pool.#spawn(i);
+    } catch (error) {
+      // A page's Content Security Policy may refuse blob: workers: stop the ones started.
+      pool.destroy();
+      throw error;
+    }
     const deadline = Date.now() + START_MS;
     while (Atomics.load(pool.#ctl, CONTROL.ready) < size - 1 && Date.now() < deadline && pool.#startFailure === null) {
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -279,11 +283,6 @@ export class ThreadPool {
     Atomics.store(this.#ctl, CONTROL.busy + index, 0);
     this.respawns++;
     this.#spawn(index);
-  }
-
-  /** The control block, for the tests' views. */
-  get control(): SharedArrayBuffer {
-    return this.#control;
   }
 }
 
