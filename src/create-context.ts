@@ -82,7 +82,8 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
   /** A context on the CPU: on threads where asked and possible, else on one, saying why. */
   const onCpu = async (reason: string, adapter: AdapterReport | null): Promise<Context> => {
     if (kernels === null) return new Context(cpu(), cpu, { reason, adapter });
-    let { count, why } = await chooseThreads(threads);
+    const { count, why: impossible } = await chooseThreads(threads);
+    let why = impossible;
     if (count > 1) {
       try {
         const threaded = await instantiateThreadedKernels(count);
