@@ -25,7 +25,13 @@ async function startServer(root: string) {
     cacheDir: 'node_modules/.vite-bench',
     resolve: { alias: { 'webgpu-softmax': `${root}/dist/index.js` } },
     optimizeDeps: { entries: ['bench/page.html'] },
-    server: { host: '127.0.0.1', port: PORT, strictPort: true },
+    // Cross-origin isolated, as a user's page should be: our CPU backend and TF.js's WASM backend then run threads.
+    server: {
+      host: '127.0.0.1',
+      port: PORT,
+      strictPort: true,
+      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    },
   });
   await server.listen();
   return server;

@@ -64,10 +64,10 @@ export async function runEnvironment(host: EnvironmentHost, request: Environment
       const kernelSource = adapter?.features.includes('timestamp-query') === true ? 'timestamp-query' : 'unavailable';
       return { contender: c, info: { id: c.id, description: c.description, kernelSource }, adapter };
     }],
-    ...(['cpu', 'cpu-reference'] as const).map((backend): [ContenderId, () => Promise<Opened>] => [
-      `ours-${backend}`,
+    ...([['cpu', 'auto'], ['cpu-t1', 1], ['cpu-t2', 2], ['cpu-reference', 'auto']] as const).map(([name, threads]): [ContenderId, () => Promise<Opened>] => [
+      `ours-${name}`,
       async () => {
-        const c = await oursContender(backend, undefined);
+        const c = await oursContender(name === 'cpu-reference' ? name : 'cpu', undefined, threads);
         return { contender: c, info: { id: c.id, description: c.description, kernelSource: 'wall-clock' }, adapter: null };
       },
     ]),

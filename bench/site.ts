@@ -18,6 +18,8 @@ import type { BenchReport } from './results.js';
 const CONTENDERS: readonly { id: ContenderId; label: string; checked: boolean }[] = [
   { id: 'ours-webgpu', label: 'webgpu-softmax on WebGPU', checked: true },
   { id: 'ours-cpu', label: 'webgpu-softmax on its CPU backend (WebAssembly)', checked: true },
+  { id: 'ours-cpu-t1', label: 'webgpu-softmax CPU backend on 1 thread', checked: false },
+  { id: 'ours-cpu-t2', label: 'webgpu-softmax CPU backend on 2 threads', checked: false },
   { id: 'tfjs-webgpu', label: 'TensorFlow.js webgpu backend', checked: true },
   { id: 'tfjs-wasm', label: 'TensorFlow.js wasm backend', checked: true },
   { id: 'ours-cpu-reference', label: 'webgpu-softmax float64 CPU reference (slow)', checked: false },

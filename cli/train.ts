@@ -63,8 +63,18 @@ async function openContexts(): Promise<[string, Context][]> {
       console.log('WebGPU: no adapter found; training on the CPU backend only.');
     }
   }
-  if (backendChoice !== 'webgpu') contexts.push(['cpu', await createContext({ backend: 'cpu' })]);
+  if (backendChoice !== 'webgpu') {
+    const ctx = await createContext({ backend: 'cpu' });
+    // Every core by default (threads: 'auto'); the reason says why where it is one.
+    const why = ctx.threads === 1 ? ` (${ctx.backendReason})` : '';
+    console.log(`CPU: ${ctx.wasmBuild === null ? 'the TypeScript reference' : 'WebAssembly SIMD'} on ${threadCount(ctx)}${why}`);
+    contexts.push(['cpu', ctx]);
+  }
   return contexts;
+}
+
+function threadCount(ctx: Context): string {
+  return ctx.threads === 1 ? '1 thread' : `${ctx.threads} threads`;
 }
 
 /** The models each backend trains: the linear one, and with --model mlp the MLP. */
@@ -138,7 +148,10 @@ console.log(`${mlp === undefined ? '' : 'linear: '}${optimizerType}, learning ra
 if (mlp !== undefined) console.log(`mlp: adam, learning rate ${mlp.learningRate}`);
 const contexts = await openContexts();
 const results: [string, { seconds: number[]; accuracy: number }][] = [];
+/** Column headings: the CPU's says how many threads ran it. */
+const headings = new Map<string, string>();
 for (const [backend, ctx] of contexts) {
+  if (backend === 'cpu') for (const { name } of MODELS) headings.set(MODELS.length === 1 ? 'cpu' : `${name} cpu`, `${MODELS.length === 1 ? 'cpu' : `${name} cpu`} ×${ctx.threads}`);
   for (const { name, make } of MODELS) {
     const tag = MODELS.length === 1 ? backend : `${name} ${backend}`;
     results.push([tag, await train(tag, ctx, split, make)]);
@@ -148,8 +161,9 @@ for (const [backend, ctx] of contexts) {
 
 console.log('\nTest accuracy: ' + results.map(([tag, r]) => `${tag} ${r.accuracy.toFixed(4)}`).join(', '));
 console.log('\nSeconds per epoch (the first includes compiling the GPU pipelines):');
-const width = Math.max(8, ...results.map(([tag]) => tag.length));
-console.log(['epoch', ...results.map(([tag]) => tag)].map((s) => s.padStart(width)).join(' '));
+const heading = (tag: string) => headings.get(tag) ?? tag;
+const width = Math.max(8, ...results.map(([tag]) => heading(tag).length));
+console.log(['epoch', ...results.map(([tag]) => heading(tag))].map((s) => s.padStart(width)).join(' '));
 for (let e = 0; e < epochs; e++) {
   console.log([String(e + 1), ...results.map(([, r]) => r.seconds[e]!.toFixed(3))].map((s) => s.padStart(width)).join(' '));
 }

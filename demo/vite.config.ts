@@ -22,13 +22,23 @@ function redirectToDemo(): Plugin {
   };
 }
 
-/** `npm run demo`: serves on 127.0.0.1, a secure context, because navigator.gpu exists only there. */
+/**
+ * `npm run demo`: serves on 127.0.0.1, a secure context, because navigator.gpu exists only
+ * there, and cross-origin isolated, for threads.
+ */
 export default defineConfig({
   root,
   plugins: [redirectToDemo()],
   // Only the demo's own page: the other pages under the root import names this config does not alias.
   optimizeDeps: { entries: ['demo/index.html'] },
-  server: { host: '127.0.0.1', port: Number(process.env.DEMO_PORT ?? 4174), strictPort: true, fs: { allow: [root] } },
+  server: {
+    host: '127.0.0.1',
+    port: Number(process.env.DEMO_PORT ?? 4174),
+    strictPort: true,
+    fs: { allow: [root] },
+    // Cross-origin isolated, so the CPU backend runs on worker threads (SharedArrayBuffer).
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
   // In the checkout, not in a node_modules that other checkouts may share (see e2e/vite.config.ts).
   cacheDir: fileURLToPath(new URL('../.vite/demo', import.meta.url)),
 });

@@ -229,6 +229,8 @@ export interface Backend {
   readonly gpuBuffers: GpuBufferAccess | null;
   /** The WebAssembly build computing, on the Wasm CPU backend; absent on the others. */
   readonly wasmBuild?: 'relaxed-simd' | 'simd';
+  /** Threads the CPU backend runs big ops on, the calling one included; absent on WebGPU (1 on the reference). */
+  readonly threads?: number;
   upload(data: Float32Array | Int32Array): Storage;
   read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array>;
   release(storage: Storage): void;

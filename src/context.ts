@@ -171,6 +171,18 @@ export class Context {
     return this.#backend.wasmBuild ?? null;
   }
 
+  /**
+   * Threads the CPU backend runs big ops on, the calling one included (1 on the reference
+   * backend and where threads cannot run: `backendReason` then says why); null on WebGPU.
+   *
+   * @example
+   * const ctx = await createContext({ backend: 'cpu', threads: 'auto' });
+   * console.log(ctx.threads, ctx.backendReason); // 4 backend 'cpu' was asked for; 4 threads
+   */
+  get threads(): number | null {
+    return this.#backend.threads ?? null;
+  }
+
   /** Why the WebGPU device was lost, if it was; its tensors' data is gone, and reading them rejects. */
   get lost(): DeviceLoss | null {
     return this.#lost;

@@ -2,7 +2,8 @@ import { Context } from './context.js';
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { WasmBackend } from './cpu/wasm/backend.js';
-import { instantiateKernels } from './cpu/wasm/module.js';
+import { instantiateKernels, instantiateThreadedKernels } from './cpu/wasm/module.js';
+import { chooseThreads, MAX_THREADS } from './cpu/wasm/threads/support.js';
 import { checkArity, checkKnownKeys, keysOf } from './check-options.js';
 import { ValueError, WebGPUUnavailableError } from './errors.js';
 import { WebGPUBackend } from './webgpu/backend.js';
@@ -36,9 +37,18 @@ export interface ContextOptions {
   readonly cpu?: 'wasm' | 'reference';
   /** Forces kernel variants instead of choosing them from each shape (for tests and benchmarks). */
   readonly kernels?: KernelVariants;
+  /**
+   * Threads the Wasm CPU backend runs big ops on, the calling one included: a count (1 to 64),
+   * or `'auto'` (default): `os.availableParallelism()` in Node, `navigator.hardwareConcurrency`
+   * in browsers, at most 8. Results are the same to the bit on any count. Where threads cannot
+   * run (no `SharedArrayBuffer`, a page that is not cross-origin isolated, no `Atomics`, no
+   * workers), the backend runs on one thread and `ctx.backendReason` says why; `ctx.threads`
+   * says how many run. A WebGPU context's fallback after a lost device runs one thread.
+   */
+  readonly threads?: number | 'auto';
 }
 
-const CONTEXT_KEYS = keysOf<ContextOptions>({ backend: true, gpu: true, device: true, powerPreference: true, cpu: true, kernels: true });
+const CONTEXT_KEYS = keysOf<ContextOptions>({ backend: true, gpu: true, device: true, powerPreference: true, cpu: true, kernels: true, threads: true });
 
 /**
  * Opens a context on the requested backend.
@@ -58,11 +68,34 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
   if (options.cpu !== undefined && options.cpu !== 'wasm' && options.cpu !== 'reference') {
     throw new ValueError(`createContext: cpu must be 'wasm' or 'reference', got ${JSON.stringify(options.cpu)}`);
   }
+  const threads = options.threads ?? 'auto';
+  if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    throw new ValueError(`createContext: threads must be 'auto' or an integer from 1 to ${MAX_THREADS}, got ${JSON.stringify(threads)}`);
+  }
+  if (options.cpu === 'reference' && threads !== 'auto' && threads > 1) {
+    throw new ValueError(`createContext: threads ${threads} needs cpu 'wasm': the reference backend runs on one thread`);
+  }
   // Instantiating is asynchronous (browsers refuse to compile big modules synchronously), so the
   // kernels are made here, before any context needs them, even for the fallback of a WebGPU one.
   const kernels = options.cpu === 'reference' ? null : await instantiateKernels();
   const cpu = (): Backend => (kernels === null ? new CpuBackend() : new WasmBackend(kernels));
-  if (choice === 'cpu') return new Context(cpu(), cpu, { reason: "backend 'cpu' was asked for", adapter: null });
+  /** A context on the CPU: on threads where asked and possible, else on one, saying why. */
+  const onCpu = async (reason: string, adapter: AdapterReport | null): Promise<Context> => {
+    if (kernels === null) return new Context(cpu(), cpu, { reason, adapter });
+    const { count, why: impossible } = await chooseThreads(threads);
+    let why = impossible;
+    if (count > 1) {
+      try {
+        const threaded = await instantiateThreadedKernels(count);
+        if (threaded !== null) return new Context(new WasmBackend(threaded), cpu, { reason: `${reason}; ${count} threads`, adapter });
+        why = 'the shared-memory build of the kernels did not compile';
+      } catch (error) {
+        why = `the worker threads could not start: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+    return new Context(cpu(), cpu, { reason: why === null ? reason : `${reason}; one thread, since ${why}`, adapter });
+  };
+  if (choice === 'cpu') return onCpu("backend 'cpu' was asked for", null);
   let seen: AdapterReport | null = null;
   try {
     const opened = await openDevice(options);
@@ -79,7 +112,7 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
       const reason =
         `the only WebGPU adapter is a software one (${describeAdapter(opened.adapter)}), which emulates a GPU on the ` +
         "CPU more slowly than the CPU backend; pass backend: 'webgpu' to use it anyway";
-      return new Context(cpu(), cpu, { reason, adapter: opened.adapter });
+      return onCpu(reason, opened.adapter);
     }
     const reason =
       options.device !== undefined
@@ -90,7 +123,7 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
     return new Context(new WebGPUBackend(opened, options.kernels ?? {}), cpu, { reason, adapter: opened.adapter });
   } catch (error) {
     if (choice === 'auto' && error instanceof WebGPUUnavailableError) {
-      return new Context(cpu(), cpu, { reason: `WebGPU is unavailable: ${error.message.replace(/^createContext: /, '')}`, adapter: seen });
+      return onCpu(`WebGPU is unavailable: ${error.message.replace(/^createContext: /, '')}`, seen);
     }
     throw error;
   }

@@ -44,3 +44,9 @@ export class DeviceError extends WebGPUSoftmaxError {}
 
 /** A WGSL shader failed to compile; the message carries each diagnostic with line and column. */
 export class ShaderCompileError extends WebGPUSoftmaxError {}
+
+/**
+ * A worker thread of the CPU backend failed or stopped in the middle of an op: that op's
+ * result is lost, the worker is replaced, and the context stays usable.
+ */
+export class WorkerThreadError extends WebGPUSoftmaxError {}

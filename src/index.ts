@@ -58,4 +58,5 @@ export {
   DeviceLostError,
   DeviceError,
   ShaderCompileError,
+  WorkerThreadError,
 } from './errors.js';

@@ -15,12 +15,14 @@ export interface OursContender extends Contender {
  * Opens a context on `backend`; WebGPU must really be WebGPU (no silent CPU fallback), and
  * `'cpu'` the WebAssembly kernels (no silent fallback to the reference either).
  */
-export async function oursContender(backend: 'webgpu' | 'cpu' | 'cpu-reference', gpu: GPU | undefined): Promise<OursContender> {
+export async function oursContender(backend: 'webgpu' | 'cpu' | 'cpu-reference', gpu: GPU | undefined, threads: number | 'auto' = 'auto'): Promise<OursContender> {
   const open = () =>
     createContext(
       backend === 'webgpu'
         ? { backend: 'webgpu', ...(gpu === undefined ? {} : { gpu }) }
-        : { backend: 'cpu', cpu: backend === 'cpu' ? 'wasm' : 'reference' },
+        : backend === 'cpu'
+          ? { backend: 'cpu', cpu: 'wasm', threads }
+          : { backend: 'cpu', cpu: 'reference' },
     );
   const ctx = await open();
   const adapter = ctx.adapter;
@@ -30,10 +32,12 @@ export async function oursContender(backend: 'webgpu' | 'cpu' | 'cpu-reference',
   else {
     const build = wasmBuild();
     if (build === null) throw new Error('this engine has no WebAssembly SIMD: the CPU backend would run its TypeScript reference');
-    description = `webgpu-softmax CPU backend (WebAssembly ${build === 'relaxed-simd' ? 'relaxed SIMD, f32x4 FMA' : 'SIMD, f32x4 multiply + add'}, one thread, float32)`;
+    const count = ctx.threads === 1 ? 'one thread' : `${ctx.threads} threads`;
+    if (threads !== 'auto' && ctx.threads !== threads) throw new Error(`asked for ${threads} threads, got ${count}: ${ctx.backendReason}`);
+    description = `webgpu-softmax CPU backend (WebAssembly ${build === 'relaxed-simd' ? 'relaxed SIMD, f32x4 FMA' : 'SIMD, f32x4 multiply + add'}, ${count}, float32)`;
   }
   return {
-    id: backend === 'webgpu' ? 'ours-webgpu' : backend === 'cpu' ? 'ours-cpu' : 'ours-cpu-reference',
+    id: backend === 'webgpu' ? 'ours-webgpu' : backend === 'cpu' ? (threads === 'auto' ? 'ours-cpu' : (`ours-cpu-t${threads}` as 'ours-cpu-t1')) : 'ours-cpu-reference',
     description,
     adapter,
     // A context per case, so its peak memory counts only what the case needs (a shared one

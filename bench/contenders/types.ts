@@ -3,10 +3,30 @@
 
 import type { Job } from '../inputs.js';
 
-export type ContenderId = 'ours-webgpu' | 'ours-cpu' | 'ours-cpu-reference' | 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu';
+export type ContenderId =
+  | 'ours-webgpu'
+  | 'ours-cpu'
+  | 'ours-cpu-t1'
+  | 'ours-cpu-t2'
+  | 'ours-cpu-reference'
+  | 'tfjs-webgpu'
+  | 'tfjs-wasm'
+  | 'tfjs-cpu';
 
-/** Report order: ours first, then TensorFlow.js from GPU to plain JavaScript. */
-export const CONTENDER_IDS: readonly ContenderId[] = ['ours-webgpu', 'ours-cpu', 'ours-cpu-reference', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'];
+/**
+ * Report order: ours first, then TensorFlow.js from GPU to plain JavaScript. `ours-cpu` runs
+ * the default thread count (`threads: 'auto'`); `ours-cpu-t1` and `-t2` pin 1 and 2 threads.
+ */
+export const CONTENDER_IDS: readonly ContenderId[] = [
+  'ours-webgpu',
+  'ours-cpu',
+  'ours-cpu-t1',
+  'ours-cpu-t2',
+  'ours-cpu-reference',
+  'tfjs-webgpu',
+  'tfjs-wasm',
+  'tfjs-cpu',
+];
 
 /** Where a kernel time came from: GPU timestamps, or the backend's own per-op wall clock on a CPU. */
 export type KernelSource = 'timestamp-query' | 'wall-clock' | 'unavailable';

@@ -22,12 +22,15 @@ export const COMPARISONS: readonly Comparison[] = [
   { ours: 'ours-cpu', other: 'tfjs-cpu', label: 'CPU vs tfjs-cpu' },
   { ours: 'ours-cpu', other: 'tfjs-wasm', label: 'CPU vs tfjs-wasm' },
   { ours: 'ours-cpu', other: 'ours-cpu-reference', label: 'CPU vs our float64 reference' },
+  { ours: 'ours-cpu-t2', other: 'ours-cpu-t1', label: 'CPU 2 threads vs 1' },
 ];
 
 /** A colour per contender (ours in greens, TensorFlow.js in warm and purple tones), colour-blind safe. */
 export const COLORS: Readonly<Record<ContenderId, string>> = {
   'ours-webgpu': '#1b7837',
   'ours-cpu': '#7fbf7b',
+  'ours-cpu-t1': '#a6dba0',
+  'ours-cpu-t2': '#4d9221',
   'ours-cpu-reference': '#5aae61',
   'tfjs-webgpu': '#d95f02',
   'tfjs-wasm': '#7570b3',

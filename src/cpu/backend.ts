@@ -34,6 +34,7 @@ import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdSte
  */
 export class CpuBackend implements Backend {
   readonly kind = 'cpu';
+  readonly threads = 1;
   readonly tensorByteLimit = null;
   readonly adapter = null;
   readonly lost = null;

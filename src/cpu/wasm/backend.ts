@@ -27,7 +27,9 @@ import { crossEntropy, wasmCoversCrossEntropy } from './cross-entropy.js';
 import { WASM_MEMORY_BYTES, WasmStorage, type WasmHeap } from './heap.js';
 import { linearCrossEntropy } from './linear-cross-entropy.js';
 import { matmul } from './matmul.js';
-import type { WasmExports, WasmKernels } from './module.js';
+import type { WasmKernels } from './module.js';
+import { elementwise, rowKernel, sumColumns } from './parallel.js';
+import type { ThreadPool } from './threads/pool.js';
 
 /**
  * The default CPU backend: float32 kernels in WebAssembly SIMD (kernels/), over tensors that
@@ -36,23 +38,30 @@ import type { WasmExports, WasmKernels } from './module.js';
  * reference's TypeScript over views of the memory: the metrics of `fit`, and cross-entropy
  * with label smoothing or probability targets.
  */
+/**
+ * Stops the workers of a backend the app dropped without `destroy()`: they would otherwise live
+ * as long as the page or process, each holding a thread and the shared memory's reservation.
+ */
+const dropped = new FinalizationRegistry<ThreadPool>((pool) => pool.destroy());
+
 export class WasmBackend implements Backend {
   readonly kind = 'cpu';
-  readonly tensorByteLimit = { bytes: WASM_MEMORY_BYTES, name: 'WebAssembly memory (wasm32)' };
+  readonly tensorByteLimit: { bytes: number; name: string };
   readonly adapter = null;
   readonly lost = null;
   readonly gpuBuffers = null;
   readonly wasmBuild: WasmKernels['build'];
   readonly #kernels: WasmKernels;
   readonly #heap: WasmHeap;
-  readonly #fns: WasmExports;
   readonly #timer = new OpTimer();
 
   constructor(kernels: WasmKernels) {
     this.#kernels = kernels;
     this.wasmBuild = kernels.build;
     this.#heap = kernels.heap;
-    this.#fns = kernels.fns;
+    if (kernels.threads.pool !== null) dropped.register(this, kernels.threads.pool, this);
+    const shared = kernels.heap.maxBytes < WASM_MEMORY_BYTES ? `, the shared memory's maximum` : '';
+    this.tensorByteLimit = { bytes: kernels.heap.maxBytes, name: `WebAssembly memory (wasm32${shared})` };
   }
 
   upload(data: Float32Array | Int32Array): Storage {
@@ -78,19 +87,15 @@ export class WasmBackend implements Backend {
   }
 
   softmax(z: Storage, plan: RowsPlan): Storage {
-    return this.#timer.timed(`softmax ${plan.rows}x${plan.cols}`, () => this.#rows(z, plan, this.#fns.softmax));
+    return this.#timer.timed(`softmax ${plan.rows}x${plan.cols}`, () => this.#rows('softmax', [z], plan));
   }
 
   logSoftmax(z: Storage, plan: RowsPlan): Storage {
-    return this.#timer.timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => this.#rows(z, plan, this.#fns.log_softmax));
+    return this.#timer.timed(`logSoftmax ${plan.rows}x${plan.cols}`, () => this.#rows('log_softmax', [z], plan));
   }
 
   softmaxBackward(p: Storage, dp: Storage, plan: RowsPlan): Storage {
-    return this.#timer.timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () => {
-      const out = this.#heap.storage(plan.rows * plan.cols);
-      this.#fns.softmax_backward(this.#own(p).offset, this.#own(dp).offset, out.offset, plan.rows, plan.cols);
-      return out;
-    });
+    return this.#timer.timed(`softmaxBackward ${plan.rows}x${plan.cols}`, () => this.#rows('softmax_backward', [p, dp], plan));
   }
 
   crossEntropy(z: Storage, target: Storage, classWeights: Storage | null, plan: CrossEntropyPlan): BackendCrossEntropyResult {
@@ -159,7 +164,7 @@ export class WasmBackend implements Backend {
   sumRows(t: Storage, plan: RowsPlan): Storage {
     return this.#timer.timed(`sum ${plan.rows}x${plan.cols}`, () => {
       const out = this.#heap.storage(plan.cols);
-      this.#fns.sum_rows(this.#own(t).offset, out.offset, plan.rows, plan.cols);
+      sumColumns(this.#kernels, this.#own(t).offset, out.offset, plan.rows, plan.cols);
       return out;
     });
   }
@@ -184,9 +189,11 @@ export class WasmBackend implements Backend {
 
   sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
     this.#timer.timed(`sgd ${plan.elements}`, () => {
-      const v = velocity === null ? 0 : this.#own(velocity).offset;
+      const [p, g, v] = [param, grad, velocity].map((s) => this.#offset(s)) as [number, number, number];
       const { learningRate, momentum, weightDecay, nesterov } = plan;
-      this.#fns.sgd(this.#own(param).offset, this.#own(grad).offset, v, plan.elements, learningRate, momentum, weightDecay, nesterov ? 1 : 0);
+      elementwise(this.#kernels, `sgd ${plan.elements}`, plan.elements, (job, at, n) =>
+        job.call('sgd', p + at, g + at, v && v + at, n, learningRate, momentum, weightDecay, nesterov ? 1 : 0),
+      );
     });
   }
 
@@ -194,7 +201,9 @@ export class WasmBackend implements Backend {
     this.#timer.timed(`adam ${plan.elements}`, () => {
       const [p, g, mo, vo] = [param, grad, m, v].map((s) => this.#own(s).offset) as [number, number, number, number];
       const { stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt } = plan;
-      this.#fns.adam(p, g, mo, vo, plan.elements, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt);
+      elementwise(this.#kernels, `adam ${plan.elements}`, plan.elements, (job, at, n) =>
+        job.call('adam', p + at, g + at, mo + at, vo + at, n, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt),
+      );
     });
   }
 
@@ -202,15 +211,20 @@ export class WasmBackend implements Backend {
     this.#timer.timed(`adamw ${plan.elements}`, () => {
       const [p, g, mo, vo] = [param, grad, m, v].map((s) => this.#own(s).offset) as [number, number, number, number];
       const { stepSize, beta1, beta2, epsilon, paramScale, correction2Sqrt } = plan;
-      this.#fns.adamw(p, g, mo, vo, plan.elements, stepSize, beta1, beta2, epsilon, paramScale, correction2Sqrt);
+      elementwise(this.#kernels, `adamw ${plan.elements}`, plan.elements, (job, at, n) =>
+        job.call('adamw', p + at, g + at, mo + at, vo + at, n, stepSize, beta1, beta2, epsilon, paramScale, correction2Sqrt),
+      );
     });
   }
 
   rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void {
     this.#timer.timed(`rmsprop ${plan.elements}`, () => {
-      const offset = (s: Storage | null) => (s === null ? 0 : this.#own(s).offset);
+      const [p, g, s, a, b] = [param, grad, square, mean, buffer].map((x) => this.#offset(x)) as [number, number, number, number, number];
       const { learningRate, alpha, epsilon, weightDecay, momentum } = plan;
-      this.#fns.rmsprop(offset(param), offset(grad), offset(square), offset(mean), offset(buffer), plan.elements, learningRate, alpha, epsilon, weightDecay, momentum);
+      // A null buffer stays 0 (the kernel's "none") in every chunk.
+      elementwise(this.#kernels, `rmsprop ${plan.elements}`, plan.elements, (job, at, n) =>
+        job.call('rmsprop', p + at, g + at, s + at, a && a + at, b && b + at, n, learningRate, alpha, epsilon, weightDecay, momentum),
+      );
     });
   }
 
@@ -246,7 +260,20 @@ export class WasmBackend implements Backend {
     this.#heap.resetPeak();
   }
 
-  destroy(): void {}
+  /** Threads that run the big ops, the calling one included. */
+  get threads(): number {
+    return this.#kernels.threads.count;
+  }
+
+  /** @internal The worker threads (for tests), or null on one thread. */
+  get threadPool(): ThreadPool | null {
+    return this.#kernels.threads.pool;
+  }
+
+  destroy(): void {
+    dropped.unregister(this);
+    this.#kernels.threads.pool?.destroy();
+  }
 
   #own(storage: Storage): WasmStorage {
     if (storage instanceof WasmStorage && storage.heap === this.#heap) return storage;
@@ -263,10 +290,14 @@ export class WasmBackend implements Backend {
     return this.#view(storage, 'float32') as Float32Array;
   }
 
-  /** A row kernel `(in, out, rows, cols)` into a fresh storage. */
-  #rows(z: Storage, plan: RowsPlan, kernel: (z: number, out: number, rows: number, cols: number) => void): WasmStorage {
+  #offset(storage: Storage | null): number {
+    return storage === null ? 0 : this.#own(storage).offset;
+  }
+
+  /** A row kernel into a fresh storage. */
+  #rows(name: 'softmax' | 'log_softmax' | 'softmax_backward', inputs: readonly Storage[], plan: RowsPlan): WasmStorage {
     const out = this.#heap.storage(plan.rows * plan.cols);
-    kernel(this.#own(z).offset, out.offset, plan.rows, plan.cols);
+    rowKernel(this.#kernels, name, inputs.map((s) => this.#own(s).offset), out.offset, plan.rows, plan.cols);
     return out;
   }
 }

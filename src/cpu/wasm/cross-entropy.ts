@@ -1,6 +1,7 @@
 import type { CrossEntropyPlan } from '../../backend.js';
 import type { WasmStorage } from './heap.js';
 import type { WasmKernels } from './module.js';
+import { crossEntropyRows } from './parallel.js';
 
 /** Whether the Wasm kernel covers a plan: class ids without label smoothing (the training case). */
 export function wasmCoversCrossEntropy(plan: CrossEntropyPlan): boolean {
@@ -19,12 +20,11 @@ export function crossEntropy(
   weights: WasmStorage | null,
   plan: CrossEntropyPlan,
 ): { loss: WasmStorage; grad: WasmStorage | null } {
-  const { heap, fns } = kernels;
+  const { heap } = kernels;
   const { rows, classes, reduction } = plan;
   const grad = plan.withGrad ? heap.storage(rows * classes) : null;
   const rowLoss = heap.storage(rows);
   const loss = reduction === 'none' ? rowLoss : heap.storage(1);
-  // Every allocation is made: views taken from here on stay valid.
   const i32 = heap.i32();
   const f32 = heap.f32();
   let denominator = 0;
@@ -35,8 +35,10 @@ export function crossEntropy(
     }
   }
   const scale = reduction !== 'mean' ? 1 : denominator !== 0 ? 1 / denominator : 0;
-  fns.cross_entropy(z.offset, labels.offset, weights?.offset ?? 0, grad?.offset ?? 0, rowLoss.offset, rows, classes, plan.ignoreIndex, scale);
+  crossEntropyRows(kernels, z.offset, labels.offset, weights?.offset ?? 0, grad?.offset ?? 0, rowLoss.offset, rows, classes, plan.ignoreIndex, scale);
   if (reduction !== 'none') {
+    // Summed here, in row order, on any number of threads.
+    const f32 = heap.f32();
     let sum = 0;
     for (let r = 0; r < rows; r++) sum += f32[(rowLoss.offset >> 2) + r]!;
     f32[loss.offset >> 2] = reduction === 'sum' ? sum : denominator !== 0 ? sum / denominator : NaN;

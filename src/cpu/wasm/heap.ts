@@ -38,7 +38,6 @@ interface Block {
  * and `i32()` hand out views of the current buffer, to be used before the next allocation.
  */
 export class WasmHeap {
-  readonly memory = new WebAssembly.Memory({ initial: 1 });
   #top = ALIGN;
   #free: Block[] = [];
   #liveBytes = 0;
@@ -46,6 +45,12 @@ export class WasmHeap {
   #views: { buffer: ArrayBuffer; f32: Float32Array; i32: Int32Array } | null = null;
   /** Frees the blocks of storages the app dropped without disposing their tensors. */
   readonly #finalizer = new FinalizationRegistry<Block>((b) => this.#release(b));
+
+  /** A heap over `memory`, which may grow to `maxBytes` (a shared memory's maximum). */
+  constructor(
+    readonly memory = new WebAssembly.Memory({ initial: 1 }),
+    readonly maxBytes = WASM_MEMORY_BYTES,
+  ) {}
 
   /** A storage of `length` elements (and SLACK bytes); its bytes are whatever the block held before. */
   storage(length: number): WasmStorage {
@@ -122,7 +127,7 @@ export class WasmHeap {
   #ensure(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
-    const want = Math.min(Math.max(end, have + (have >> 1)), WASM_MEMORY_BYTES);
+    const want = Math.min(Math.max(end, have + (have >> 1)), this.maxBytes);
     try {
       this.memory.grow(Math.ceil((want - have) / PAGE));
     } catch (cause) {

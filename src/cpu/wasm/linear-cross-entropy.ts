@@ -6,6 +6,7 @@ import { wasmCoversCrossEntropy } from './cross-entropy.js';
 import { WasmStorage } from './heap.js';
 import { matmul } from './matmul.js';
 import type { WasmKernels } from './module.js';
+import { crossEntropyRows, sumColumns } from './parallel.js';
 
 /**
  * A chunk's logits stay within this many bytes unless `chunkRows` says otherwise, as on WebGPU:
@@ -32,7 +33,7 @@ export function linearCrossEntropy(
   metrics: WasmStorage | null,
   plan: LinearCrossEntropyPlan,
 ): BackendLinearCrossEntropyResult {
-  const { heap, fns } = kernels;
+  const { heap } = kernels;
   const ce = plan.crossEntropy;
   if (!wasmCoversCrossEntropy(ce)) return viaReference(kernels, x, weight, bias, target, classWeights, metrics, plan);
   const { rows: n, classes: c, reduction, withGrad } = ce;
@@ -65,7 +66,7 @@ export function linearCrossEntropy(
       accumulateMetrics(view(heap.f32(), zc), view(heap.i32(), yc), 0, view(heap.f32(), metrics), metricsPlan);
     }
     const lossRows = rowLoss.offset + first * 4;
-    fns.cross_entropy(zc.offset, yc.offset, classWeights?.offset ?? 0, dz?.offset ?? 0, lossRows, r, c, ce.ignoreIndex, scale);
+    crossEntropyRows(kernels, zc.offset, yc.offset, classWeights?.offset ?? 0, dz?.offset ?? 0, lossRows, r, c, ce.ignoreIndex, scale);
     if (dz === null || gradWeight === null) continue;
     const dzc = new WasmStorage(heap, dz.offset, r * c);
     if (gradX !== null) {
@@ -79,7 +80,7 @@ export function linearCrossEntropy(
     else matmul(kernels, gw, xc, dzc, null, linear(d, r, c, true, false));
     if (!firstChunk) add(view(heap.f32(), gradWeight), view(heap.f32(), part!));
     if (gradBias !== null) {
-      fns.sum_rows(dzc.offset, (firstChunk ? gradBias : columns!).offset, r, c);
+      sumColumns(kernels, dzc.offset, (firstChunk ? gradBias : columns!).offset, r, c);
       if (!firstChunk) add(view(heap.f32(), gradBias), view(heap.f32(), columns!));
     }
   }

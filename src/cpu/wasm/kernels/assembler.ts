@@ -248,14 +248,15 @@ export interface FunctionImport {
 
 /**
  * A module that imports its memory as `env.memory` and `imported` functions from `env`, and
- * exports every function by name.
+ * exports every function by name. With `sharedPages`, the memory it imports is a shared one of
+ * at most that many pages (threads: a module may import a shared memory only if it says so).
  */
-export function moduleBytes(functions: readonly FunctionBuilder[], imported: readonly FunctionImport[] = []): Uint8Array<ArrayBuffer> {
+export function moduleBytes(functions: readonly FunctionBuilder[], imported: readonly FunctionImport[] = [], sharedPages?: number): Uint8Array<ArrayBuffer> {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const signature = (params: readonly ValType[], results: readonly ValType[]) => [0x60, ...vec(params.map((p) => [VAL[p]])), ...vec(results.map((r) => [VAL[r]]))];
   const types = [...imported.map((i) => signature(i.params, i.results)), ...functions.map((f) => signature(f.params.map((p) => p.type), f.results))];
   const imports = vec([
-    [...name('env'), ...name('memory'), 0x02, 0x00, 0x01],
+    [...name('env'), ...name('memory'), 0x02, ...(sharedPages === undefined ? [0x00, 0x01] : [0x03, 0x01, ...uleb(sharedPages)])],
     ...imported.map((i, index) => [...name('env'), ...name(i.name), 0x00, ...uleb(index)]),
   ]);
   const first = imported.length;

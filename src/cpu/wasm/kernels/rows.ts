@@ -333,16 +333,18 @@ function crossEntropyKernel(fma: boolean): FunctionBuilder {
 }
 
 /**
- * `sum_rows(t, out, rows, cols)`: column totals, four columns at a time; each total adds up
- * blocks of 64 rows summed on their own, so rounding grows with 64 + rows / 64, not rows.
+ * `sum_rows(t, out, rows, cols, stride)`: totals of `cols` columns of rows `stride` floats
+ * apart, four columns at a time; each total adds up blocks of 64 rows summed on their own, so
+ * rounding grows with 64 + rows / 64, not rows. A thread sums a band of columns (`stride`
+ * the whole row's), so every column's total is the same on any number of threads.
  */
 function sumRowsKernel(): FunctionBuilder {
-  const f = new FunctionBuilder('sum_rows', ['i32', 'i32', 'i32', 'i32']);
-  const [t, out, rows, cols] = f.params as [Local, Local, Local, Local];
+  const f = new FunctionBuilder('sum_rows', ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [t, out, rows, cols, stride] = f.params as [Local, Local, Local, Local, Local];
   const e = new RowEmitter(f);
   const [rowBytes, r0, r, rEnd, at] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const [total, part] = [f.local('v128'), f.local('v128')];
-  f.get(cols).i32(2).op('i32.shl').set(rowBytes);
+  f.get(stride).i32(2).op('i32.shl').set(rowBytes);
   e.eachVector(cols, () => {
     f.f32x4(0).set(total);
     f.forRange(r0, 0, rows, 64, () => {
