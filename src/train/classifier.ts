@@ -168,6 +168,7 @@ export class Classifier extends TrainableModel {
     const o = resolveShared(options);
     const { hidden, activation, shapes, init } = resolveShape(options, o);
     const model = new Model(ctx, o, {
+      kind: 'classifier',
       hidden,
       activation,
       init: (random) => {

@@ -34,6 +34,7 @@ export class SoftmaxRegression extends TrainableModel {
   constructor(ctx: TrainingContext, options: SoftmaxRegressionOptions) {
     const o = resolveOptions(options);
     const model = new Model(ctx, o, {
+      kind: 'softmax-regression',
       hidden: [],
       activation: 'relu',
       init: (random) => {

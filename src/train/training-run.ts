@@ -1,5 +1,6 @@
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import type { Checkpointer } from './checkpoint.js';
 import { EarlyStopping } from './early-stopping.js';
 import type { LayerWeights } from './layers.js';
 import type { Model } from './model.js';
@@ -34,9 +35,12 @@ export class Pacer {
 /** What `fit` and `fitDataset` each bring to the epochs they share. */
 export interface Epochs {
   readonly where: 'fit' | 'fitDataset';
+  /** The first epoch to run, as Keras's `initial_epoch`. */
+  readonly initialEpoch: number;
   readonly epochs: number;
+  readonly checkpointer: Checkpointer;
   readonly stopper: EarlyStopping | null;
-  /** Trains one pass over the data, adding its figures to `metrics` on the device. */
+  /** Trains one pass over the data (starting with `model.startEpoch`), adding its figures to `metrics` on the device. */
   readonly train: (epoch: number, metrics: F32, pacer: Pacer) => Promise<void>;
   /** The validation scores after an epoch; null without validation data. */
   readonly validate: ((epoch: number) => Promise<Evaluation>) | null;
@@ -53,7 +57,7 @@ export async function runEpochs(model: Model, run: Epochs): Promise<History> {
   let best: LayerWeights[] | null = null;
   const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
   const pacer = new Pacer();
-  for (let epoch = 0; epoch < run.epochs; epoch++) {
+  for (let epoch = run.initialEpoch; epoch < run.epochs; epoch++) {
     const started = performance.now();
     const metrics = model.ctx.tensor(new Float32Array(4));
     let figures: Float32Array;
@@ -64,7 +68,9 @@ export async function runEpochs(model: Model, run: Epochs): Promise<History> {
     } finally {
       metrics.dispose();
     }
+    model.endEpoch();
     const scores = await endEpoch(model, where, epoch, started, figures, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
+    await run.checkpointer.epochEnded();
     const verdict = await judge(model, where, run.stopper, epoch, scores);
     if (verdict.best !== null) best = verdict.best;
     if (verdict.stop) break;
@@ -72,6 +78,18 @@ export async function runEpochs(model: Model, run: Epochs): Promise<History> {
   if (best !== null) model.setLayers(where, best, (l, field) => `layers[${l}].${field}`);
   await settle(model, where);
   return history;
+}
+
+/**
+ * A run's first epoch, checked against `epochs`, and whether the run continues the model's
+ * progress exactly: only where `initialEpoch` was given and the model stands at that epoch.
+ */
+export function initialEpoch(model: Model, where: string, given: number | undefined, epochs: number): { initialEpoch: number; resume: boolean } {
+  const initial = given ?? 0;
+  if (!Number.isSafeInteger(initial) || initial < 0 || initial > epochs) {
+    throw new ValueError(`${where}: initialEpoch must be an integer in [0, epochs] = [0, ${epochs}], got ${String(given)}`);
+  }
+  return { initialEpoch: initial, resume: given !== undefined && model.progress.epoch === initial };
 }
 
 /** The early-stopping rule of a run, checked before any work; null without one. */
