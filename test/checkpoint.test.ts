@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier, DTypeError, ShapeError, SoftmaxRegression, ValueError, type Context, type OptimizerOptions, type Tensor } from '../src/index.js';
 import { writeSafetensorsFile, type NamedTensor } from '../src/export/safetensors.js';
@@ -199,6 +200,20 @@ describe.each(BACKENDS)('resuming on %s', (backend) => {
     );
     for (const m of [straight, run, elsewhere]) m.dispose();
   });
+});
+
+it.each(BACKENDS)("README's checkpoint recipe runs as written on %s, and ends where a straight run does", async (backend) => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const code = /<!-- tested: test\/checkpoint\.test\.ts[^>]*-->\n```js\n([\s\S]*?)```/.exec(readme)![1]!;
+  const ctx = ctxOf(backend);
+  const { x, y } = dataOf(ctx);
+  const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<Model>;
+  const restored = await new AsyncFunction('ctx', 'x', 'y', `${code}\nreturn restored;`)(ctx, x, y);
+  const straight = ctx.classifier({ features: 8, classes: 3, hidden: [16], seed: 1, optimizer: { type: 'adam', learningRate: 1e-2 } });
+  await straight.fit(x, y, { epochs: 8, batchSize: 16, learningRate: { type: 'cosine' } });
+  expectSameBits(await weightsOf(restored), await weightsOf(straight), 'the README run');
+  restored.dispose();
+  straight.dispose();
 });
 
 describe('a bad checkpoint is refused before anything is made', () => {

@@ -200,7 +200,9 @@ export class Classifier extends TrainableModel {
 
   /**
    * The model as plain JSON, for `ctx.loadClassifier`; synchronous, so on WebGPU after a bare
-   * `trainStep`, `await model.getWeights()` first. The optimizer's state is not saved.
+   * `trainStep`, `await model.getWeights()` first. It holds no optimizer state (moments,
+   * momentum, step count), no shuffling state and no place in a schedule: to save training and
+   * go on with it, use `checkpoint()`.
    */
   toJSON(): ClassifierJSON {
     const host = this.#model.hostLayers('toJSON');
