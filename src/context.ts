@@ -30,7 +30,8 @@ import {
   type ImportClassifierOptions,
 } from './train/classifier.js';
 import { SoftmaxRegression } from './train/softmax-regression.js';
-import { restore } from './train/restore.js';
+import { readCheckpoint } from './train/checkpoint.js';
+import { restoreModel } from './train/restore.js';
 import type { AdapterReport } from './webgpu/device.js';
 
 /** What a context holds right now. */
@@ -481,7 +482,9 @@ export class Context {
   async restore(bytes: Uint8Array): Promise<SoftmaxRegression | Classifier> {
     checkArity('restore', arguments.length, 1);
     this.#live('restore');
-    return restore(this, bytes);
+    const saved = await readCheckpoint(bytes, 'restore');
+    this.#live('restore');
+    return restoreModel(this, saved);
   }
 
   /** Live tensors and their bytes, and the bytes the backend keeps for reuse (see `MemoryInfo`). */

@@ -1,6 +1,6 @@
 import { checkKnownKeys } from '../check-options.js';
 import { ShapeError, ValueError } from '../errors.js';
-import { parseSafetensorsFile, writeSafetensorsFile, type NamedTensor } from '../export/safetensors.js';
+import type { NamedTensor } from '../export/safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { ACTIVATIONS, type Activation } from './activations.js';
 import type { LayerWeights } from './layers.js';
@@ -97,6 +97,8 @@ export async function writeCheckpoint(model: Model, where: string): Promise<Uint
     classWeights: o.classWeights !== null,
   };
   const training: SavedTraining = { ...progress, optimizerSteps };
+  // The safetensors code loads on first use, as the exports' writers do.
+  const { writeSafetensorsFile } = await import('../export/safetensors.js');
   return writeSafetensorsFile(tensors, {
     format: CHECKPOINT_FORMAT,
     version: String(CHECKPOINT_VERSION),
@@ -111,8 +113,8 @@ export async function writeCheckpoint(model: Model, where: string): Promise<Uint
  * that exactly the tensors those call for are there, each of its shape, float32 and finite.
  * Errors start with `where` and name the field or tensor at fault.
  */
-export function readCheckpoint(bytes: Uint8Array, where: string): ReadCheckpoint {
-  const file = parseSafetensorsFile(bytes, where);
+export async function readCheckpoint(bytes: Uint8Array, where: string): Promise<ReadCheckpoint> {
+  const file = (await import('../export/safetensors.js')).parseSafetensorsFile(bytes, where);
   const meta = file.metadata;
   if (meta['format'] !== CHECKPOINT_FORMAT) {
     throw new ValueError(

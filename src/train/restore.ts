@@ -1,17 +1,16 @@
 import { WebGPUSoftmaxError } from '../errors.js';
 import type { TrainingContext } from '../internal.js';
-import { applyCheckpoint, readCheckpoint } from './checkpoint.js';
+import { applyCheckpoint, type ReadCheckpoint } from './checkpoint.js';
 import { Classifier } from './classifier.js';
 import { SoftmaxRegression } from './softmax-regression.js';
 import { modelOf } from './trainable-model.js';
 
 /**
- * The model a checkpoint holds, on `ctx`'s backend, with its optimizer state and progress:
- * the bytes are checked whole first, and a bad option is reported before anything is made.
+ * The model a checkpoint holds (read and checked whole by `readCheckpoint`), on `ctx`'s
+ * backend, with its optimizer state and progress; a bad option is reported before anything is made.
  */
-export async function restore(ctx: TrainingContext, bytes: Uint8Array): Promise<SoftmaxRegression | Classifier> {
+export function restoreModel(ctx: TrainingContext, saved: ReadCheckpoint): SoftmaxRegression | Classifier {
   const where = 'restore';
-  const saved = readCheckpoint(bytes, where);
   const loss = { labelSmoothing: saved.labelSmoothing, ...(saved.classWeights === null ? {} : { classWeights: saved.classWeights }) };
   const common = { features: saved.features, classes: saved.classes, seed: saved.seed, optimizer: saved.optimizer, loss };
   let model: SoftmaxRegression | Classifier;
