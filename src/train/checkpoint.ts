@@ -39,7 +39,7 @@ interface SavedTraining extends Progress {
 }
 
 /** A checkpoint read and checked whole, on the host: what `restore` makes a model of. */
-export interface ReadCheckpoint {
+export interface ReadCheckpoint extends HostState {
   readonly kind: ModelKind;
   readonly features: number;
   readonly classes: number;
@@ -59,19 +59,41 @@ export interface ReadCheckpoint {
 const layerName = (l: number, field: 'weight' | 'bias') => `layers.${l}.${field}`;
 const slotName = (p: number, slot: string) => `optimizer.${layerName(p >> 1, p % 2 === 0 ? 'weight' : 'bias')}.${slot}`;
 
-/**
- * The model's checkpoint bytes: its weights and optimizer state read back (all reads started
- * at once) and written beside its options and `model.progress`.
- */
-export async function writeCheckpoint(model: Model, where: string): Promise<Uint8Array> {
+/** A model's training state on the host: a checkpoint before it is encoded, and what a lost device leaves. */
+export interface HostState {
+  readonly layers: LayerWeights[];
+  /** Per parameter position, its optimizer slots; empty before the first step. */
+  readonly slots: Float32Array[][];
+  readonly optimizerSteps: number;
+  readonly progress: Progress;
+}
+
+/** The model's weights and optimizer state read back (every read queued at once) with its progress now. */
+export async function readHostState(model: Model, where: string): Promise<HostState> {
   model.alive(where);
   const progress: Progress = { ...model.progress };
   const optimizerSteps = model.optimizer.steps;
-  const state = model.optimizer.state();
   const [layers, slots] = await Promise.all([
     model.getLayers(where),
-    Promise.all(state.map((slots) => Promise.all(slots.map((t: Tensor<'float32'>) => t.read())))),
+    Promise.all(model.optimizer.state().map((slots) => Promise.all(slots.map((t: Tensor<'float32'>) => t.read())))),
   ]);
+  return { layers, slots, optimizerSteps, progress };
+}
+
+/** The bytes `readHostState` takes on the device: weights and optimizer state. */
+export function hostStateBytes(model: Model): number {
+  const params = model.layers.reduce((n, l) => n + (l.inSize + 1) * l.outSize, 0);
+  return params * (1 + optimizerSlots(model.options.optimizer).length) * 4;
+}
+
+/** The model's checkpoint bytes: its state read back and written beside its options. */
+export async function writeCheckpoint(model: Model, where: string): Promise<Uint8Array> {
+  return encodeCheckpoint(model, await readHostState(model, where));
+}
+
+/** `state` of `model` as checkpoint bytes. */
+export async function encodeCheckpoint(model: Model, state: HostState): Promise<Uint8Array> {
+  const { layers, slots, optimizerSteps, progress } = state;
   const names = optimizerSlots(model.options.optimizer);
   const tensors: NamedTensor[] = [];
   layers.forEach(({ weight, bias }, l) => {
@@ -167,10 +189,17 @@ export async function readCheckpoint(bytes: Uint8Array, where: string): Promise<
 }
 
 /** Puts a restored checkpoint's optimizer state and progress into a model made from its options and weights. */
-export function applyCheckpoint(model: Model, saved: ReadCheckpoint): void {
+export function applyCheckpoint(model: Model, saved: HostState): void {
   model.optimizer.load(saved.optimizerSteps, saved.slots, model.layers.flatMap((l) => [l.weight, l.bias]));
   model.random.state = saved.progress.random;
   Object.assign(model.progress, saved.progress);
+}
+
+/** Makes the model again from host state on the context's backend now (the CPU, after a lost device). */
+export function rebuild(model: Model, where: string, state: HostState): void {
+  model.setLayers(where, state.layers, (l, field) => `layers[${l}].${field}`);
+  model.reuploadClassWeights();
+  applyCheckpoint(model, state);
 }
 
 /** When a run checkpoints, checked before it starts. */

@@ -43,8 +43,7 @@ export async function fitDataset(model: Model, dataset: Dataset, options: FitDat
   const run: Run = {
     epochs,
     initialEpoch: start.initialEpoch,
-    skip: start.resume ? model.progress.batch : 0,
-    steps: start.resume ? model.progress.step : 0,
+    resume: start.resume,
     checkpointer: new Checkpointer(model, 'fitDataset', checkpointPlan('fitDataset', options.checkpoint)),
   };
   return model.exclusive('fitDataset', () => fitBatches(model, dataset, run, pair, stopper, rateAt, options));
@@ -54,10 +53,8 @@ export async function fitDataset(model: Model, dataset: Dataset, options: FitDat
 interface Run {
   readonly epochs: number;
   readonly initialEpoch: number;
-  /** Batches of the first epoch done before the checkpoint this run resumes. */
-  readonly skip: number;
-  /** The schedule's step the run starts at. */
-  readonly steps: number;
+  /** Whether the run continues the model's progress at `initialEpoch` (its batch and schedule step). */
+  readonly resume: boolean;
   readonly checkpointer: Checkpointer;
 }
 
@@ -71,7 +68,7 @@ function fitBatches(
   options: FitDatasetOptions,
 ): Promise<History> {
   const validation = options.validationData;
-  let steps = run.steps;
+  let steps = 0;
   const ctx = model.ctx;
   const { checkpointer } = run;
   return runEpochs(model, {
@@ -79,15 +76,20 @@ function fitBatches(
     initialEpoch: run.initialEpoch,
     epochs: run.epochs,
     checkpointer,
+    resume: run.resume,
+    recovery: options.recovery,
+    dataOnDevice: false,
     stopper,
     onEpochEnd: options.onEpochEnd,
     validate:
       validation === undefined ? null
       : pair ? () => evaluate(model, ...(validation as readonly [F32, Tensor]))
       : (epoch) => evaluateDataset(model, validation as Dataset, epoch, options.signal),
-    train: (epoch, metrics, pacer) => {
-      const skip = epoch === run.initialEpoch ? run.skip : 0;
+    train: async (epoch, metrics, pacer, resume, started) => {
+      const skip = resume?.batch ?? 0;
+      if (resume !== null) steps = resume.step;
       model.startEpoch(epoch, skip, steps);
+      await started();
       return walk(model, 'fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
         model.stillAlive('fitDataset');
         await checkpointer.beforeStep();

@@ -47,7 +47,7 @@ export async function fit(model: Model, x: F32, y: Tensor, options: FitOptions =
       `fit: the model stands at batch ${skip} of epoch ${start.initialEpoch}, but this run's epochs have ${batches} batches of ${batchSize}: resume with the batchSize the checkpoint was made with`,
     );
   }
-  const run: Run = { epochs, batchSize, stopper, rateAt, initialEpoch: start.initialEpoch, resume: start.resume, skip, checkpointer: new Checkpointer(model, 'fit', checkpointPlan('fit', options.checkpoint)) };
+  const run: Run = { epochs, batchSize, stopper, rateAt, initialEpoch: start.initialEpoch, resume: start.resume, checkpointer: new Checkpointer(model, 'fit', checkpointPlan('fit', options.checkpoint)) };
   options.signal?.throwIfAborted();
   return model.exclusive('fit', () => fitSplit(model, x, y, rows, trainRows, run, options));
 }
@@ -61,8 +61,6 @@ interface Run {
   readonly initialEpoch: number;
   /** Whether the run continues the model's progress at `initialEpoch` (see `FitOptions.initialEpoch`). */
   readonly resume: boolean;
-  /** Batches of the first epoch already done. */
-  readonly skip: number;
   readonly checkpointer: Checkpointer;
 }
 
@@ -104,14 +102,18 @@ function fitRows(
     initialEpoch: run.initialEpoch,
     epochs: run.epochs,
     checkpointer,
+    resume: run.resume,
+    recovery: options.recovery,
+    dataOnDevice: true,
     stopper: run.stopper,
     onEpochEnd: options.onEpochEnd,
     validate: validation === undefined ? null : () => evaluate(model, validation[0], validation[1]),
-    train: async (epoch, metrics, pacer) => {
-      const first = run.resume && epoch === run.initialEpoch ? run.skip : 0;
+    train: async (epoch, metrics, pacer, resume, started) => {
+      const first = resume?.batch ?? 0;
       // The stream as it stood when the epoch first started, so its shuffle is drawn again.
-      if (run.resume && epoch === run.initialEpoch) model.random.state = model.progress.random;
+      if (resume !== null) model.random.state = resume.random;
       model.startEpoch(epoch, first, epoch * batches + first);
+      await started();
       const order = options.shuffle === false ? null : ctx.tensor(model.random.permutation(rows));
       try {
         for (let batch = first; batch < batches; batch++) {

@@ -63,7 +63,7 @@ export class Model {
   /** The options the model was made with, resolved. */
   readonly options: ResolvedOptions;
   readonly optimizer: Optimizer;
-  readonly classWeights: F32 | null;
+  classWeights: F32 | null;
   readonly random: Random;
   readonly layers: Dense[];
   /** The weights as last read or set, while nothing has changed them on the device since. */
@@ -158,6 +158,12 @@ export class Model {
     });
     this.#version++;
     this.#host = layers.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
+  }
+
+  /** The class weights made again on the context's backend now (the old ones were on a lost device). */
+  reuploadClassWeights(): void {
+    this.classWeights?.dispose();
+    this.classWeights = this.options.classWeights === null ? null : this.ctx.tensor(this.options.classWeights, [this.classes]);
   }
 
   /** The optimizer has changed the weights on the device: the host's copy is no longer them. */

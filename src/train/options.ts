@@ -263,6 +263,14 @@ export interface FitOptions {
   readonly initialEpoch?: number;
   /** Hands checkpoints to the app as the run goes (see `CheckpointOptions`). */
   readonly checkpoint?: CheckpointOptions;
+  /**
+   * Keeps the state at each epoch's start on the host (the weights and the optimizer's state,
+   * read back then), so that a lost WebGPU device costs at most the epoch under way: `fitDataset`
+   * goes on from there on the CPU; `fit`, whose rows were on the device, rejects with a
+   * `DeviceLostError` whose `checkpoint` holds it. It costs one read of that state per epoch.
+   * Default: on WebGPU, where that state is at most 64 MiB; never on the CPU, which is not lost.
+   */
+  readonly recovery?: boolean;
 }
 
 export const FIT_KEYS = keysOf<FitOptions>({
@@ -278,6 +286,7 @@ export const FIT_KEYS = keysOf<FitOptions>({
   learningRate: true,
   initialEpoch: true,
   checkpoint: true,
+  recovery: true,
 });
 
 /**
@@ -342,6 +351,14 @@ export interface FitDatasetOptions {
    * random sampler): a resumed run opens the dataset anew, as each epoch does.
    */
   readonly checkpoint?: CheckpointOptions;
+  /**
+   * Keeps the state at each epoch's start on the host (the weights and the optimizer's state,
+   * read back then), so that a lost WebGPU device costs at most the epoch under way: `fitDataset`
+   * goes on from there on the CPU; `fit`, whose rows were on the device, rejects with a
+   * `DeviceLostError` whose `checkpoint` holds it. It costs one read of that state per epoch.
+   * Default: on WebGPU, where that state is at most 64 MiB; never on the CPU, which is not lost.
+   */
+  readonly recovery?: boolean;
 }
 
 export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
@@ -354,6 +371,7 @@ export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
   learningRate: true,
   initialEpoch: true,
   checkpoint: true,
+  recovery: true,
 });
 
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
@@ -382,6 +400,16 @@ export interface History {
   readonly valLoss: number[];
   /** Validation accuracy per epoch; empty without validation data. */
   readonly valAccuracy: number[];
+  /**
+   * Present where the WebGPU device was lost during `fitDataset` and training went on on the
+   * CPU: the epoch run again there (from the state kept at its start), and why the device went.
+   */
+  readonly deviceLost?: {
+    /** The first epoch trained on the CPU. */
+    readonly epoch: number;
+    /** The loss's reason, as `ctx.lost` gives it. */
+    readonly reason: string;
+  };
 }
 
 /** What `evaluate` resolves with. */
