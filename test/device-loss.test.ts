@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createContext, DeviceLostError, type Classifier, type Context, type EpochLogs } from '../src/index.js';
+import { createContext, DeviceLostError, type Classifier, type Context, type EpochLogs, type SoftmaxRegression } from '../src/index.js';
 import { expectAllClose } from './helpers/allclose.js';
 import { nodeDevice } from './helpers/backends.js';
 import { labels, uniform } from './helpers/random.js';
@@ -124,4 +125,33 @@ describe('a WebGPU device lost in the middle of fit', () => {
     ctx.destroy();
     reference.destroy();
   });
+});
+
+it("README's lost-GPU recipe runs as written: the device lost at a submit mid-fit, the run resumed on the CPU", async () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const code = /<!-- tested: test\/device-loss\.test\.ts[^>]*-->\n```js\n([\s\S]*?)```/.exec(readme)![1]!;
+  const rows = 256;
+  const features = uniform(rows * 784, 7);
+  const labelIds = labels(rows, 10, 8);
+  const device = await nodeDevice();
+  const ctx = await createContext({ device, backend: 'webgpu' });
+  const model = ctx.softmaxRegression({ features: 784, classes: 10, seed: 1, optimizer: { type: 'adam', learningRate: 1e-3 } });
+  const x = ctx.tensor(features, [rows, 784]);
+  const y = ctx.tensor(labelIds);
+  // The device goes at its 12th submit: in epoch 3 or so, whatever the steps' batching.
+  let submits = 0;
+  const submit = device.queue.submit.bind(device.queue);
+  device.queue.submit = (buffers) => {
+    submit(buffers);
+    if (++submits === 12) device.destroy();
+  };
+  let restored: SoftmaxRegression | Classifier | null = null;
+  const restore = ctx.restore.bind(ctx);
+  ctx.restore = async (bytes) => (restored = await restore(bytes));
+  const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>;
+  await new AsyncFunction('ctx', 'model', 'x', 'y', 'features', 'rows', 'labels', 'DeviceLostError', code)(ctx, model, x, y, features, rows, labelIds, DeviceLostError);
+  expect(ctx.backend).toBe('cpu');
+  expect(restored).not.toBeNull();
+  expect((await restored!.evaluate(ctx.tensor(features, [rows, 784]), ctx.tensor(labelIds))).loss).toBeLessThan(Math.log(10));
+  ctx.destroy();
 });
