@@ -258,14 +258,16 @@ export interface FitOptions {
    * batch b is `e * batches + b`). Given on a model whose progress (`ctx.restore`d, or after
    * an earlier run) stands at this epoch, the run continues it exactly: the shuffle is drawn
    * from the stream as it stood at that epoch's start, and a checkpoint taken in the middle
-   * of the epoch skips the batches it had done. Default 0.
+   * of the epoch skips the batches it had done. Early stopping's patience counts from the
+   * first epoch run. Default 0.
    */
   readonly initialEpoch?: number;
   /** Hands checkpoints to the app as the run goes (see `CheckpointOptions`). */
   readonly checkpoint?: CheckpointOptions;
   /**
-   * Keeps the state at each epoch's start on the host (the weights and the optimizer's state,
-   * read back then), so that a lost WebGPU device costs at most the epoch under way: `fitDataset`
+   * Keeps the state each epoch starts from on the host (the weights and the optimizer's state,
+   * read back with the figures at each epoch's end), so that a lost WebGPU device costs at most
+   * the epoch under way: `fitDataset`
    * goes on from there on the CPU; `fit`, whose rows were on the device, rejects with a
    * `DeviceLostError` whose `checkpoint` holds it. It costs one read of that state per epoch.
    * Default: on WebGPU, where that state is at most 64 MiB; never on the CPU, which is not lost.
@@ -352,8 +354,9 @@ export interface FitDatasetOptions {
    */
   readonly checkpoint?: CheckpointOptions;
   /**
-   * Keeps the state at each epoch's start on the host (the weights and the optimizer's state,
-   * read back then), so that a lost WebGPU device costs at most the epoch under way: `fitDataset`
+   * Keeps the state each epoch starts from on the host (the weights and the optimizer's state,
+   * read back with the figures at each epoch's end), so that a lost WebGPU device costs at most
+   * the epoch under way: `fitDataset`
    * goes on from there on the CPU; `fit`, whose rows were on the device, rejects with a
    * `DeviceLostError` whose `checkpoint` holds it. It costs one read of that state per epoch.
    * Default: on WebGPU, where that state is at most 64 MiB; never on the CPU, which is not lost.

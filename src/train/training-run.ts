@@ -35,7 +35,7 @@ export class Pacer {
 
 /**
  * Past this much weight and optimizer state, a run does not keep a host copy at each epoch's
- * start unless asked (`recovery: true`): reading it back costs a transfer of that size per epoch.
+ * end unless asked (`recovery: true`): reading it back costs a transfer of that size per epoch.
  */
 export const RECOVERY_BYTES = 64 * 2 ** 20;
 
@@ -49,7 +49,7 @@ export interface Epochs {
   readonly stopper: EarlyStopping | null;
   /** Whether the first epoch continues the model's progress exactly (see `FitOptions.initialEpoch`). */
   readonly resume: boolean;
-  /** `recovery` as given: keep the host state at each epoch's start, or leave it to the size. */
+  /** `recovery` as given: keep the state each epoch starts from on the host, or leave it to the size. */
   readonly recovery: boolean | undefined;
   /** Whether the data lived on the device with the model (`fit`), so that a lost device ends the run. */
   readonly dataOnDevice: boolean;
@@ -67,13 +67,13 @@ export interface Epochs {
 /**
  * The epochs of a training run: each one trained, its figures read back once, validated,
  * logged and judged by early stopping; at the end the best weights restored if asked, and the
- * weights read back. On a device that can be lost, the state at each epoch's start is kept on
+ * weights read back. On a device that can be lost, the state each epoch starts from is kept on
  * the host (see `RECOVERY_BYTES`); when the device goes, the model is made again from it on the
  * CPU the context falls back to, and the epoch runs again there (or, where the data went with
  * the device, the run rejects with that state as a checkpoint).
  */
 export async function runEpochs(model: Model, run: Epochs): Promise<History> {
-  const { where, validate } = run;
+  const { where } = run;
   let best: LayerWeights[] | null = null;
   const history = { loss: [] as number[], accuracy: [] as number[], valLoss: [] as number[], valAccuracy: [] as number[] };
   let deviceLost: History['deviceLost'] | null = null;
