@@ -248,7 +248,15 @@ export class Checkpointer {
     if (every !== null && this.#model.progress.step % every === 0) this.#pending = true;
   }
 
-  /** Before a step is queued: writes a step checkpoint that fell due. */
+  /**
+   * Whether a step checkpoint fell due: the loops await `beforeStep` only then, so that a step
+   * without one awaits nothing more (a dispose queued in a microtask is seen where it was).
+   */
+  get due(): boolean {
+    return this.#pending;
+  }
+
+  /** Before a step is queued: writes the step checkpoint that fell due. */
   async beforeStep(): Promise<void> {
     if (this.#pending) await this.#save();
   }

@@ -92,7 +92,7 @@ function fitBatches(
       await started();
       return walk(model, 'fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
         model.stillAlive('fitDataset');
-        await checkpointer.beforeStep();
+        if (checkpointer.due) await checkpointer.beforeStep();
         model.optimizer.setLearningRate(rateAt(steps++));
         step(model, x, y, metrics).dispose();
         model.stepped();

@@ -124,7 +124,7 @@ function fitRows(
           const xb = gatherRows(ctx, x, order, start, count);
           const yb = gatherRows(ctx, y, order, start, count);
           try {
-            await checkpointer.beforeStep();
+            if (checkpointer.due) await checkpointer.beforeStep();
             model.optimizer.setLearningRate(rateAt(epoch * batches + batch));
             step(model, xb, yb, metrics).dispose();
             model.stepped();
