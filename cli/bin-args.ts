@@ -3,7 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { choice, UsageError } from './args.js';
-import { checkWritable, formatOf, type ModelFormat } from './model-file.js';
+import { formatOf, type ModelFormat } from './model-file.js';
 
 export const BIN_USAGE = `Usage: webgpu-softmax <command> [options]
 
@@ -26,8 +26,9 @@ Options:
   --label COLUMN          the CSV's label column (default: the last one)
   --labels FILE           labels for .npy/.npz features: a .npy array or a text file with one
                           label per line (an .npz may hold them as y, Y, labels or target)
-  --out FILE              model.onnx | model.safetensors | model.json (format from the
-                          extension; default model.onnx)
+  --out FILE              model.onnx | model.safetensors | model.json | model.ckpt (format
+                          from the extension; default model.onnx; a .ckpt checkpoint holds
+                          the optimizer's state too, for the library's ctx.restore)
   --model linear|mlp      softmax regression, or an MLP with hidden layers (default linear)
   --hidden N[,N...]       the MLP's hidden layer widths (default 100)
   --activation relu|gelu|tanh   the MLP's activation (default relu)
@@ -185,7 +186,6 @@ function parseTrain(argv: readonly string[]): BinArgs {
   if (earlyStopping && validationSplit === 0) throw new UsageError('--early-stopping needs validation rows: a --validation-split above 0');
   const out = (v.out as string | undefined) ?? 'model.onnx';
   const format = formatOf(out);
-  checkWritable(format);
   return {
     command: 'train',
     data: data!,

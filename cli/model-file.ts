@@ -3,9 +3,9 @@
 // ONNX metadata_props, safetensors __metadata__, and top-level fields of the JSON document.
 
 import { readFile, writeFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import type { Classifier, ClassifierJSON, Context } from 'webgpu-softmax';
+import type { Classifier, ClassifierJSON, Context, SoftmaxRegression } from 'webgpu-softmax';
 import { DataError } from './data.js';
 import { UsageError } from './args.js';
 
@@ -30,28 +30,24 @@ export function formatOf(path: string): ModelFormat {
   if (ext === '.onnx') return 'onnx';
   if (ext === '.safetensors') return 'safetensors';
   if (ext === '.json') return 'json';
-  if (ext === '.ckpt' || path === 'checkpoint') return 'checkpoint';
-  throw new UsageError(`--out must end in .onnx, .safetensors or .json, got ${JSON.stringify(path)}`);
+  if (isCheckpoint(path)) return 'checkpoint';
+  throw new UsageError(`--out must end in .onnx, .safetensors, .json or .ckpt, got ${JSON.stringify(path)}`);
 }
 
-/**
- * Refuses formats this build cannot write yet, before any training. Checkpoints arrive with
- * `model.checkpoint()` (issue 16); once it exists, `saveModel` writes its bytes like the others.
- */
-export function checkWritable(format: ModelFormat): void {
-  if (format === 'checkpoint') {
-    throw new UsageError('--out checkpoint is not available yet: this version of the library has no model.checkpoint(); save .onnx, .safetensors or .json');
-  }
+/** A checkpoint's path: `.ckpt`, or a file named `checkpoint`. */
+function isCheckpoint(path: string): boolean {
+  return extname(path).toLowerCase() === '.ckpt' || basename(path) === 'checkpoint';
 }
 
 export async function saveModel(model: Classifier, path: string, format: ModelFormat, labels: ModelLabels): Promise<void> {
-  checkWritable(format);
   const metadata: Record<string, string> = { [KEYS.classNames]: JSON.stringify(labels.classNames) };
   if (labels.featureNames !== null) metadata[KEYS.featureNames] = JSON.stringify(labels.featureNames);
   if (labels.labelColumn !== null) metadata[KEYS.labelColumn] = labels.labelColumn;
   let bytes: Uint8Array;
   if (format === 'onnx') bytes = withOnnxMetadata(await model.export('onnx'), metadata);
   else if (format === 'safetensors') bytes = withSafetensorsMetadata(await model.export('safetensors'), metadata);
+  // A checkpoint is safetensors too, and `ctx.restore` reads only its own metadata keys.
+  else if (format === 'checkpoint') bytes = withSafetensorsMetadata(await model.checkpoint(), metadata);
   else {
     await model.getWeights();
     const doc = { ...model.toJSON(), classNames: labels.classNames, featureNames: labels.featureNames, labelColumn: labels.labelColumn };
@@ -118,12 +114,12 @@ function safetensorsParts(file: Uint8Array): { header: Record<string, unknown>; 
 }
 
 /** A model file the bin (or the library) wrote, with its labels: from the metadata where present, else class ids. */
-export async function loadModel(ctx: Context, path: string): Promise<{ model: Classifier; labels: ModelLabels }> {
+export async function loadModel(ctx: Context, path: string): Promise<{ model: Classifier | SoftmaxRegression; labels: ModelLabels }> {
   const bytes = new Uint8Array(await readFile(path).catch(() => {
     throw new DataError(`${path}: no such file`);
   }));
   const ext = extname(path).toLowerCase();
-  let model: Classifier;
+  let model: Classifier | SoftmaxRegression;
   let meta: Record<string, unknown>;
   try {
     if (ext === '.onnx') {
@@ -132,13 +128,16 @@ export async function loadModel(ctx: Context, path: string): Promise<{ model: Cl
     } else if (ext === '.safetensors') {
       model = await ctx.importClassifier(bytes, { format: 'safetensors' });
       meta = (safetensorsParts(bytes).header['__metadata__'] ?? {}) as Record<string, string>;
+    } else if (isCheckpoint(path)) {
+      model = await ctx.restore(bytes);
+      meta = (safetensorsParts(bytes).header['__metadata__'] ?? {}) as Record<string, string>;
     } else if (ext === '.json') {
       const doc = JSON.parse(new TextDecoder().decode(bytes)) as ClassifierJSON & { classNames?: unknown; featureNames?: unknown; labelColumn?: unknown };
       const { classNames, featureNames, labelColumn, ...json } = doc;
       model = ctx.loadClassifier(json);
       meta = { [KEYS.classNames]: classNames, [KEYS.featureNames]: featureNames, [KEYS.labelColumn]: labelColumn };
     } else {
-      throw new DataError(`${path}: a model must be a .onnx, .safetensors or .json file`);
+      throw new DataError(`${path}: a model must be a .onnx, .safetensors, .json or .ckpt file`);
     }
   } catch (error) {
     throw error instanceof DataError ? error : new DataError(`${path}: ${(error as Error).message}`);

@@ -27,12 +27,12 @@ export class LocalTrainer implements Trainer {
     }
   }
 
-  async train(settings: Settings, hooks: TrainingHooks): Promise<Trained> {
+  async train(settings: Settings, hooks: TrainingHooks, resume: boolean): Promise<Trained> {
     const ctx = await this.#backends.get(settings.backend);
     // The old model goes before the new one trains: a drawing waits for the new one.
     this.#trained?.model.dispose();
     this.#trained = null;
-    const model = await train(ctx, this.#split, settings, hooks);
+    const model = await train(ctx, this.#split, settings, hooks, resume);
     this.#trained = { ctx, model };
     return { adapter: ctx.adapter, backend: ctx.backend };
   }

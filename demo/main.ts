@@ -6,6 +6,7 @@ import { BACKEND_NAMES, describeAdapter } from './backends.js';
 import { renderLineChart } from './charts.js';
 import { renderConfusion } from './confusion.js';
 import { followOptimizerDefaults, readSettings, setBusy, type Controls } from './controls.js';
+import { loadRun, type SavedRun } from './checkpoint-store.js';
 import { byId, describeError } from './dom.js';
 import { DrawPanel } from './draw-panel.js';
 import { FrameGaps } from './frame-gaps.js';
@@ -44,6 +45,7 @@ const testAccuracy = byId('test-accuracy', HTMLOutputElement);
 const confusion = byId('confusion', HTMLTableElement);
 const exportFormat = byId('export-format', HTMLSelectElement);
 const exportButton = byId('export', HTMLButtonElement);
+const resumeButton = byId('resume', HTMLButtonElement);
 
 type State = 'loading' | 'ready' | 'training' | 'done' | 'error';
 
@@ -131,7 +133,8 @@ const drawing = new DrawPanel(
   (error) => setStatus('error', `Prediction failed: ${describeError(error)}`),
 );
 
-async function runTraining(settings: Settings, trainer: Trainer): Promise<void> {
+/** Trains a new run, or with `resumeAt`, goes on with the one saved in IndexedDB from that epoch. */
+async function runTraining(settings: Settings, trainer: Trainer, resumeAt: number | null = null): Promise<void> {
   const name = BACKEND_NAMES[settings.backend];
   setStatus('training', `Opening the ${name} backend…`);
   showBackendNote();
@@ -155,7 +158,8 @@ async function runTraining(settings: Settings, trainer: Trainer): Promise<void> 
   testAccuracy.textContent = 'training…';
   delete testAccuracy.dataset['accuracy'];
   progress.value = 0;
-  setStatus('training', `Training on ${name}: epoch 1 of ${settings.epochs}…`);
+  const first = resumeAt ?? 0;
+  setStatus('training', `${resumeAt === null ? 'Training' : 'Resumed'} on ${name}: epoch ${first + 1} of ${settings.epochs}…`);
 
   frames.start();
   const done = trainer.train(settings, {
@@ -174,7 +178,7 @@ async function runTraining(settings: Settings, trainer: Trainer): Promise<void> 
       // A timer, not a microtask, so the browser paints this epoch's figures before the next epoch starts.
       await new Promise((resolve) => setTimeout(resolve, 0));
     },
-  });
+  }, resumeAt !== null);
   try {
     run.ran = (await done).backend;
   } finally {
@@ -201,9 +205,16 @@ controls.form.addEventListener('submit', (event) => {
     setStatus('error', describeError(error));
     return;
   }
+  launch(settings, null);
+});
+
+/** Runs one training (new, or the saved one resumed) with the form locked meanwhile. */
+function launch(settings: Settings, resumeAt: number | null): void {
+  if (trainers === null) return;
   training = true;
+  resumeButton.hidden = true;
   setBusy(controls, true);
-  runTraining(settings, trainers[settings.thread])
+  runTraining(settings, trainers[settings.thread], resumeAt)
     .catch((error: unknown) => {
       testAccuracy.textContent = 'not trained';
       setStatus('error', `Training failed: ${describeError(error)}`);
@@ -215,7 +226,24 @@ controls.form.addEventListener('submit', (event) => {
       // A digit drawn while the model trained is judged now.
       drawing.update();
     });
-});
+}
+
+/** After a reload: a run that was saved mid-way (a closed tab, a crash) is offered to go on. */
+async function offerSavedRun(): Promise<void> {
+  let saved: SavedRun | null;
+  try {
+    saved = await loadRun();
+  } catch {
+    return; // No IndexedDB (a private window may refuse it): nothing to resume.
+  }
+  if (saved === null || saved.epoch >= saved.settings.epochs) return;
+  const run = saved;
+  resumeButton.textContent = `Resume the saved run at epoch ${run.epoch + 1} of ${run.settings.epochs}`;
+  resumeButton.hidden = false;
+  resumeButton.onclick = () => {
+    if (!training) launch(run.settings, run.epoch);
+  };
+}
 
 /** Downloads the last model's export: bytes from the library, a Blob and a link here. */
 exportButton.addEventListener('click', () => {
@@ -247,6 +275,7 @@ async function start(): Promise<void> {
   trainers = { worker, page: new LocalTrainer(data) };
   await probeWebGPU(worker);
   controls.train.disabled = false;
+  await offerSavedRun();
   setStatus('ready', `Ready: ${data.train.rows} training and ${data.test.rows} test digits. Choose the settings and train.`);
 }
 

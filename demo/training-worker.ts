@@ -19,10 +19,14 @@ async function handle(request: Request): Promise<unknown> {
     case 'probe':
       return trainer.probe(request.backend);
     case 'train':
-      return trainer.train(request.settings, {
-        onBatch: (epoch, batch, batches) => post({ kind: 'batch', epoch, batch, batches }),
-        onEpoch: (logs, confusion) => post({ kind: 'epoch', logs, confusion }, [confusion.buffer]),
-      });
+      return trainer.train(
+        request.settings,
+        {
+          onBatch: (epoch, batch, batches) => post({ kind: 'batch', epoch, batch, batches }),
+          onEpoch: (logs, confusion) => post({ kind: 'epoch', logs, confusion }, [confusion.buffer]),
+        },
+        request.resume,
+      );
     case 'predict':
       return trainer.predict(request.pixels);
     case 'export':

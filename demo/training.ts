@@ -1,5 +1,6 @@
-import type { Classifier, Context, ExportFormat } from '../src/index.js';
+import { Classifier, type Context, type ExportFormat } from '../src/index.js';
 import type { Split } from '../datasets/dataset.js';
+import { clearRun, loadRun, saveRun } from './checkpoint-store.js';
 import { confusionMatrix } from './confusion.js';
 import type { ExportedFile, Settings, TrainingHooks } from './types.js';
 
@@ -8,14 +9,20 @@ const SEED = 1;
 
 /**
  * Trains a new model on `ctx` and returns it; the caller owns it and disposes it. The data
- * is uploaded for this run and freed when it ends, whether it succeeds or not.
+ * is uploaded for this run and freed when it ends, whether it succeeds or not. Each epoch's
+ * checkpoint goes to IndexedDB; with `resume`, the run saved there goes on from its epoch
+ * (its settings are the run's), and a run that finishes clears it.
  */
-export async function train(ctx: Context, { train, test }: Split, settings: Settings, hooks: TrainingHooks): Promise<Classifier> {
+export async function train(ctx: Context, { train, test }: Split, settings: Settings, hooks: TrainingHooks, resume: boolean): Promise<Classifier> {
+  const saved = resume ? await loadRun() : null;
+  if (resume && saved === null) throw new Error('there is no saved run to resume');
+  const restored = saved === null ? null : await ctx.restore(saved.bytes);
+  if (restored !== null && !(restored instanceof Classifier)) throw new Error('the saved run is not a classifier');
   const x = ctx.tensor(train.x, [train.rows, train.features]);
   const y = ctx.tensor(train.y);
   const xTest = ctx.tensor(test.x, [test.rows, test.features]);
   const yTest = ctx.tensor(test.y);
-  const model = ctx.classifier({
+  const model = restored ?? ctx.classifier({
     features: train.features,
     classes: train.classes,
     hidden: settings.hidden,
@@ -29,6 +36,8 @@ export async function train(ctx: Context, { train, test }: Split, settings: Sett
     await model.fit(x, y, {
       epochs: settings.epochs,
       batchSize: settings.batchSize,
+      initialEpoch: saved?.epoch ?? 0,
+      checkpoint: { everyEpochs: 1, save: async (bytes, { epoch }) => void (await saveRun({ bytes, epoch, settings })) },
       validationData: [xTest, yTest],
       onBatchEnd: ({ epoch, batch, batches }) => hooks.onBatch(epoch, batch, batches),
       onEpochEnd: async (logs) => {
@@ -42,6 +51,7 @@ export async function train(ctx: Context, { train, test }: Split, settings: Sett
         await hooks.onEpoch(logs, confusionMatrix(probabilities, test.y, test.classes));
       },
     });
+    await clearRun();
     return model;
   } catch (error) {
     model.dispose();

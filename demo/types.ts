@@ -47,9 +47,10 @@ export interface Trainer {
   probe(backend: BackendChoice): Promise<Probe>;
   /**
    * Trains a new model, which replaces the last one once it is done; resolves with its adapter
-   * and the backend that ran it (the context's, which a lost device can turn to the CPU).
+   * and the backend that ran it (the context's, which a lost device can turn to the CPU). With
+   * `resume`, the run saved in IndexedDB (demo/checkpoint-store.ts) goes on from its last epoch.
    */
-  train(settings: Settings, hooks: TrainingHooks): Promise<Trained>;
+  train(settings: Settings, hooks: TrainingHooks, resume: boolean): Promise<Trained>;
   /** The latest model's probabilities for one 28x28 image; null while there is none. */
   predict(pixels: Float32Array): Promise<Float32Array | null>;
   /** The latest model's export, as files to download; null while there is none. */

@@ -6,7 +6,7 @@ import type { BackendChoice, Settings } from './types.js';
 export type Request =
   | { readonly id: number; readonly kind: 'init'; readonly train: Dataset; readonly test: Dataset }
   | { readonly id: number; readonly kind: 'probe'; readonly backend: BackendChoice }
-  | { readonly id: number; readonly kind: 'train'; readonly settings: Settings }
+  | { readonly id: number; readonly kind: 'train'; readonly settings: Settings; readonly resume: boolean }
   | { readonly id: number; readonly kind: 'predict'; readonly pixels: Float32Array }
   | { readonly id: number; readonly kind: 'export'; readonly format: ExportFormat };
 

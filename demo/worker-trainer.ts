@@ -34,10 +34,10 @@ export class WorkerTrainer implements Trainer {
     return this.#request({ kind: 'probe', backend }) as Promise<Probe>;
   }
 
-  async train(settings: Settings, hooks: TrainingHooks): Promise<Trained> {
+  async train(settings: Settings, hooks: TrainingHooks, resume: boolean): Promise<Trained> {
     this.#hooks = hooks;
     try {
-      return (await this.#request({ kind: 'train', settings })) as Trained;
+      return (await this.#request({ kind: 'train', settings, resume })) as Trained;
     } finally {
       this.#hooks = null;
     }

@@ -320,3 +320,57 @@ test('the demo trains an MLP and exports it as ONNX, safetensors and TF.js downl
   await session.release();
   expect(errors).toEqual([]);
 });
+
+test('a run saved to IndexedDB after each epoch resumes after a reload, at the epoch it reached', async ({ page }) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  await page.goto(DEMO);
+  const status = page.locator('#status');
+  await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  const resume = page.locator('#resume');
+  await expect(resume).toBeHidden();
+
+  // Small batches on the CPU: epochs of a second or so, so the reload lands mid-run.
+  const EPOCHS_HERE = 12;
+  await page.getByLabel('Backend', { exact: true }).selectOption('cpu');
+  await page.getByLabel('Epochs', { exact: true }).fill(String(EPOCHS_HERE));
+  await page.getByLabel('Batch size', { exact: true }).fill('8');
+  await page.getByRole('button', { name: 'Train' }).click();
+  const savedEpoch = () =>
+    page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const open = indexedDB.open('webgpu-softmax-demo', 1);
+          open.onupgradeneeded = () => open.result.createObjectStore('checkpoints');
+          open.onsuccess = () => {
+            const get = open.result.transaction('checkpoints').objectStore('checkpoints').get('last-run');
+            get.onsuccess = () => {
+              open.result.close();
+              resolve((get.result as { epoch: number } | undefined)?.epoch ?? 0);
+            };
+          };
+        }),
+    );
+  await expect.poll(savedEpoch, { timeout: 120_000, intervals: [100] }).toBeGreaterThanOrEqual(2);
+  await page.reload();
+  await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  const at = await savedEpoch();
+  expect(at).toBeGreaterThanOrEqual(2);
+  expect(at).toBeLessThan(EPOCHS_HERE);
+  await expect(resume).toBeVisible();
+  await expect(resume).toHaveText(`Resume the saved run at epoch ${at + 1} of ${EPOCHS_HERE}`);
+  await resume.click();
+  await expect(status).toContainText(`Resumed on CPU: epoch ${at + 1} of ${EPOCHS_HERE}`);
+  await expect(status).toHaveAttribute('data-state', /done|error/, { timeout: 180_000 });
+  expect(await status.getAttribute('data-state'), (await status.textContent()) ?? '').toBe('done');
+  // Only the epochs after the saved one ran, and the finished run is no longer offered.
+  // The runs table: a row per epoch run, then the median, accuracy and frame-gap rows.
+  await expect(page.locator('#runs tbody tr')).toHaveCount(EPOCHS_HERE - at + 3);
+  expect(Number(await page.locator('#test-accuracy').getAttribute('data-accuracy'))).toBeGreaterThan(0.8);
+  expect(await savedEpoch()).toBe(0);
+  await page.reload();
+  await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  await expect(resume).toBeHidden();
+  expect(errors).toEqual([]);
+});

@@ -30,6 +30,8 @@ import {
   type ImportClassifierOptions,
 } from './train/classifier.js';
 import { SoftmaxRegression } from './train/softmax-regression.js';
+import { readCheckpoint } from './train/checkpoint.js';
+import { restoreModel } from './train/restore.js';
 import type { AdapterReport } from './webgpu/device.js';
 
 /** What a context holds right now. */
@@ -476,6 +478,25 @@ export class Context {
     const resolved = await importedClassifierOptions(bytes, options);
     this.#live('importClassifier');
     return new Classifier(this, resolved);
+  }
+
+  /**
+   * The model a `model.checkpoint()` saved (a `SoftmaxRegression` or a `Classifier`, as it was),
+   * on this context's backend, whichever backend saved it, with its optimizer state and where
+   * training stood: `fit` with `initialEpoch` goes on from there. The bytes are checked whole
+   * first (framing, format and version, options, every tensor's name, shape and values); an
+   * error names what is wrong, and nothing is allocated before.
+   *
+   * @example
+   * const model = await ctx.restore(new Uint8Array(await file.arrayBuffer()));
+   * await model.fit(x, y, { epochs: 10, initialEpoch: 4 });
+   */
+  async restore(bytes: Uint8Array): Promise<SoftmaxRegression | Classifier> {
+    checkArity('restore', arguments.length, 1);
+    this.#live('restore');
+    const saved = await readCheckpoint(bytes, 'restore');
+    this.#live('restore');
+    return restoreModel(this, saved);
   }
 
   /** Live tensors and their bytes, and the bytes the backend keeps for reuse (see `MemoryInfo`). */

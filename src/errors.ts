@@ -36,8 +36,34 @@ export class WebGPUUnavailableError extends WebGPUSoftmaxError {}
 /** A size beyond what the device allows; the message names the limit, the size and the maximum. */
 export class LimitError extends WebGPUSoftmaxError {}
 
-/** The GPU device was lost (destroyed, driver reset); data that lived on it is gone. */
-export class DeviceLostError extends WebGPUSoftmaxError {}
+/**
+ * The GPU device was lost (destroyed, driver reset); data that lived on it is gone. Where `fit`
+ * lost its rows with the device, `checkpoint` holds the model as it stood at the start of the
+ * epoch the loss cut short: restore it on the same context (now on the CPU) and go on with
+ * `initialEpoch` (see the README's "A lost GPU").
+ *
+ * @example
+ * try {
+ *   await model.fit(x, y, { epochs: 10 });
+ * } catch (e) {
+ *   if (!(e instanceof DeviceLostError) || e.checkpoint === null) throw e;
+ *   const again = await ctx.restore(e.checkpoint);      // on the CPU now
+ *   const x2 = ctx.tensor(rows, [n, features]);           // the rows, made again
+ *   await again.fit(x2, ctx.tensor(labels), { epochs: 10, initialEpoch: e.epoch! });
+ * }
+ */
+export class DeviceLostError extends WebGPUSoftmaxError {
+  /** `model.checkpoint()`'s bytes as training stood when the loss cut it short; null where none was kept. */
+  readonly checkpoint: Uint8Array | null;
+  /** The `initialEpoch` that resumes `checkpoint`; null without one. */
+  readonly epoch: number | null;
+
+  constructor(message: string, options?: { cause?: unknown; checkpoint?: Uint8Array; epoch?: number }) {
+    super(message, options);
+    this.checkpoint = options?.checkpoint ?? null;
+    this.epoch = options?.epoch ?? null;
+  }
+}
 
 /** The GPU reported an error while running queued work: out of memory, or a validation error (a bug here). */
 export class DeviceError extends WebGPUSoftmaxError {}

@@ -27,6 +27,8 @@ export type {
   AdamWOptions,
   Batch,
   BatchSource,
+  CheckpointInfo,
+  CheckpointOptions,
   Dataset,
   EarlyStoppingOptions,
   EpochLogs,

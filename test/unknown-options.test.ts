@@ -138,6 +138,13 @@ const PROBES: Record<string, readonly Probe[]> = {
       error: "fitDataset: batch 0 of epoch 0: unknown option 'weight'",
     },
   ],
+  CheckpointOptions: [
+    { call: ({ regression, x, y }) => regression.fit(x, y, loose({ checkpoint: { everyEpoch: 1, save: () => {} } })), error: "fit: unknown option 'checkpoint.everyEpoch' (did you mean 'checkpoint.everyEpochs'?)" },
+    {
+      call: ({ classifier }) => classifier.fitDataset([], loose({ checkpoint: { everystep: 1, save: () => {} } })),
+      error: "fitDataset: unknown option 'checkpoint.everystep' (did you mean 'checkpoint.everySteps'?)",
+    },
+  ],
   PredictOptions: [{ call: ({ classifier, x }) => classifier.predict(x, loose({ top: 2 })), error: "predict: unknown option 'top' (did you mean 'topK'?)" }],
   WriteOnnxOptions: [
     { call: ({ classifier }) => classifier.export('onnx', loose({ opSet: 20 })), error: "export('onnx'): unknown option 'opSet' (did you mean 'opset'?)" },
@@ -153,6 +160,7 @@ const OUTPUTS: Record<string, string> = {
   KernelTiming: 'returned by ctx.profile()',
   Profile: 'returned by ctx.profile()',
   EpochLogs: "handed to fit's onEpochEnd",
+  CheckpointInfo: "handed to fit's checkpoint.save",
   Evaluation: 'returned by evaluate()',
   History: 'returned by fit()',
   TfjsModelArtifacts: "returned by export('tfjs')",
@@ -239,9 +247,10 @@ const ARITY: Record<string, Record<string, number>> = {
     resetPeakMemory: 0,
     profile: 1,
     flush: 0,
+    restore: 1,
   },
-  SoftmaxRegression: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2 },
-  Classifier: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2 },
+  SoftmaxRegression: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2, checkpoint: 0 },
+  Classifier: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2, checkpoint: 0 },
   Tensor: { read: 0 },
 };
 

@@ -30,7 +30,7 @@ export interface ReadSafetensorsOptions {
   readonly activation?: MlpActivation;
 }
 
-interface TensorEntry {
+export interface TensorEntry {
   readonly name: string;
   readonly shape: readonly number[];
   readonly begin: number;
@@ -49,19 +49,33 @@ interface TensorEntry {
  */
 export function writeSafetensors(desc: MlpDescription): Uint8Array {
   validateMlp(desc);
-  const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
+  const tensors: NamedTensor[] = [];
   layerSizes(desc).forEach(([inSize, outSize], i) => {
     const layer = desc.layers[i] as MlpLayer;
     const module = 2 * i; // Sequential indices: Linear, activation, Linear, ...
     tensors.push({ name: `${module}.weight`, shape: [outSize, inSize], data: transpose(layer.weight, inSize, outSize) });
     tensors.push({ name: `${module}.bias`, shape: [outSize], data: layer.bias });
   });
-  // The reference writer orders tensors by name (code-unit order: '10.bias' before '2.bias').
-  tensors.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return writeSafetensorsFile(tensors, { activation: desc.activation });
+}
 
-  const header: Record<string, unknown> = { __metadata__: { activation: desc.activation } };
+/** A float32 tensor to write: its name in the file, its shape, and its values row-major. */
+export interface NamedTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/**
+ * Any float32 tensors and string metadata as a safetensors file, laid out as the reference
+ * writer lays them: by name, the header padded to 8 bytes. Checkpoints use it too.
+ */
+export function writeSafetensorsFile(tensors: readonly NamedTensor[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  // The reference writer orders tensors by name (code-unit order: '10.bias' before '2.bias').
+  const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
-  for (const t of tensors) {
+  for (const t of sorted) {
     const end = offset + t.data.length * 4;
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, end] };
     offset = end;
@@ -75,14 +89,16 @@ export function writeSafetensors(desc: MlpDescription): Uint8Array {
   view.setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
   let at = 8 + headerBytes.length;
-  for (const t of tensors) {
-    for (const v of t.data) {
-      view.setFloat32(at, v, true);
-      at += 4;
-    }
+  for (const t of sorted) {
+    if (LITTLE_ENDIAN) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    else for (let i = 0; i < t.data.length; i++) view.setFloat32(at + 4 * i, t.data[i]!, true);
+    at += t.data.byteLength;
   }
   return out;
 }
+
+/** Every platform WebGPU runs on is little-endian, as the format is; the DataView path is for the rest. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function utf8Length(s: string): number {
   return new TextEncoder().encode(s).length;
@@ -99,25 +115,9 @@ function utf8Length(s: string): number {
  * const head = readSafetensors(new Uint8Array(await fs.readFile('head.safetensors')), { activation: 'gelu' });
  */
 export function readSafetensors(bytes: Uint8Array, options: ReadSafetensorsOptions = {}): MlpDescription {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new ValueError(`safetensors: expected the file's bytes as a Uint8Array`);
-  }
-  if (bytes.length < 8) {
-    throw new ShapeError(`safetensors: the file has ${bytes.length} bytes, fewer than the 8 of its header length`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
-    throw new ShapeError(
-      `safetensors: the header claims ${headerLength} bytes, but ${bytes.length - 8} follow the length field${headerLength > MAX_HEADER_BYTES ? ` (and the format allows at most ${MAX_HEADER_BYTES})` : ''}: the file is truncated or not safetensors`,
-    );
-  }
-  const dataStart = 8 + Number(headerLength);
-  const { entries, metadata } = parseHeader(bytes.subarray(8, dataStart));
-  checkLayout(entries, bytes.length - dataStart);
-
-  const activation = options.activation ?? metadataActivation(metadata) ?? 'relu';
-  const byName = new Map(entries.map((e) => [e.name, e]));
+  const file = parseSafetensorsFile(bytes, 'safetensors');
+  const activation = options.activation ?? metadataActivation(file.metadata) ?? 'relu';
+  const byName = new Map(file.entries.map((e) => [e.name, e]));
   const layers = mlpLayersFromNames(byName, (entry) => entry.shape, 'safetensors');
   const sizes = [layers[0]?.inSize as number, ...layers.map((l) => l.outSize)];
   const desc: MlpDescription = {
@@ -126,12 +126,45 @@ export function readSafetensors(bytes: Uint8Array, options: ReadSafetensorsOptio
     hidden: sizes.slice(1, -1),
     activation,
     layers: layers.map(({ weight, bias, inSize, outSize }) => ({
-      weight: transpose(readF32(view, dataStart, weight), outSize, inSize),
-      bias: readF32(view, dataStart, bias),
+      weight: transpose(file.read(weight), outSize, inSize),
+      bias: file.read(bias),
     })),
   };
   validateMlp(desc);
   return desc;
+}
+
+/** A safetensors file's header, checked against the file, and a reader of its tensors. */
+export interface SafetensorsFile {
+  readonly entries: readonly TensorEntry[];
+  readonly metadata: Readonly<Record<string, string>>;
+  /** A copy of one entry's values, each checked finite. */
+  read(entry: TensorEntry): Float32Array;
+}
+
+/**
+ * Checks a safetensors file's framing before any tensor is read: the header length against the
+ * file's, the header's JSON, every entry's dtype (F32), shape and offsets, and that the
+ * tensors tile the data exactly. `where` starts every error message.
+ */
+export function parseSafetensorsFile(bytes: Uint8Array, where: string): SafetensorsFile {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new ValueError(`${where}: expected the file's bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  }
+  if (bytes.length < 8) {
+    throw new ShapeError(`${where}: the file has ${bytes.length} bytes, fewer than the 8 of its header length`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
+    throw new ShapeError(
+      `${where}: the header claims ${headerLength} bytes, but ${bytes.length - 8} follow the length field${headerLength > MAX_HEADER_BYTES ? ` (and the format allows at most ${MAX_HEADER_BYTES})` : ''}: the file is truncated or not safetensors`,
+    );
+  }
+  const dataStart = 8 + Number(headerLength);
+  const { entries, metadata } = parseHeader(where, bytes.subarray(8, dataStart));
+  checkLayout(where, entries, bytes.length - dataStart);
+  return { entries, metadata, read: (entry) => readF32(where, bytes, dataStart, entry) };
 }
 
 function metadataActivation(metadata: Record<string, string>): MlpActivation | undefined {
@@ -145,35 +178,35 @@ function metadataActivation(metadata: Record<string, string>): MlpActivation | u
   return value as MlpActivation;
 }
 
-function parseHeader(headerBytes: Uint8Array): { entries: TensorEntry[]; metadata: Record<string, string> } {
+function parseHeader(where: string, headerBytes: Uint8Array): { entries: TensorEntry[]; metadata: Record<string, string> } {
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (cause) {
-    throw new ValueError(`safetensors: the header is not valid UTF-8 JSON (${String(cause)})`, { cause });
+    throw new ValueError(`${where}: the header is not valid UTF-8 JSON (${String(cause)})`, { cause });
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new ValueError('safetensors: the header must be a JSON object of tensors');
+    throw new ValueError(`${where}: the header must be a JSON object of tensors`);
   }
   let metadata: Record<string, string> = {};
   const entries: TensorEntry[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = parseMetadata(info);
+      metadata = parseMetadata(where, info);
       continue;
     }
-    entries.push(parseEntry(name, info));
+    entries.push(parseEntry(where, name, info));
   }
   return { entries, metadata };
 }
 
-function parseMetadata(info: unknown): Record<string, string> {
+function parseMetadata(where: string, info: unknown): Record<string, string> {
   if (typeof info !== 'object' || info === null || Array.isArray(info)) {
-    throw new ValueError('safetensors: __metadata__ must be an object of strings');
+    throw new ValueError(`${where}: __metadata__ must be an object of strings`);
   }
   for (const [key, value] of Object.entries(info)) {
     if (typeof value !== 'string') {
-      throw new ValueError(`safetensors: __metadata__.${key} must be a string, got ${JSON.stringify(value)}`);
+      throw new ValueError(`${where}: __metadata__.${key} must be a string, got ${JSON.stringify(value)}`);
     }
   }
   return info as Record<string, string>;
@@ -183,65 +216,72 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function parseEntry(name: string, info: unknown): TensorEntry {
+function parseEntry(where: string, name: string, info: unknown): TensorEntry {
   if (typeof info !== 'object' || info === null) {
-    throw new ValueError(`safetensors: tensor '${name}' must be described by { dtype, shape, data_offsets }`);
+    throw new ValueError(`${where}: tensor '${name}' must be described by { dtype, shape, data_offsets }`);
   }
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (dtype !== 'F32') {
     throw new DTypeError(
-      `safetensors: tensor '${name}' has dtype ${JSON.stringify(dtype)}; only F32 (float32) is supported: save with model.float()`,
+      `${where}: tensor '${name}' has dtype ${JSON.stringify(dtype)}; only F32 (float32) is supported${where === 'safetensors' ? ': save with model.float()' : ''}`,
     );
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    throw new ShapeError(`safetensors: tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
+    throw new ShapeError(`${where}: tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
   }
   const [begin, end] = Array.isArray(offsets) && offsets.length === 2 && offsets.every(isCount) ? offsets : [];
   if (begin === undefined || end === undefined || begin > end) {
-    throw new ShapeError(`safetensors: tensor '${name}' has data_offsets ${JSON.stringify(offsets)}, not [begin, end]`);
+    throw new ShapeError(`${where}: tensor '${name}' has data_offsets ${JSON.stringify(offsets)}, not [begin, end]`);
   }
   const elements = shape.reduce((a: number, b: number) => a * b, 1);
   if (end - begin !== elements * 4) {
     throw new ShapeError(
-      `safetensors: tensor '${name}' of shape [${shape.join(', ')}] F32 needs ${elements * 4} bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`,
+      `${where}: tensor '${name}' of shape [${shape.join(', ')}] F32 needs ${elements * 4} bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`,
     );
   }
   return { name, shape, begin, end };
 }
 
 /** The spec's layout rules: tensors inside the buffer, not overlapping, with no holes. */
-function checkLayout(entries: readonly TensorEntry[], dataLength: number): void {
+function checkLayout(where: string, entries: readonly TensorEntry[], dataLength: number): void {
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let previous: TensorEntry | undefined;
   for (const e of sorted) {
     if (e.end > dataLength) {
       throw new ShapeError(
-        `safetensors: tensor '${e.name}' ends at byte ${e.end} of the data, but the file holds only ${dataLength} data bytes: it is truncated or its header lies`,
+        `${where}: tensor '${e.name}' ends at byte ${e.end} of the data, but the file holds only ${dataLength} data bytes: it is truncated or its header lies`,
       );
     }
     const covered = previous?.end ?? 0;
     if (previous !== undefined && e.begin < covered) {
       throw new ShapeError(
-        `safetensors: tensor '${e.name}' at bytes [${e.begin}, ${e.end}) overlaps tensor '${previous.name}' at [${previous.begin}, ${previous.end})`,
+        `${where}: tensor '${e.name}' at bytes [${e.begin}, ${e.end}) overlaps tensor '${previous.name}' at [${previous.begin}, ${previous.end})`,
       );
     }
     if (e.begin > covered) {
-      throw new ShapeError(`safetensors: the data has a hole at bytes [${covered}, ${e.begin}) before tensor '${e.name}'`);
+      throw new ShapeError(`${where}: the data has a hole at bytes [${covered}, ${e.begin}) before tensor '${e.name}'`);
     }
     previous = e;
   }
   const covered = previous?.end ?? 0;
   if (covered !== dataLength) {
-    throw new ShapeError(`safetensors: the file has ${dataLength - covered} data bytes after the last tensor that no tensor claims`);
+    throw new ShapeError(`${where}: the file has ${dataLength - covered} data bytes after the last tensor that no tensor claims`);
   }
 }
 
-function readF32(view: DataView, dataStart: number, entry: TensorEntry): Float32Array {
-  const out = new Float32Array((entry.end - entry.begin) / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(dataStart + entry.begin + 4 * i, true);
+function readF32(where: string, bytes: Uint8Array, dataStart: number, entry: TensorEntry): Float32Array {
+  const at = bytes.byteOffset + dataStart + entry.begin;
+  let out: Float32Array;
+  // A copy of the bytes is aligned whatever the file's offset; the DataView path is for big-endian hosts.
+  if (LITTLE_ENDIAN) out = new Float32Array(bytes.buffer.slice(at, at + entry.end - entry.begin));
+  else {
+    const view = new DataView(bytes.buffer, at, entry.end - entry.begin);
+    out = new Float32Array((entry.end - entry.begin) / 4);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  }
   for (let i = 0; i < out.length; i++) {
     if (!Number.isFinite(out[i])) {
-      throw new ValueError(`safetensors: tensor '${entry.name}' holds ${out[i]} at index ${i}; every weight must be finite`);
+      throw new ValueError(`${where}: tensor '${entry.name}' holds ${out[i]} at index ${i}; every weight must be finite`);
     }
   }
   return out;

@@ -168,6 +168,7 @@ export class Classifier extends TrainableModel {
     const o = resolveShared(options);
     const { hidden, activation, shapes, init } = resolveShape(options, o);
     const model = new Model(ctx, o, {
+      kind: 'classifier',
       hidden,
       activation,
       init: (random) => {
@@ -199,7 +200,9 @@ export class Classifier extends TrainableModel {
 
   /**
    * The model as plain JSON, for `ctx.loadClassifier`; synchronous, so on WebGPU after a bare
-   * `trainStep`, `await model.getWeights()` first. The optimizer's state is not saved.
+   * `trainStep`, `await model.getWeights()` first. It holds no optimizer state (moments,
+   * momentum, step count), no shuffling state and no place in a schedule: to save training and
+   * go on with it, use `checkpoint()`.
    */
   toJSON(): ClassifierJSON {
     const host = this.#model.hostLayers('toJSON');

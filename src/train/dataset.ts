@@ -45,7 +45,8 @@ function iteratorOf(source: Iterable<Batch> | AsyncIterable<Batch>): BatchIterat
 
 /**
  * Walks one epoch of `dataset`: each batch checked and made into tensors (uploads where it
- * holds arrays), handed to `visit`, then released. Closes the iterator however the walk ends.
+ * holds arrays), handed to `visit`, then released; the first `skip` batches (done before a
+ * checkpoint) are only pulled from the iterator. Closes the iterator however the walk ends.
  */
 export async function walk(
   model: Model,
@@ -54,6 +55,7 @@ export async function walk(
   epoch: number,
   signal: AbortSignal | undefined,
   visit: (x: F32, y: Tensor, batch: number) => Promise<void>,
+  skip = 0,
 ): Promise<void> {
   const iterator = openBatches(where, dataset, epoch, false)!;
   let finished = false;
@@ -70,6 +72,7 @@ export async function walk(
         return;
       }
       signal?.throwIfAborted();
+      if (batch < skip) continue;
       const { x, y, owned } = batchTensors(model, `${where}: batch ${batch} of epoch ${epoch}`, next.value);
       try {
         await visit(x, y, batch);

@@ -7,7 +7,8 @@ import { evaluate, evaluateDataset } from './evaluation.js';
 import type { Model } from './model.js';
 import type { Dataset, FitDatasetOptions, History } from './options.js';
 import { step } from './step.js';
-import { earlyStopping, runEpochs, schedule } from './training-run.js';
+import { Checkpointer, checkpointPlan } from './checkpoint.js';
+import { earlyStopping, initialEpoch, runEpochs, schedule } from './training-run.js';
 
 type F32 = Tensor<'float32'>;
 
@@ -32,13 +33,35 @@ export async function fitDataset(model: Model, dataset: Dataset, options: FitDat
   const stopper = earlyStopping('fitDataset', options.earlyStopping, validation !== undefined, 'validationData');
   // A stream's length is unknown: a cosine schedule must say its totalSteps.
   const rateAt = schedule(model, 'fitDataset', options.learningRate, undefined);
-  return model.exclusive('fitDataset', () => fitBatches(model, dataset, epochs, pair, stopper, rateAt, options));
+  const start = initialEpoch(model, 'fitDataset', options.initialEpoch, epochs);
+  if (!start.resume && start.initialEpoch > 0 && options.learningRate !== undefined) {
+    const { epoch, step } = model.progress;
+    throw new ValueError(
+      `fitDataset: initialEpoch ${start.initialEpoch} with a learningRate schedule needs the model to stand at that epoch, but it stands at epoch ${epoch} (step ${step}): a stream's steps per epoch are unknown, so the schedule's step there is too`,
+    );
+  }
+  const run: Run = {
+    epochs,
+    initialEpoch: start.initialEpoch,
+    resume: start.resume,
+    checkpointer: new Checkpointer(model, 'fitDataset', checkpointPlan('fitDataset', options.checkpoint)),
+  };
+  return model.exclusive('fitDataset', () => fitBatches(model, dataset, run, pair, stopper, rateAt, options));
+}
+
+/** How a `fitDataset` runs, checked before it starts. */
+interface Run {
+  readonly epochs: number;
+  readonly initialEpoch: number;
+  /** Whether the run continues the model's progress at `initialEpoch` (its batch and schedule step). */
+  readonly resume: boolean;
+  readonly checkpointer: Checkpointer;
 }
 
 function fitBatches(
   model: Model,
   dataset: Dataset,
-  epochs: number,
+  run: Run,
   pair: boolean,
   stopper: EarlyStopping | null,
   rateAt: (step: number) => number,
@@ -47,24 +70,38 @@ function fitBatches(
   const validation = options.validationData;
   let steps = 0;
   const ctx = model.ctx;
+  const { checkpointer } = run;
   return runEpochs(model, {
     where: 'fitDataset',
-    epochs,
+    initialEpoch: run.initialEpoch,
+    epochs: run.epochs,
+    checkpointer,
+    resume: run.resume,
+    recovery: options.recovery,
+    dataOnDevice: false,
     stopper,
     onEpochEnd: options.onEpochEnd,
     validate:
       validation === undefined ? null
       : pair ? () => evaluate(model, ...(validation as readonly [F32, Tensor]))
       : (epoch) => evaluateDataset(model, validation as Dataset, epoch, options.signal),
-    train: (epoch, metrics, pacer) =>
-      walk(model, 'fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
+    train: async (epoch, metrics, pacer, resume, started) => {
+      const skip = resume?.batch ?? 0;
+      if (resume !== null) steps = resume.step;
+      model.startEpoch(epoch, skip, steps);
+      await started();
+      return walk(model, 'fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
         model.stillAlive('fitDataset');
+        if (checkpointer.due) await checkpointer.beforeStep();
         model.optimizer.setLearningRate(rateAt(steps++));
         step(model, x, y, metrics).dispose();
+        model.stepped();
+        checkpointer.stepped();
         // One submit per step: the device trains on it while the next batch is made and uploaded.
         await ctx.flush();
         options.onBatchEnd?.({ epoch, batch, rows: x.shape[0]! });
         if (pacer.due) await pacer.pause();
-      }),
+      }, skip);
+    },
   });
 }

@@ -7,7 +7,8 @@ import { evaluate } from './evaluation.js';
 import type { Model } from './model.js';
 import type { FitOptions, History } from './options.js';
 import { step } from './step.js';
-import { earlyStopping, runEpochs, schedule } from './training-run.js';
+import { Checkpointer, checkpointPlan } from './checkpoint.js';
+import { earlyStopping, initialEpoch, runEpochs, schedule } from './training-run.js';
 
 type F32 = Tensor<'float32'>;
 
@@ -37,9 +38,30 @@ export async function fit(model: Model, x: F32, y: Tensor, options: FitOptions =
     }
   }
   const stopper = earlyStopping('fit', options.earlyStopping, validation !== undefined || split !== undefined, 'validationData or validationSplit');
-  const rateAt = schedule(model, 'fit', options.learningRate, epochs * Math.ceil(trainRows / batchSize));
+  const batches = Math.ceil(trainRows / batchSize);
+  const rateAt = schedule(model, 'fit', options.learningRate, epochs * batches);
+  const start = initialEpoch(model, 'fit', options.initialEpoch, epochs);
+  const skip = start.resume ? model.progress.batch : 0;
+  if (skip >= batches && start.initialEpoch < epochs) {
+    throw new ValueError(
+      `fit: the model stands at batch ${skip} of epoch ${start.initialEpoch}, but this run's epochs have ${batches} batches of ${batchSize}: resume with the batchSize the checkpoint was made with`,
+    );
+  }
+  const run: Run = { epochs, batchSize, stopper, rateAt, initialEpoch: start.initialEpoch, resume: start.resume, checkpointer: new Checkpointer(model, 'fit', checkpointPlan('fit', options.checkpoint)) };
   options.signal?.throwIfAborted();
-  return model.exclusive('fit', () => fitSplit(model, x, y, rows, trainRows, epochs, batchSize, stopper, rateAt, options));
+  return model.exclusive('fit', () => fitSplit(model, x, y, rows, trainRows, run, options));
+}
+
+/** How a `fit` runs, checked before it starts. */
+interface Run {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly stopper: EarlyStopping | null;
+  readonly rateAt: (step: number) => number;
+  readonly initialEpoch: number;
+  /** Whether the run continues the model's progress at `initialEpoch` (see `FitOptions.initialEpoch`). */
+  readonly resume: boolean;
+  readonly checkpointer: Checkpointer;
 }
 
 /** `fitRows` on the first `rows` of `allRows`, validated on the rest when `validationSplit` held some out. */
@@ -49,17 +71,14 @@ async function fitSplit(
   y: Tensor,
   allRows: number,
   rows: number,
-  epochs: number,
-  batchSize: number,
-  stopper: EarlyStopping | null,
-  rateAt: (step: number) => number,
+  run: Run,
   options: FitOptions,
 ): Promise<History> {
   const ctx = model.ctx;
   // The held-out rows are the last ones, as Keras's validation_split takes them.
   const held = rows === allRows ? null : ([gatherRows(ctx, x, null, rows, allRows - rows), gatherRows(ctx, y, null, rows, allRows - rows)] as const);
   try {
-    return await fitRows(model, x, y, rows, epochs, batchSize, stopper, rateAt, options.validationData ?? held ?? undefined, options);
+    return await fitRows(model, x, y, rows, run, options.validationData ?? held ?? undefined, options);
   } finally {
     held?.[0].dispose();
     held?.[1].dispose();
@@ -71,25 +90,33 @@ function fitRows(
   x: F32,
   y: Tensor,
   rows: number,
-  epochs: number,
-  batchSize: number,
-  stopper: EarlyStopping | null,
-  rateAt: (step: number) => number,
+  run: Run,
   validation: readonly [F32, Tensor] | undefined,
   options: FitOptions,
 ): Promise<History> {
   const ctx = model.ctx;
+  const { batchSize, rateAt, checkpointer } = run;
   const batches = Math.ceil(rows / batchSize);
   return runEpochs(model, {
     where: 'fit',
-    epochs,
-    stopper,
+    initialEpoch: run.initialEpoch,
+    epochs: run.epochs,
+    checkpointer,
+    resume: run.resume,
+    recovery: options.recovery,
+    dataOnDevice: true,
+    stopper: run.stopper,
     onEpochEnd: options.onEpochEnd,
     validate: validation === undefined ? null : () => evaluate(model, validation[0], validation[1]),
-    train: async (epoch, metrics, pacer) => {
+    train: async (epoch, metrics, pacer, resume, started) => {
+      const first = resume?.batch ?? 0;
+      // The stream as it stood when the epoch first started, so its shuffle is drawn again.
+      if (resume !== null) model.random.state = resume.random;
+      model.startEpoch(epoch, first, epoch * batches + first);
+      await started();
       const order = options.shuffle === false ? null : ctx.tensor(model.random.permutation(rows));
       try {
-        for (let batch = 0; batch < batches; batch++) {
+        for (let batch = first; batch < batches; batch++) {
           model.stillAlive('fit');
           options.signal?.throwIfAborted();
           const start = batch * batchSize;
@@ -97,8 +124,11 @@ function fitRows(
           const xb = gatherRows(ctx, x, order, start, count);
           const yb = gatherRows(ctx, y, order, start, count);
           try {
+            if (checkpointer.due) await checkpointer.beforeStep();
             model.optimizer.setLearningRate(rateAt(epoch * batches + batch));
             step(model, xb, yb, metrics).dispose();
+            model.stepped();
+            checkpointer.stepped();
           } finally {
             xb.dispose();
             yb.dispose();

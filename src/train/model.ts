@@ -17,8 +17,25 @@ type F32 = Tensor<'float32'>;
 /** The formats a model exports to: ONNX and safetensors as bytes, TF.js as `ModelArtifacts`. */
 export type ExportFormat = 'onnx' | 'safetensors' | 'tfjs';
 
+/** Which public class a model is: what a checkpoint restores it as. */
+export type ModelKind = 'softmax-regression' | 'classifier';
+
+/**
+ * Where training got to, as a checkpoint saves it: the next epoch and the batch within it to
+ * run, the optimizer steps the run's schedule has counted, and the random stream's state at
+ * the start of that epoch (before its shuffle was drawn), so that resuming there draws the
+ * same order.
+ */
+export interface Progress {
+  epoch: number;
+  batch: number;
+  step: number;
+  random: number;
+}
+
 /** What a model is made of: its layers' sizes, the activation between them, and where its first weights come from. */
 export interface ModelShape {
+  readonly kind: ModelKind;
   readonly hidden: readonly number[];
   readonly activation: Activation;
   /** The initial weights of each layer, drawn from the model's random stream (which then shuffles `fit`'s batches). */
@@ -36,15 +53,17 @@ export interface ModelShape {
  * nothing read back.
  */
 export class Model {
+  readonly kind: ModelKind;
   readonly features: number;
   readonly classes: number;
   readonly hidden: readonly number[];
   readonly activation: Activation;
   readonly ctx: TrainingContext;
+  readonly progress: Progress;
   /** The options the model was made with, resolved. */
   readonly options: ResolvedOptions;
   readonly optimizer: Optimizer;
-  readonly classWeights: F32 | null;
+  classWeights: F32 | null;
   readonly random: Random;
   readonly layers: Dense[];
   /** The weights as last read or set, while nothing has changed them on the device since. */
@@ -57,6 +76,7 @@ export class Model {
 
   constructor(ctx: TrainingContext, o: ResolvedOptions, shape: ModelShape) {
     this.ctx = ctx;
+    this.kind = shape.kind;
     this.options = o;
     this.features = o.features;
     this.classes = o.classes;
@@ -74,6 +94,23 @@ export class Model {
     this.#host = initial.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
     this.classWeights = o.classWeights === null ? null : ctx.tensor(o.classWeights, [o.classes]);
     this.optimizer = createOptimizer(ctx, o.optimizer);
+    this.progress = { epoch: 0, batch: 0, step: 0, random: this.random.state };
+  }
+
+  /** An epoch starts at `batch`, `step` steps into its run's schedule, before its shuffle is drawn. */
+  startEpoch(epoch: number, batch: number, step: number): void {
+    Object.assign(this.progress, { epoch, batch, step, random: this.random.state });
+  }
+
+  /** A step was queued. */
+  stepped(): void {
+    this.progress.batch++;
+    this.progress.step++;
+  }
+
+  /** The epoch under way is done: the next starts at its first batch, with the stream as it stands. */
+  endEpoch(): void {
+    Object.assign(this.progress, { epoch: this.progress.epoch + 1, batch: 0, random: this.random.state });
   }
 
   /** The logits of `x`, intermediates freed. */
@@ -121,6 +158,12 @@ export class Model {
     });
     this.#version++;
     this.#host = layers.map(({ weight, bias }) => ({ weight: weight.slice(), bias: bias.slice() }));
+  }
+
+  /** The class weights made again on the context's backend now (the old ones were on a lost device). */
+  reuploadClassWeights(): void {
+    this.classWeights?.dispose();
+    this.classWeights = this.options.classWeights === null ? null : this.ctx.tensor(this.options.classWeights, [this.classes]);
   }
 
   /** The optimizer has changed the weights on the device: the host's copy is no longer them. */

@@ -182,6 +182,40 @@ export interface EarlyStoppingOptions {
 
 export const EARLY_STOPPING_KEYS = keysOf<EarlyStoppingOptions>({ monitor: true, patience: true, minDelta: true, restoreBestWeights: true });
 
+/** What `fit`'s and `fitDataset`'s `checkpoint.save` is told with each checkpoint. */
+export interface CheckpointInfo {
+  /**
+   * The `initialEpoch` to resume from: after an epoch's end, the next epoch; in the middle of
+   * one (`everySteps`), that epoch, whose first `batch` batches a resumed run then skips.
+   */
+  readonly epoch: number;
+  /** Optimizer steps the run's learning-rate schedule has counted so far. */
+  readonly step: number;
+}
+
+/**
+ * When `fit` and `fitDataset` hand a checkpoint (`model.checkpoint()`'s bytes) to the app, and
+ * how: `save` is awaited before training goes on, so it may write IndexedDB or a file. With
+ * neither `everyEpochs` nor `everySteps`, a checkpoint is made after every epoch. One made
+ * `everySteps` is written just before the next step is queued, or at the epoch's end when that
+ * comes first; each reads back only the weights and the optimizer's state.
+ *
+ * @example
+ * ```ts
+ * await model.fit(x, y, { epochs: 20, checkpoint: { everyEpochs: 1, save: (bytes) => idbPut('head', bytes) } });
+ * ```
+ */
+export interface CheckpointOptions {
+  /** Every this many epochs (counted from epoch 0, resumed runs included). */
+  readonly everyEpochs?: number;
+  /** Every this many optimizer steps (the run's schedule's steps). */
+  readonly everySteps?: number;
+  /** Receives each checkpoint; training waits for a returned promise. */
+  readonly save: (bytes: Uint8Array, info: CheckpointInfo) => void | Promise<void>;
+}
+
+export const CHECKPOINT_KEYS = keysOf<CheckpointOptions>({ everyEpochs: true, everySteps: true, save: true });
+
 /**
  * What `fit` takes: how long and how to train on tensors held by the context.
  *
@@ -218,6 +252,27 @@ export interface FitOptions {
    * own rate applies again.
    */
   readonly learningRate?: LearningRateSchedule;
+  /**
+   * The epoch to start at, as Keras's `initial_epoch`: epochs `initialEpoch` to `epochs - 1`
+   * run, numbered so in the logs, and a schedule spans all `epochs` (its step at epoch e,
+   * batch b is `e * batches + b`). Given on a model whose progress (`ctx.restore`d, or after
+   * an earlier run) stands at this epoch, the run continues it exactly: the shuffle is drawn
+   * from the stream as it stood at that epoch's start, and a checkpoint taken in the middle
+   * of the epoch skips the batches it had done. Early stopping's patience counts from the
+   * first epoch run. Default 0.
+   */
+  readonly initialEpoch?: number;
+  /** Hands checkpoints to the app as the run goes (see `CheckpointOptions`). */
+  readonly checkpoint?: CheckpointOptions;
+  /**
+   * Keeps the state each epoch starts from on the host (the weights and the optimizer's state,
+   * read back with the figures at each epoch's end), so that a lost WebGPU device costs at most
+   * the epoch under way: `fitDataset`
+   * goes on from there on the CPU; `fit`, whose rows were on the device, rejects with a
+   * `DeviceLostError` whose `checkpoint` holds it. It costs one read of that state per epoch.
+   * Default: on WebGPU, where that state is at most 64 MiB; never on the CPU, which is not lost.
+   */
+  readonly recovery?: boolean;
 }
 
 export const FIT_KEYS = keysOf<FitOptions>({
@@ -231,6 +286,9 @@ export const FIT_KEYS = keysOf<FitOptions>({
   onEpochEnd: true,
   onBatchEnd: true,
   learningRate: true,
+  initialEpoch: true,
+  checkpoint: true,
+  recovery: true,
 });
 
 /**
@@ -280,6 +338,30 @@ export interface FitDatasetOptions {
   readonly signal?: AbortSignal;
   /** As `fit`'s, counted in this run's steps; a cosine must give its `totalSteps` (the stream's length is unknown). */
   readonly learningRate?: LearningRateSchedule;
+  /**
+   * As `fit`'s: epochs `initialEpoch` to `epochs - 1` run. On a model whose progress stands at
+   * this epoch, the schedule's step count goes on from the model's, and a checkpoint taken in
+   * the middle of the epoch skips (reads and drops, untrained) as many batches of the stream as
+   * it had done. A schedule on a model that stands elsewhere is refused: a stream's position in
+   * steps is unknown. Default 0.
+   */
+  readonly initialEpoch?: number;
+  /**
+   * Hands checkpoints to the app as the run goes (see `CheckpointOptions`). A `fitDataset`
+   * checkpoint holds the model, the optimizer, the epoch, the batches done within it and the
+   * schedule's step, but not the data source's own position (an app's cursor, file offset or
+   * random sampler): a resumed run opens the dataset anew, as each epoch does.
+   */
+  readonly checkpoint?: CheckpointOptions;
+  /**
+   * Keeps the state each epoch starts from on the host (the weights and the optimizer's state,
+   * read back with the figures at each epoch's end), so that a lost WebGPU device costs at most
+   * the epoch under way: `fitDataset`
+   * goes on from there on the CPU; `fit`, whose rows were on the device, rejects with a
+   * `DeviceLostError` whose `checkpoint` holds it. It costs one read of that state per epoch.
+   * Default: on WebGPU, where that state is at most 64 MiB; never on the CPU, which is not lost.
+   */
+  readonly recovery?: boolean;
 }
 
 export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
@@ -290,6 +372,9 @@ export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
   onBatchEnd: true,
   signal: true,
   learningRate: true,
+  initialEpoch: true,
+  checkpoint: true,
+  recovery: true,
 });
 
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
@@ -318,6 +403,16 @@ export interface History {
   readonly valLoss: number[];
   /** Validation accuracy per epoch; empty without validation data. */
   readonly valAccuracy: number[];
+  /**
+   * Present where the WebGPU device was lost during `fitDataset` and training went on on the
+   * CPU: the epoch run again there (from the state kept at its start), and why the device went.
+   */
+  readonly deviceLost?: {
+    /** The first epoch trained on the CPU. */
+    readonly epoch: number;
+    /** The loss's reason, as `ctx.lost` gives it. */
+    readonly reason: string;
+  };
 }
 
 /** What `evaluate` resolves with. */

@@ -13,6 +13,16 @@ export class Random {
     this.#state = seed >>> 0;
   }
 
+  /** @internal Where the stream stands (a uint32), for a checkpoint to save and restore. */
+  get state(): number {
+    return this.#state;
+  }
+
+  /** @internal */
+  set state(state: number) {
+    this.#state = state >>> 0;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     this.#state = (this.#state + 0x6d2b79f5) >>> 0;

@@ -34,6 +34,7 @@ export class SoftmaxRegression extends TrainableModel {
   constructor(ctx: TrainingContext, options: SoftmaxRegressionOptions) {
     const o = resolveOptions(options);
     const model = new Model(ctx, o, {
+      kind: 'softmax-regression',
       hidden: [],
       activation: 'relu',
       init: (random) => {
@@ -70,7 +71,9 @@ export class SoftmaxRegression extends TrainableModel {
    * The model as plain JSON, for `ctx.loadSoftmaxRegression`. Synchronous, so it needs the
    * weights on the host: always so on the CPU, and on WebGPU after `fit`, `getWeights` or
    * `setWeights`; after a bare `trainStep` on WebGPU, `await model.getWeights()` first.
-   * The optimizer's state is not saved: a loaded model starts its optimizer afresh.
+   * It holds no optimizer state (moments, momentum, step count), no shuffling state and no
+   * place in a schedule: a loaded model starts its optimizer afresh. To save training and go
+   * on with it, use `checkpoint()`.
    */
   toJSON(): SoftmaxRegressionJSON {
     const host = this.#model.hostLayers('toJSON');

@@ -9,6 +9,15 @@ import type { ExportFormat, Model } from './model.js';
 import type { Dataset, Evaluation, FitDatasetOptions, FitOptions, History, PredictOptions, TopK } from './options.js';
 import { predict } from './prediction.js';
 import { trainStep } from './step.js';
+import { writeCheckpoint } from './checkpoint.js';
+
+/** Each public model's state, for the library's own files (restore.ts): not reachable from the package. */
+const models = new WeakMap<TrainableModel, Model>();
+
+/** The state behind a public model. */
+export function modelOf(model: TrainableModel): Model {
+  return models.get(model)!;
+}
 
 /** A float32 tensor. @inline */
 type F32 = Tensor<'float32'>;
@@ -28,6 +37,7 @@ export abstract class TrainableModel {
   /** @internal */
   protected constructor(model: Model) {
     this.#model = model;
+    models.set(this, model);
     this.features = model.features;
     this.classes = model.classes;
   }
@@ -116,6 +126,25 @@ export abstract class TrainableModel {
   async export(format: ExportFormat, options: ExportOptions = {}): Promise<Uint8Array | TfjsModelArtifacts> {
     checkArity('export', arguments.length, 2);
     return this.#model.export(format, options);
+  }
+
+  /**
+   * Everything training needs to go on exactly where it stands, as safetensors bytes: every
+   * layer's weights, the optimizer's state (moments, momentum buffers, its step count), the
+   * options, the epoch and batch reached, the learning-rate schedule's step and the shuffling
+   * stream's state. `ctx.restore(bytes)` makes the model again, on any context and backend;
+   * `fit` with `initialEpoch` then continues as if never stopped, bit for bit on the same
+   * backend. Reads back the weights and the optimizer's state, nothing else. (`toJSON` holds
+   * the weights only, for small models.)
+   *
+   * @example
+   * const bytes = await model.checkpoint();
+   * const again = await ctx.restore(bytes);
+   * await again.fit(x, y, { epochs: 10, initialEpoch: 5 });
+   */
+  async checkpoint(): Promise<Uint8Array> {
+    checkArity('checkpoint', arguments.length, 0);
+    return writeCheckpoint(this.#model, 'checkpoint');
   }
 
   /** Frees the weights and the optimizer's state. Safe to call twice. */

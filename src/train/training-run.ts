@@ -1,8 +1,10 @@
-import { ValueError } from '../errors.js';
+import { DeviceLostError, ValueError } from '../errors.js';
+import { internals } from '../internal.js';
 import type { Tensor } from '../tensor.js';
+import { encodeCheckpoint, hostStateBytes, readHostState, rebuild, type Checkpointer, type HostState } from './checkpoint.js';
 import { EarlyStopping } from './early-stopping.js';
 import type { LayerWeights } from './layers.js';
-import type { Model } from './model.js';
+import type { Model, Progress } from './model.js';
 import type { EarlyStoppingOptions, EpochLogs, Evaluation, History } from './options.js';
 import { learningRateSchedule, type LearningRateSchedule } from './schedules.js';
 
@@ -31,13 +33,32 @@ export class Pacer {
   }
 }
 
+/**
+ * Past this much weight and optimizer state, a run does not keep a host copy at each epoch's
+ * end unless asked (`recovery: true`): reading it back costs a transfer of that size per epoch.
+ */
+export const RECOVERY_BYTES = 64 * 2 ** 20;
+
 /** What `fit` and `fitDataset` each bring to the epochs they share. */
 export interface Epochs {
   readonly where: 'fit' | 'fitDataset';
+  /** The first epoch to run, as Keras's `initial_epoch`. */
+  readonly initialEpoch: number;
   readonly epochs: number;
+  readonly checkpointer: Checkpointer;
   readonly stopper: EarlyStopping | null;
-  /** Trains one pass over the data, adding its figures to `metrics` on the device. */
-  readonly train: (epoch: number, metrics: F32, pacer: Pacer) => Promise<void>;
+  /** Whether the first epoch continues the model's progress exactly (see `FitOptions.initialEpoch`). */
+  readonly resume: boolean;
+  /** `recovery` as given: keep the state each epoch starts from on the host, or leave it to the size. */
+  readonly recovery: boolean | undefined;
+  /** Whether the data lived on the device with the model (`fit`), so that a lost device ends the run. */
+  readonly dataOnDevice: boolean;
+  /**
+   * Trains one pass over the data, adding its figures to `metrics` on the device. It calls
+   * `model.startEpoch` (with `resume`, the progress to continue: its batch, step and random
+   * state), then awaits `started` before drawing its shuffle or queuing a step.
+   */
+  readonly train: (epoch: number, metrics: F32, pacer: Pacer, resume: Progress | null, started: () => Promise<void>) => Promise<void>;
   /** The validation scores after an epoch; null without validation data. */
   readonly validate: ((epoch: number) => Promise<Evaluation>) | null;
   readonly onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined;
@@ -46,32 +67,104 @@ export interface Epochs {
 /**
  * The epochs of a training run: each one trained, its figures read back once, validated,
  * logged and judged by early stopping; at the end the best weights restored if asked, and the
- * weights read back.
+ * weights read back. On a device that can be lost, the state each epoch starts from is kept on
+ * the host (see `RECOVERY_BYTES`); when the device goes, the model is made again from it on the
+ * CPU the context falls back to, and the epoch runs again there (or, where the data went with
+ * the device, the run rejects with that state as a checkpoint).
  */
 export async function runEpochs(model: Model, run: Epochs): Promise<History> {
-  const { where, validate } = run;
+  const { where } = run;
   let best: LayerWeights[] | null = null;
-  const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
+  const history = { loss: [] as number[], accuracy: [] as number[], valLoss: [] as number[], valAccuracy: [] as number[] };
+  let deviceLost: History['deviceLost'] | null = null;
   const pacer = new Pacer();
-  for (let epoch = 0; epoch < run.epochs; epoch++) {
-    const started = performance.now();
-    const metrics = model.ctx.tensor(new Float32Array(4));
-    let figures: Float32Array;
+  const lost = model.ctx[internals].backend().lost;
+  let isLost = false;
+  void lost?.then(() => void (isLost = true));
+  const keep = lost !== null && (run.recovery ?? hostStateBytes(model) <= RECOVERY_BYTES);
+  let kept: HostState | null = null;
+  let resume: Progress | null = run.resume ? { ...model.progress } : null;
+  // Kept at the run's first epoch's start, then read back with each epoch's figures.
+  const snapshot = keep ? () => readHostState(model, where) : null;
+  const started = async () => {
+    if (snapshot !== null && kept === null && !isLost) kept = await snapshot();
+  };
+  for (let epoch = run.initialEpoch; epoch < run.epochs; epoch++) {
     try {
-      await run.train(epoch, metrics, pacer);
+      const verdict = await runEpoch(model, run, epoch, pacer, resume, started, history, snapshot, (state) => void (kept = state));
+      resume = null;
+      if (verdict.best !== null) best = verdict.best;
+      if (verdict.stop) break;
+    } catch (error) {
+      // A lost device rejects a read at once, and ops on its tensors once the context has moved on.
+      if (lost === null || deviceLost !== null || !(error instanceof DeviceLostError || isLost)) throw error;
+      const loss = await lost;
+      const state = kept as HostState | null;
+      if (state === null) throw error;
       model.stillAlive(where);
-      figures = await metrics.read();
-    } finally {
-      metrics.dispose();
+      rebuild(model, where, state);
+      const from = state.progress.epoch;
+      for (const figures of Object.values(history)) figures.length = Math.min(figures.length, from - run.initialEpoch);
+      if (run.dataOnDevice) {
+        throw new DeviceLostError(
+          `${where}: the WebGPU device was lost (${loss.reason}) in epoch ${epoch}, and x and y with it. The model is on the CPU now, ` +
+            `as it stood at the start of epoch ${from}, and this error's checkpoint holds that state: make x and y again on this context ` +
+            `and go on with fit(x, y, { ..., initialEpoch: ${from} })`,
+          { cause: error, checkpoint: await encodeCheckpoint(model, state), epoch: from },
+        );
+      }
+      deviceLost = { epoch: from, reason: loss.reason };
+      resume = state.progress;
+      epoch = from - 1;
     }
-    const scores = await endEpoch(model, where, epoch, started, figures, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
-    const verdict = await judge(model, where, run.stopper, epoch, scores);
-    if (verdict.best !== null) best = verdict.best;
-    if (verdict.stop) break;
   }
   if (best !== null) model.setLayers(where, best, (l, field) => `layers[${l}].${field}`);
   await settle(model, where);
-  return history;
+  return deviceLost === null ? history : { ...history, deviceLost };
+}
+
+/** One epoch of `runEpochs`: trained, read back, logged, checkpointed and judged. */
+async function runEpoch(
+  model: Model,
+  run: Epochs,
+  epoch: number,
+  pacer: Pacer,
+  resume: Progress | null,
+  started: () => Promise<void>,
+  history: History,
+  snapshot: (() => Promise<HostState>) | null,
+  keep: (state: HostState) => void,
+): Promise<{ stop: boolean; best: LayerWeights[] | null }> {
+  const { where, validate } = run;
+  const time = performance.now();
+  const metrics = model.ctx.tensor(new Float32Array(4));
+  let figures: Float32Array;
+  try {
+    await run.train(epoch, metrics, pacer, resume, started);
+    model.stillAlive(where);
+    model.endEpoch();
+    // The state the next epoch starts from, read back with this one's figures, in one wait.
+    const [read, state] = await Promise.all([metrics.read(), snapshot?.() ?? null]);
+    figures = read;
+    if (state !== null) keep(state);
+  } finally {
+    metrics.dispose();
+  }
+  const scores = await endEpoch(model, where, epoch, time, figures, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
+  await run.checkpointer.epochEnded();
+  return judge(model, where, run.stopper, epoch, scores);
+}
+
+/**
+ * A run's first epoch, checked against `epochs`, and whether the run continues the model's
+ * progress exactly: only where `initialEpoch` was given and the model stands at that epoch.
+ */
+export function initialEpoch(model: Model, where: string, given: number | undefined, epochs: number): { initialEpoch: number; resume: boolean } {
+  const initial = given ?? 0;
+  if (!Number.isSafeInteger(initial) || initial < 0 || initial > epochs) {
+    throw new ValueError(`${where}: initialEpoch must be an integer in [0, epochs] = [0, ${epochs}], got ${String(given)}`);
+  }
+  return { initialEpoch: initial, resume: given !== undefined && model.progress.epoch === initial };
 }
 
 /** The early-stopping rule of a run, checked before any work; null without one. */
