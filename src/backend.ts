@@ -114,6 +114,8 @@ export interface GatherPlan {
   readonly rows: number;
   readonly cols: number;
   readonly start: number;
+  /** The source holds float16 (half bits) and the rows come out widened to float32: a batch of float16 `x`. */
+  readonly widen: boolean;
 }
 
 /** One SGD step over `elements` parameters (see `SgdOptions`). */
@@ -207,8 +209,8 @@ export interface BackendLinearCrossEntropyResult {
  */
 export interface GpuBufferAccess {
   readonly device: GPUDevice;
-  /** A storage over `elements` values of an app's buffer from byte `offset`; never pooled, never destroyed. */
-  borrow(buffer: GPUBuffer, offset: number, elements: number): Storage;
+  /** A storage over `elements` values of `dtype` in an app's buffer from byte `offset`; never pooled, never destroyed. */
+  borrow(buffer: GPUBuffer, offset: number, elements: number, dtype: DType): Storage;
   /** Submits the work queued so far (which includes the writes of `storage`) and returns its buffer. */
   bufferOf(storage: Storage): Promise<GPUBuffer>;
 }
@@ -229,8 +231,10 @@ export interface Backend {
   readonly gpuBuffers: GpuBufferAccess | null;
   /** The WebAssembly build computing, on the Wasm CPU backend; absent on the others. */
   readonly wasmBuild?: 'relaxed-simd' | 'simd';
-  upload(data: Float32Array | Int32Array): Storage;
-  read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array>;
+  /** A storage holding a copy of `data`: float32, int32, or float16 as half bits. */
+  upload(data: Float32Array | Int32Array | Uint16Array): Storage;
+  /** The elements as stored: a float16 storage gives its half bits. */
+  read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array | Uint16Array>;
   release(storage: Storage): void;
   matmul(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan): Storage;
   softmax(z: Storage, plan: RowsPlan): Storage;
@@ -256,7 +260,7 @@ export interface Backend {
   topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void;
   /** Sums `rows` rows of `cols` columns into `cols` column totals. */
   sumRows(t: Storage, plan: RowsPlan): Storage;
-  /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order). */
+  /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order), or widens rows of a float16 one. */
   gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage;
   /** Updates `param` (and the velocity, if any) in place. */
   sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void;

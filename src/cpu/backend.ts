@@ -23,7 +23,7 @@ import { matmul } from './matmul.js';
 import { activation, activationBackward } from './activation.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
-import { CpuStorage, elements, floats, ints } from './storage.js';
+import { CpuStorage, elements, floats, halves, ints } from './storage.js';
 import { OpTimer } from './timer.js';
 import { topK } from './top-k.js';
 import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './train.js';
@@ -43,11 +43,12 @@ export class CpuBackend implements Backend {
   #heldBytes = 0;
   #peakBytes = 0;
 
-  upload(data: Float32Array | Int32Array): Storage {
+  upload(data: Float32Array | Int32Array | Uint16Array): Storage {
     return this.#store(data.slice());
   }
 
-  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
+  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array | Uint16Array> {
+    if (dtype === 'float16') return halves(storage).slice();
     return dtype === 'int32' ? ints(storage).slice() : floats(storage).slice();
   }
 
@@ -55,7 +56,7 @@ export class CpuBackend implements Backend {
     this.#heldBytes -= storage.byteLength;
   }
 
-  #store(data: Float32Array | Int32Array): CpuStorage {
+  #store(data: Float32Array | Int32Array | Uint16Array): CpuStorage {
     this.#heldBytes += data.byteLength;
     this.#peakBytes = Math.max(this.#peakBytes, this.#heldBytes);
     return new CpuStorage(data);
@@ -187,8 +188,9 @@ export class CpuBackend implements Backend {
     return this.#timer.timed(label, run);
   }
 
-  peek(storage: Storage): Float32Array | Int32Array {
-    return elements(storage);
+  peek(storage: Storage): Float32Array | Int32Array | null {
+    const data = elements(storage);
+    return data instanceof Uint16Array ? null : data;
   }
 
   async flush(): Promise<void> {}

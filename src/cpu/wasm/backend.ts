@@ -55,13 +55,22 @@ export class WasmBackend implements Backend {
     this.#fns = kernels.fns;
   }
 
-  upload(data: Float32Array | Int32Array): Storage {
+  upload(data: Float32Array | Int32Array | Uint16Array): Storage {
+    if (data instanceof Uint16Array) {
+      const s = this.#heap.storage(data.length, 2);
+      this.#heap.u16().set(data, s.offset >> 1);
+      return s;
+    }
     const s = this.#heap.storage(data.length);
     (data instanceof Int32Array ? this.#heap.i32() : this.#heap.f32()).set(data, s.offset >> 2);
     return s;
   }
 
-  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
+  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array | Uint16Array> {
+    if (dtype === 'float16') {
+      const s = this.#own(storage);
+      return this.#heap.u16().slice(s.offset >> 1, (s.offset >> 1) + s.length);
+    }
     return this.#view(storage, dtype).slice();
   }
 
@@ -170,6 +179,15 @@ export class WasmBackend implements Backend {
       const source = this.#own(t);
       const order = indices === null ? null : this.#own(indices);
       const out = this.#heap.storage(rows * cols);
+      if (plan.widen) {
+        // In increasing order: each row's last step may spill past its end (kernels/float16.ts).
+        const i32 = this.#heap.i32();
+        for (let r = 0; r < rows; r++) {
+          const row = order === null ? start + r : i32[(order.offset >> 2) + start + r]!;
+          this.#fns.widen_f16(source.offset + row * cols * 2, out.offset + r * cols * 4, cols);
+        }
+        return out;
+      }
       // Bits move unchanged, so int32 and float32 rows copy alike through an Int32Array.
       const i32 = this.#heap.i32();
       const from = source.offset >> 2;

@@ -1,4 +1,5 @@
 import gatherRowsWgsl from '../../../shaders/gather_rows.wgsl?raw';
+import gatherRowsF16Wgsl from '../../../shaders/gather_rows_f16.wgsl?raw';
 import metricsWgsl from '../../../shaders/metrics.wgsl?raw';
 import optimizersWgsl from '../../../shaders/optimizers.wgsl?raw';
 import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan } from '../../backend.js';
@@ -8,18 +9,22 @@ import { rowLibrary } from './rows.js';
 
 const WG = 256;
 
-/** The rows of a batch, in order or by index (shaders/gather_rows.wgsl). */
+/**
+ * The rows of a batch, in order or by index (shaders/gather_rows.wgsl); from a float16 source,
+ * widened to float32 (shaders/gather_rows_f16.wgsl).
+ */
 export function gatherRows(host: KernelHost, t: GpuStorage, indices: GpuStorage | null, plan: GatherPlan): GpuStorage {
   const elements = plan.rows * plan.cols;
-  const out = host.output(elements, 'batch');
+  const out = host.output(elements, plan.widen ? 'batch (widened)' : 'batch');
+  const part = plan.widen ? { name: 'gather_rows_f16.wgsl', code: gatherRowsF16Wgsl } : { name: 'gather_rows.wgsl', code: gatherRowsWgsl };
   const spec = {
-    shader: host.shader([{ name: 'gather_rows.wgsl', code: gatherRowsWgsl }]),
+    shader: host.shader([part]),
     entryPoint: 'main',
     constants: { WG, IN_ORDER: indices === null ? 1 : 0 },
     bindings: signature(2, 1),
   };
   host.dispatch(
-    `gatherRows ${plan.rows}x${plan.cols}`,
+    `gatherRows${plan.widen ? ' f16' : ''} ${plan.rows}x${plan.cols}`,
     spec,
     [t.binding, indices?.binding ?? host.unusedRead, out.binding],
     params(['u32', plan.rows], ['u32', plan.cols], ['u32', plan.start]),
