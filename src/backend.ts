@@ -94,6 +94,8 @@ export interface LinearCrossEntropyPlan {
   readonly crossEntropy: CrossEntropyPlan;
   /** With `crossEntropy.withGrad`: also `gradX` (a model's step needs only the parameters'). */
   readonly withGradX: boolean;
+  /** `x` holds float16: each chunk of its rows is widened to float32 as it is read, never the whole `x` at once. */
+  readonly float16X: boolean;
   /**
    * Where given, each chunk's logits also feed a metrics accumulator as `accumulateMetrics`
    * would (the correct and counted rows, the rows), and the loss is added times `lossScale`.

@@ -610,9 +610,10 @@ export class Context {
       withGrad,
     );
     if (plan.chunkRows !== null) this.#checkBytes(`${where} (chunkRows)`, [plan.chunkRows, plan.crossEntropy.classes]);
-    const r = this.#widening(where, [[x, sx], [weight, sweight]], ([wx, wweight]) =>
+    // x stays float16: the backend widens it a chunk of rows at a time (plan.float16X).
+    const r = this.#widening(where, [[weight, sweight]], ([wweight]) =>
       this.#withClassWeights(backend, options.classWeights, weights.storage, (sw) =>
-        backend.linearCrossEntropy(wx!, wweight!, sbias, targetInternals.storage, sw, null, plan),
+        backend.linearCrossEntropy(sx, wweight!, sbias, targetInternals.storage, sw, null, plan),
       ),
     );
     const adopt = (storage: Storage | null, shape: Shape) => (storage === null ? null : this.#adopt(storage, shape, 'float32', null));

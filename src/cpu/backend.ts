@@ -23,6 +23,7 @@ import { matmul } from './matmul.js';
 import { activation, activationBackward } from './activation.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
+import { fromHalves } from '../float16.js';
 import { CpuStorage, elements, floats, halves, ints } from './storage.js';
 import { OpTimer } from './timer.js';
 import { topK } from './top-k.js';
@@ -101,7 +102,7 @@ export class CpuBackend implements Backend {
     return this.#timed(`linearCrossEntropy ${rows}x${plan.features}x${classes}`, () => {
       const targets = plan.crossEntropy.target === 'index' ? ints(target) : floats(target);
       const r = linearCrossEntropy(
-        floats(x),
+        plan.float16X ? fromHalves(halves(x)) : floats(x),
         floats(weight),
         bias === null ? null : floats(bias),
         targets,

@@ -83,7 +83,7 @@ export function planLinearCrossEntropy(
   const logits = { shape: [rows, classes], dtype: 'float32' as const };
   const { plan: crossEntropy, lossShape } = planCrossEntropy(where, logits, target, labels, classWeights, options, withGrad);
   return {
-    plan: { features, transposeWeight, hasBias: bias !== null, chunkRows, crossEntropy, withGradX: withGrad, metricsLossScale: null },
+    plan: { features, transposeWeight, hasBias: bias !== null, chunkRows, crossEntropy, withGradX: withGrad, metricsLossScale: null, float16X: x.dtype === 'float16' },
     lossShape,
   };
 }

@@ -200,7 +200,8 @@ export class WebGPUBackend implements Backend {
     try {
       return linearCrossEntropy(
         this.#host,
-        whole(x),
+        // float16 x is only ever read through the widening gather, which binds from the offset.
+        plan.float16X ? gpu(x) : whole(x),
         whole(weight),
         bias === null ? null : whole(bias),
         whole(target),

@@ -1,4 +1,5 @@
 import type { BackendLinearCrossEntropyResult, LinearCrossEntropyPlan, MatmulPlan } from '../../backend.js';
+import { fromHalves } from '../../float16.js';
 import { meanDenominator } from '../cross-entropy.js';
 import { linearCrossEntropy as referenceLinearCrossEntropy } from '../linear-cross-entropy.js';
 import { accumulateMetrics } from '../train.js';
@@ -47,6 +48,8 @@ export function linearCrossEntropy(
   const gradBias = withGrad && bias !== null ? heap.storage(c) : null;
   const z = heap.storage(chunk * c);
   const dz = withGrad ? heap.storage(chunk * c) : null;
+  // float16 x: each chunk's rows widened here (kernels/float16.ts), so x is never held as float32 whole.
+  const xWide = plan.float16X ? heap.storage(chunk * d) : null;
   // The first chunk writes the parameter gradients; later ones add theirs through these.
   const part = withGrad && chunk < n ? heap.storage(d * c) : null;
   const columns = gradBias !== null && chunk < n ? heap.storage(c) : null;
@@ -56,7 +59,11 @@ export function linearCrossEntropy(
   // The matmul may allocate scratch and grow the memory: views are taken afresh after each one.
   for (let first = 0; first < n; first += chunk) {
     const r = Math.min(chunk, n - first);
-    const xc = new WasmStorage(heap, x.offset + first * d * 4, r * d);
+    let xc = new WasmStorage(heap, x.offset + first * d * 4, r * d);
+    if (xWide !== null) {
+      fns.widen_f16(x.offset + first * d * 2, xWide.offset, r * d);
+      xc = new WasmStorage(heap, xWide.offset, r * d);
+    }
     const yc = new WasmStorage(heap, target.offset + first * 4, r);
     const zc = new WasmStorage(heap, z.offset, r * c);
     matmul(kernels, zc, xc, weight, bias, linear(r, d, c, false, plan.transposeWeight));
@@ -83,7 +90,7 @@ export function linearCrossEntropy(
       if (!firstChunk) add(view(heap.f32(), gradBias), view(heap.f32(), columns!));
     }
   }
-  for (const s of [z, dz, part, columns]) if (s !== null) heap.release(s);
+  for (const s of [z, dz, part, columns, xWide]) if (s !== null) heap.release(s);
 
   let loss = rowLoss;
   if (reduction !== 'none') {
@@ -115,7 +122,7 @@ function viaReference(
   const { heap } = kernels;
   const f32 = heap.f32();
   const r = referenceLinearCrossEntropy(
-    view(f32, x),
+    plan.float16X ? fromHalves(heap.u16().subarray(x.offset >> 1, (x.offset >> 1) + x.length)) : view(f32, x),
     view(f32, weight),
     bias === null ? null : view(f32, bias),
     plan.crossEntropy.target === 'index' ? view(heap.i32(), target) : view(f32, target),

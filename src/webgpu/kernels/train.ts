@@ -1,30 +1,27 @@
 import gatherRowsWgsl from '../../../shaders/gather_rows.wgsl?raw';
-import gatherRowsF16Wgsl from '../../../shaders/gather_rows_f16.wgsl?raw';
 import metricsWgsl from '../../../shaders/metrics.wgsl?raw';
 import optimizersWgsl from '../../../shaders/optimizers.wgsl?raw';
 import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
+import { widenRows } from './float16.js';
 import type { GpuStorage } from '../storage.js';
 import { rowLibrary } from './rows.js';
 
 const WG = 256;
 
-/**
- * The rows of a batch, in order or by index (shaders/gather_rows.wgsl); from a float16 source,
- * widened to float32 (shaders/gather_rows_f16.wgsl).
- */
+/** The rows of a batch, in order or by index (shaders/gather_rows.wgsl); float16 rows widened (./float16.ts). */
 export function gatherRows(host: KernelHost, t: GpuStorage, indices: GpuStorage | null, plan: GatherPlan): GpuStorage {
+  if (plan.widen) return widenRows(host, t, indices, plan);
   const elements = plan.rows * plan.cols;
-  const out = host.output(elements, plan.widen ? 'batch (widened)' : 'batch');
-  const part = plan.widen ? { name: 'gather_rows_f16.wgsl', code: gatherRowsF16Wgsl } : { name: 'gather_rows.wgsl', code: gatherRowsWgsl };
+  const out = host.output(elements, 'batch');
   const spec = {
-    shader: host.shader([part]),
+    shader: host.shader([{ name: 'gather_rows.wgsl', code: gatherRowsWgsl }]),
     entryPoint: 'main',
     constants: { WG, IN_ORDER: indices === null ? 1 : 0 },
     bindings: signature(2, 1),
   };
   host.dispatch(
-    `gatherRows${plan.widen ? ' f16' : ''} ${plan.rows}x${plan.cols}`,
+    `gatherRows ${plan.rows}x${plan.cols}`,
     spec,
     [t.binding, indices?.binding ?? host.unusedRead, out.binding],
     params(['u32', plan.rows], ['u32', plan.cols], ['u32', plan.start]),
