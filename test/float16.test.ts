@@ -300,6 +300,16 @@ describe('float16 in app GPU buffers', () => {
     await a.fit(x16, y, { epochs: 2, batchSize: 8 });
     await b.fit(ctx.tensor(rounded(raw), [rows, features]), y, { epochs: 2, batchSize: 8 });
     expect(await a.getWeights()).toEqual(await b.getWeights());
+    // The fused loss reads the app's halves in place, a chunk of rows at a time.
+    const w = ctx.tensor(uniform(features * classes, 26), [features, classes]);
+    const x32 = ctx.tensor(rounded(raw), [rows, features]);
+    for (const chunkRows of [16, rows]) {
+      const on16 = ctx.linearCrossEntropyWithGrad(x16, w, y, { chunkRows });
+      const on32 = ctx.linearCrossEntropyWithGrad(x32, w, y, { chunkRows });
+      expect(await on16.loss.read()).toEqual(await on32.loss.read());
+      expect(await on16.gradX.read()).toEqual(await on32.gradX.read());
+      expect(await on16.gradWeight.read()).toEqual(await on32.gradWeight.read());
+    }
     expect(() => ctx.tensorFromGPUBuffer(buffer, [rows + 1, features], 'float16')).toThrow(/needs 588 bytes from byteOffset 0, but buffer 'app halves' holds 576 bytes/);
     ctx.destroy();
     buffer.destroy();
