@@ -13,6 +13,8 @@ import type { WasmKernels } from './module.js';
  * large enough that a batch's gradient is usually formed in one chunk, with nothing to add up.
  */
 const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
+/** A chunk of float16 x widened to float32 stays within this many bytes unless `chunkRows` says otherwise. */
+const WIDE_X_CHUNK_BYTES = 4 * 2 ** 20;
 
 /**
  * `linearCrossEntropy` on the Wasm kernels, a chunk of rows at a time as the reference runs it
@@ -38,7 +40,9 @@ export function linearCrossEntropy(
   if (!wasmCoversCrossEntropy(ce)) return viaReference(kernels, x, weight, bias, target, classWeights, metrics, plan);
   const { rows: n, classes: c, reduction, withGrad } = ce;
   const d = plan.features;
-  const chunk = Math.max(1, Math.min(n, plan.chunkRows ?? Math.floor(LOGITS_CHUNK_BYTES / (4 * c))));
+  // A float16 x is widened a chunk at a time, within WIDE_X_CHUNK_BYTES as on WebGPU.
+  const byDefault = Math.min(Math.floor(LOGITS_CHUNK_BYTES / (4 * c)), plan.float16X ? Math.floor(WIDE_X_CHUNK_BYTES / (4 * d)) : Infinity);
+  const chunk = Math.max(1, Math.min(n, plan.chunkRows ?? byDefault));
   const denominator = meanDenominator(view(heap.i32(), target), classWeights === null ? null : view(heap.f32(), classWeights), ce);
   const scale = reduction !== 'mean' ? 1 : denominator !== 0 ? 1 / denominator : 0;
 

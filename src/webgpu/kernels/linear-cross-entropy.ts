@@ -16,6 +16,8 @@ const MEAN = 4;
 const REDUCE_WG = 256;
 /** A chunk's logits stay within this many bytes unless `chunkRows` says otherwise. */
 export const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
+/** A chunk of float16 x widened to float32 stays within this many bytes unless `chunkRows` says otherwise. */
+export const WIDE_X_CHUNK_BYTES = 4 * 2 ** 20;
 /** Chunks of at least this many rows are cut at a multiple of it, whole tiles for the matmuls. */
 const ROW_ALIGN = 64;
 
@@ -29,6 +31,8 @@ export function chunkRows(host: KernelHost, plan: LinearCrossEntropyPlan): numbe
   if (plan.chunkRows !== null) return Math.max(1, Math.min(plan.chunkRows, rows));
   const budget = Math.min(LOGITS_CHUNK_BYTES, host.limits.maxStorageBufferBindingSize);
   let r = Math.max(1, Math.floor(budget / (classes * 4)));
+  // A float16 x is widened a chunk at a time: a bounded chunk keeps its float32 copy small.
+  if (plan.float16X) r = Math.min(r, Math.max(1, Math.floor(WIDE_X_CHUNK_BYTES / (plan.features * 4))));
   if (r >= ROW_ALIGN) r -= r % ROW_ALIGN;
   return Math.max(1, Math.min(r, rows));
 }
