@@ -1,7 +1,7 @@
 // float16 storage against float32, side by side in one run (issue 14 §3), on WebGPU and on the
 // CPU backend (WebAssembly):
 //
-//   npm run bench:float16 [-- --reps 5 --backends webgpu,cpu]
+//   npm run bench:float16 [-- --reps 5 --backends webgpu,cpu --cases fit-epoch-8000x784x10,...]
 //
 // - `fit` epoch: a softmax regression over x [8000, 784] (MNIST's shape, uniform pixels in
 //   [0, 1)), batch 128, SGD: time per epoch, and the context's peakBytes over one epoch from a
@@ -18,11 +18,12 @@ import { createContext, type Context, type Tensor } from 'webgpu-softmax';
 type Backend = 'webgpu' | 'cpu';
 type Dtype = 'float32' | 'float16';
 
-const { reps, backends } = parseOrExit('bench/float16', () => {
-  const args = parseOptions(process.argv.slice(2), { reps: { type: 'string' }, backends: { type: 'string' } });
+const { reps, backends, only } = parseOrExit('bench/float16', () => {
+  const args = parseOptions(process.argv.slice(2), { reps: { type: 'string' }, backends: { type: 'string' }, cases: { type: 'string' } });
   return {
     reps: Number(args.reps ?? 5),
     backends: (args.backends ?? 'webgpu,cpu').split(',') as Backend[],
+    only: args.cases?.split(',') ?? null,
   };
 });
 
@@ -152,7 +153,7 @@ interface Row {
 
 const rows: Row[] = [];
 for (const backend of backends) {
-  for (const c of CASES) {
+  for (const c of CASES.filter((k) => only === null || only.includes(k.id))) {
     const peakBytes = { float32: await peakOf(backend, c, 'float32'), float16: await peakOf(backend, c, 'float16') };
     const ctx = await open(backend);
     const adapter = ctx.adapter === null ? 'cpu' : `${ctx.adapter.vendor} ${ctx.adapter.architecture}`.trim();

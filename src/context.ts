@@ -18,7 +18,7 @@ import { checkLinearCrossEntropyCall, planLinearCrossEntropy, type LinearCrossEn
 import { checkMatmulCall, planMatmul, type MatmulOptions } from './ops/matmul.js';
 import { planRows } from './ops/rows.js';
 import { checkSumCall, planSum, type SumOptions } from './ops/sum.js';
-import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
+import { formatShape, sizeOf, type Shape } from './shape.js';
 import { Tensor, tensorInternals, type DType, type Internals, type TensorOwner } from './tensor.js';
 import { bytesPerElement } from './dtype.js';
 import { internals, type ContextInternals } from './internal.js';
@@ -214,8 +214,6 @@ export class Context {
    * destroys the buffer, and ops see what the app last wrote there before they run. Class ids
    * in such a tensor are not range-checked on the host, which would need a read-back. A buffer
    * of another device is reported by the next read or flush, as a `ContextMismatchError`.
-   *
-   * @example
    * A `'float16'` tensor reads two halves per 32-bit word (as ONNX Runtime Web's float16
    * outputs hold them), so its bytes are rounded up to whole words in the buffer.
    *

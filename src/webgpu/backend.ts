@@ -111,7 +111,11 @@ export class WebGPUBackend implements Backend {
       // Two halves to a word; writeBuffer takes whole words, so an odd count is padded.
       const words = Math.ceil(data.length / 2);
       const storage = new GpuStorage(this.#host.scratch(words, 'tensor (float16)'), data.length, 0, false, 2);
-      const padded = data.length % 2 === 0 ? data : Uint16Array.from({ length: words * 2 }, (_, i) => data[i] ?? 0);
+      let padded = data;
+      if (data.length % 2 === 1) {
+        padded = new Uint16Array(words * 2);
+        padded.set(data);
+      }
       if (words > 0) this.#device.queue.writeBuffer(storage.buffer, 0, padded);
       return storage;
     }

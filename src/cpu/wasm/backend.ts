@@ -240,8 +240,8 @@ export class WasmBackend implements Backend {
   }
 
   /** A view into the Wasm memory: valid until the next op allocates (which may grow the memory). */
-  peek(storage: Storage): Float32Array {
-    return this.#floats(storage);
+  peek(storage: Storage): Float32Array | null {
+    return this.#own(storage).elementBytes === 2 ? null : this.#floats(storage);
   }
 
   profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {

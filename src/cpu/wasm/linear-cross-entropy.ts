@@ -14,7 +14,7 @@ import type { WasmKernels } from './module.js';
  */
 const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
 /** A chunk of float16 x widened to float32 stays within this many bytes unless `chunkRows` says otherwise. */
-const WIDE_X_CHUNK_BYTES = 4 * 2 ** 20;
+const WIDE_X_CHUNK_BYTES = 2 ** 20;
 
 /**
  * `linearCrossEntropy` on the Wasm kernels, a chunk of rows at a time as the reference runs it

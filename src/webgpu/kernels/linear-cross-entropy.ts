@@ -17,7 +17,7 @@ const REDUCE_WG = 256;
 /** A chunk's logits stay within this many bytes unless `chunkRows` says otherwise. */
 export const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
 /** A chunk of float16 x widened to float32 stays within this many bytes unless `chunkRows` says otherwise. */
-export const WIDE_X_CHUNK_BYTES = 4 * 2 ** 20;
+export const WIDE_X_CHUNK_BYTES = 2 ** 20;
 /** Chunks of at least this many rows are cut at a multiple of it, whole tiles for the matmuls. */
 const ROW_ALIGN = 64;
 
