@@ -178,6 +178,33 @@ for (const backend of backends) {
   }
 }
 
+/**
+ * The one kernel a float16 epoch changes, timed by the device (timestamp-query on WebGPU, wall
+ * time per op on the CPU): the gather of each batch's x, widening or copying. Whole-epoch wall
+ * times on a shared machine swing more than the difference; this isolates it.
+ */
+async function gatherTimes(backend: Backend): Promise<Record<Dtype, number> | null> {
+  const ctx = await open(backend);
+  try {
+    const out = { float32: 0, float16: 0 };
+    for (const dtype of ['float32', 'float16'] as const) {
+      const w = fitEpoch().make(ctx, dtype);
+      await w.run();
+      const profile = await ctx.profile(() => w.run());
+      w.dispose();
+      if (profile.source === 'unavailable') return null;
+      const gathers = profile.kernels.filter((k) => k.label.startsWith('gatherRows') && k.label.endsWith(`x${EPOCH.features}`));
+      out[dtype] = median(gathers.map((k) => k.ms));
+    }
+    return out;
+  } finally {
+    ctx.destroy();
+  }
+}
+
+const gathers: Partial<Record<Backend, Record<Dtype, number> | null>> = {};
+for (const backend of backends) if (only === null || only.includes('fit-epoch-8000x784x10')) gathers[backend] = await gatherTimes(backend);
+
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const lines = [
   `| backend | case | ms float16 / float32 | time ÷ | peak MiB float16 / float32 | peakBytes ÷ |`,
@@ -187,8 +214,11 @@ const lines = [
       `| ${r.backend} (${r.adapter}) | ${r.title} | ${r.ms.float16.toFixed(1)} / ${r.ms.float32.toFixed(1)} | ${(r.ms.float16 / r.ms.float32).toFixed(2)} | ${mb(r.peakBytes.float16)} / ${mb(r.peakBytes.float32)} | ${(r.peakBytes.float16 / r.peakBytes.float32).toFixed(2)} |`,
   ),
 ];
+for (const [backend, g] of Object.entries(gathers)) {
+  lines.push(g === null || g === undefined ? `\n${backend}: no kernel times` : `\n${backend}: the batch gather of x [${EPOCH.batch}, ${EPOCH.features}], median per step: float16 ${g.float16.toFixed(3)} ms, float32 ${g.float32.toFixed(3)} ms (÷ ${(g.float16 / g.float32).toFixed(2)})`);
+}
 console.log(lines.join('\n'));
 await mkdir('bench/results', { recursive: true });
 const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-float16.json`;
-await writeFile(file, JSON.stringify({ reps, rows }, null, 2));
+await writeFile(file, JSON.stringify({ reps, rows, gathers }, null, 2));
 console.error(`wrote ${file}`);
