@@ -116,7 +116,14 @@ describe.each(BACKENDS)('float16 tensors on %s', (name: BackendName) => {
     expect(await ctx.tensor(data, [9]).read({ dtype: 'float16' })).toEqual(toHalves(data));
     const one = ctx.tensor(new Uint16Array([0x3555]), [1, 1], 'float16');
     expect(await one.read()).toEqual(Float32Array.of(fromHalves(Uint16Array.of(0x3555))[0]!));
-    for (const t of [x, one]) t.dispose();
+    // Empty ones too, through an op.
+    const empty = ctx.tensor(new Float32Array(0), [0, 3], 'float16');
+    expect(await empty.read()).toEqual(new Float32Array(0));
+    expect(await empty.read({ dtype: 'float16' })).toEqual(new Uint16Array(0));
+    const p = ctx.softmax(empty);
+    expect(p.shape).toEqual([0, 3]);
+    expect(await p.read()).toEqual(new Float32Array(0));
+    for (const t of [x, one, empty, p]) t.dispose();
   });
 
   /** The op on float16 inputs, and on float32 tensors of the rounded values, here and on the float64 reference. */
