@@ -94,6 +94,8 @@ export interface LinearCrossEntropyPlan {
   readonly crossEntropy: CrossEntropyPlan;
   /** With `crossEntropy.withGrad`: also `gradX` (a model's step needs only the parameters'). */
   readonly withGradX: boolean;
+  /** `x` holds float16: each chunk of its rows is widened to float32 as it is read, never the whole `x` at once. */
+  readonly float16X: boolean;
   /**
    * Where given, each chunk's logits also feed a metrics accumulator as `accumulateMetrics`
    * would (the correct and counted rows, the rows), and the loss is added times `lossScale`.
@@ -114,6 +116,8 @@ export interface GatherPlan {
   readonly rows: number;
   readonly cols: number;
   readonly start: number;
+  /** The source holds float16 (half bits) and the rows come out widened to float32: a batch of float16 `x`. */
+  readonly widen: boolean;
 }
 
 /** One SGD step over `elements` parameters (see `SgdOptions`). */
@@ -207,8 +211,8 @@ export interface BackendLinearCrossEntropyResult {
  */
 export interface GpuBufferAccess {
   readonly device: GPUDevice;
-  /** A storage over `elements` values of an app's buffer from byte `offset`; never pooled, never destroyed. */
-  borrow(buffer: GPUBuffer, offset: number, elements: number): Storage;
+  /** A storage over `elements` values of `dtype` in an app's buffer from byte `offset`; never pooled, never destroyed. */
+  borrow(buffer: GPUBuffer, offset: number, elements: number, dtype: DType): Storage;
   /** Submits the work queued so far (which includes the writes of `storage`) and returns its buffer. */
   bufferOf(storage: Storage): Promise<GPUBuffer>;
 }
@@ -231,8 +235,10 @@ export interface Backend {
   readonly wasmBuild?: 'relaxed-simd' | 'simd';
   /** Threads the CPU backend runs big ops on, the calling one included; absent on WebGPU (1 on the reference). */
   readonly threads?: number;
-  upload(data: Float32Array | Int32Array): Storage;
-  read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array>;
+  /** A storage holding a copy of `data`: float32, int32, or float16 as half bits. */
+  upload(data: Float32Array | Int32Array | Uint16Array): Storage;
+  /** The elements as stored: a float16 storage gives its half bits. */
+  read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array | Uint16Array>;
   release(storage: Storage): void;
   matmul(a: Storage, b: Storage, bias: Storage | null, plan: MatmulPlan): Storage;
   softmax(z: Storage, plan: RowsPlan): Storage;
@@ -258,7 +264,7 @@ export interface Backend {
   topK(z: Storage, indices: Storage, values: Storage, plan: TopKPlan): void;
   /** Sums `rows` rows of `cols` columns into `cols` column totals. */
   sumRows(t: Storage, plan: RowsPlan): Storage;
-  /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order). */
+  /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order), or widens rows of a float16 one. */
   gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage;
   /** Updates `param` (and the velocity, if any) in place. */
   sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void;

@@ -47,8 +47,8 @@ export function keysOf<T extends object>(keys: { readonly [K in keyof Required<T
 }
 
 /**
- * Refuses a call with more arguments than the function takes: `ctx.tensor(values, shape, 'float16')`
- * must not drop its third argument in silence. Pass `arguments.length`; `hint` says what the
+ * Refuses a call with more arguments than the function takes: `ctx.softmax(z, 'float16')`
+ * must not drop its second argument in silence. Pass `arguments.length`; `hint` says what the
  * caller may have meant.
  */
 export function checkArity(where: string, given: number, most: number, hint = ''): void {

@@ -11,13 +11,16 @@ import {
 } from './errors.js';
 import { checkArity } from './check-options.js';
 import { checkCrossEntropyCall, planCrossEntropy, type CrossEntropyOptions } from './ops/cross-entropy.js';
+import { refuseFloat16, widened } from './ops/float16.js';
 import { planBorrow } from './ops/gpu-buffer.js';
+import { planTensor } from './ops/tensor.js';
 import { checkLinearCrossEntropyCall, planLinearCrossEntropy, type LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 import { checkMatmulCall, planMatmul, type MatmulOptions } from './ops/matmul.js';
 import { planRows } from './ops/rows.js';
 import { checkSumCall, planSum, type SumOptions } from './ops/sum.js';
-import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
+import { formatShape, sizeOf, type Shape } from './shape.js';
 import { Tensor, tensorInternals, type DType, type Internals, type TensorOwner } from './tensor.js';
+import { bytesPerElement } from './dtype.js';
 import { internals, type ContextInternals } from './internal.js';
 import type { SoftmaxRegressionJSON, SoftmaxRegressionOptions } from './train/options.js';
 import { optionsFromJSON } from './train/resolve-options.js';
@@ -60,6 +63,9 @@ export interface MemoryInfo {
 
 /** A float32 tensor. @inline */
 type F32 = Tensor<'float32'>;
+
+/** A float32 tensor, or a float16 one: ops that take this widen float16 to float32 as they read it. @inline */
+type Floats = Tensor<'float32'> | Tensor<'float16'>;
 
 /** @internal How `createContext` chose the backend. */
 export interface BackendChoice {
@@ -192,31 +198,25 @@ export class Context {
 
   /**
    * A tensor holding a copy of `data` (float32, or int32 for class ids), row-major in `shape`.
-   * `shape` defaults to `[data.length]`; `[]` makes a scalar.
+   * `shape` defaults to `[data.length]`; `[]` makes a scalar. With `'float16'`, the tensor
+   * stores IEEE halves in half the bytes: `data` is a `Uint16Array` of half bits, or a
+   * `Float32Array` rounded to the nearest half (ties to even; beyond ±65504 to ±Infinity).
    *
    * @example
    * const x = ctx.tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+   * const x16 = ctx.tensor(embeddings, [n, 512], 'float16'); // half the memory; ops widen it to float32
    */
-  tensor(data: Float32Array, shape?: Shape): F32;
-  tensor(data: Int32Array, shape?: Shape): Tensor<'int32'>;
-  tensor(data: Float32Array | Int32Array, shape?: Shape): Tensor;
-  tensor(data: Float32Array | Int32Array, shape: Shape = [data?.length]): Tensor {
-    checkArity('tensor', arguments.length, 2, 'the dtype comes from the data (Float32Array: float32, Int32Array: int32) and there is no third argument');
+  tensor(data: Float32Array, shape?: Shape, dtype?: 'float32'): F32;
+  tensor(data: Int32Array, shape?: Shape, dtype?: 'int32'): Tensor<'int32'>;
+  tensor(data: Float32Array | Uint16Array, shape: Shape | undefined, dtype: 'float16'): Tensor<'float16'>;
+  tensor(data: Float32Array | Int32Array | Uint16Array, shape?: Shape, dtype?: DType): Tensor;
+  tensor(data: Float32Array | Int32Array | Uint16Array, shape?: Shape, dtype?: DType): Tensor {
+    checkArity('tensor', arguments.length, 3);
     const backend = this.#live('tensor');
-    let dtype: DType;
-    if (data instanceof Float32Array) dtype = 'float32';
-    else if (data instanceof Int32Array) dtype = 'int32';
-    else throw new DTypeError(`tensor: data must be a Float32Array or an Int32Array, got ${describe(data)}`);
-    checkShape(shape, 'tensor');
-    const size = sizeOf(shape);
-    if (data.length !== size) {
-      throw new ShapeError(
-        `tensor: shape ${formatShape(shape)} holds ${size} elements but the data has ${data.length}`,
-      );
-    }
-    this.#checkBytes('tensor', shape);
-    const hostInt32 = data instanceof Int32Array ? data.slice() : null;
-    return this.#adopt(backend.upload(data), shape, dtype, hostInt32);
+    const plan = planTensor(data, shape ?? [data?.length], dtype);
+    this.#checkBytes('tensor', plan.shape, plan.dtype);
+    const hostInt32 = plan.values instanceof Int32Array ? plan.values.slice() : null;
+    return this.#adopt(backend.upload(plan.values), plan.shape, plan.dtype, hostInt32);
   }
 
   /**
@@ -228,13 +228,17 @@ export class Context {
    * destroys the buffer, and ops see what the app last wrote there before they run. Class ids
    * in such a tensor are not range-checked on the host, which would need a read-back. A buffer
    * of another device is reported by the next read or flush, as a `ContextMismatchError`.
+   * A `'float16'` tensor reads two halves per 32-bit word (as ONNX Runtime Web's float16
+   * outputs hold them), so its bytes are rounded up to whole words in the buffer.
    *
    * @example
    * const ctx = await createContext({ device });            // the app's device
    * const x = ctx.tensorFromGPUBuffer(embeddings, [n, 512]); // float32 [n, 512], no copy
+   * const h = ctx.tensorFromGPUBuffer(halves, [n, 512], 'float16'); // half-precision embeddings, trained on as they are
    */
   tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype?: 'float32', byteOffset?: number): F32;
   tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype: 'int32', byteOffset?: number): Tensor<'int32'>;
+  tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype: 'float16', byteOffset?: number): Tensor<'float16'>;
   tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype?: DType, byteOffset?: number): Tensor;
   tensorFromGPUBuffer(buffer: GPUBuffer, shape: Shape, dtype: DType = 'float32', byteOffset = 0): Tensor {
     checkArity('tensorFromGPUBuffer', arguments.length, 4);
@@ -245,7 +249,7 @@ export class Context {
       );
     }
     const { elements } = planBorrow(buffer, shape, dtype, byteOffset, access.device.limits);
-    return this.#adopt(access.borrow(buffer, byteOffset, elements), shape, dtype, null);
+    return this.#adopt(access.borrow(buffer, byteOffset, elements, dtype), shape, dtype, null);
   }
 
   /**
@@ -273,17 +277,18 @@ export class Context {
   /**
    * `op(a) · op(b) + bias`. `a` is `[M, K]` and `b` is `[K, N]` (or their transposes when
    * asked), or batched `[B, M, K]` times `[B, K, N]`; a 2-D operand is shared by the whole batch.
+   * Any operand may be float16: it is widened to float32, and the product is float32.
    *
    * @example
    * const z = ctx.matmul(x, w, { bias: b });           // logits of a linear layer
    * const dw = ctx.matmul(x, dz, { transposeA: true }); // its weight gradient
    */
-  matmul(a: F32, b: F32, options: MatmulOptions<F32> = {}): F32 {
+  matmul(a: Floats, b: Floats, options: MatmulOptions<Floats> = {}): F32 {
     checkMatmulCall(arguments.length, options);
     const backend = this.#live('matmul');
-    const sa = this.#floats(a, 'matmul', 'a');
-    const sb = this.#floats(b, 'matmul', 'b');
-    const sbias = options.bias === undefined ? null : this.#floats(options.bias, 'matmul', 'bias');
+    const sa = this.#floats(a, 'matmul', 'a', true);
+    const sb = this.#floats(b, 'matmul', 'b', true);
+    const sbias = options.bias === undefined ? null : this.#floats(options.bias, 'matmul', 'bias', true);
     const { plan, shape } = planMatmul(
       a.shape,
       b.shape,
@@ -292,23 +297,27 @@ export class Context {
       options.transposeB ?? false,
     );
     this.#checkBytes('matmul', shape);
-    return this.#adopt(backend.matmul(sa, sb, sbias, plan), shape, 'float32', null);
+    return this.#widening('matmul', [[a, sa], [b, sb], [options.bias, sbias]], ([wa, wb, wbias]) =>
+      this.#adopt(backend.matmul(wa!, wb!, wbias ?? null, plan), shape, 'float32', null),
+    );
   }
 
-  /** Softmax over the last axis: `exp(z - max) / sum(exp(z - max))`. A row of all -Infinity gives zeros. */
-  softmax(z: F32): F32 {
+  /** Softmax over the last axis: `exp(z - max) / sum(exp(z - max))`. A row of all -Infinity gives zeros. `z` may be float16. */
+  softmax(z: Floats): F32 {
     checkArity('softmax', arguments.length, 1);
     const backend = this.#live('softmax');
-    const s = this.#floats(z, 'softmax', 'z');
-    return this.#adopt(backend.softmax(s, planRows(z.shape, 'softmax')), z.shape, 'float32', null);
+    const s = this.#floats(z, 'softmax', 'z', true);
+    const plan = planRows(z.shape, 'softmax');
+    return this.#widening('softmax', [[z, s]], ([wz]) => this.#adopt(backend.softmax(wz!, plan), z.shape, 'float32', null));
   }
 
-  /** Log-softmax over the last axis, without forming `log(softmax)`. A row of all -Infinity gives -Infinity. */
-  logSoftmax(z: F32): F32 {
+  /** Log-softmax over the last axis, without forming `log(softmax)`. A row of all -Infinity gives -Infinity. `z` may be float16. */
+  logSoftmax(z: Floats): F32 {
     checkArity('logSoftmax', arguments.length, 1);
     const backend = this.#live('logSoftmax');
-    const s = this.#floats(z, 'logSoftmax', 'z');
-    return this.#adopt(backend.logSoftmax(s, planRows(z.shape, 'logSoftmax')), z.shape, 'float32', null);
+    const s = this.#floats(z, 'logSoftmax', 'z', true);
+    const plan = planRows(z.shape, 'logSoftmax');
+    return this.#widening('logSoftmax', [[z, s]], ([wz]) => this.#adopt(backend.logSoftmax(wz!, plan), z.shape, 'float32', null));
   }
 
   /**
@@ -333,12 +342,12 @@ export class Context {
    * Softmax cross-entropy of logits `z` `[N, C]` against int32 class ids `[N]` or float32
    * probabilities `[N, C]` (which need not sum to 1), with PyTorch's `F.cross_entropy`
    * semantics. Returns a scalar, or `[N]` for `reduction: 'none'`. For N = 0, `'mean'` is NaN
-   * and `'sum'` is 0, as in PyTorch.
+   * and `'sum'` is 0, as in PyTorch. The logits may be float16; targets may not.
    *
    * @example
    * const loss = ctx.crossEntropy(z, labels, { labelSmoothing: 0.1 });
    */
-  crossEntropy(z: F32, target: Tensor, options: CrossEntropyOptions<F32> = {}): F32 {
+  crossEntropy(z: Floats, target: Tensor, options: CrossEntropyOptions<F32> = {}): F32 {
     checkCrossEntropyCall('crossEntropy', arguments.length, options);
     return this.#crossEntropy('crossEntropy', z, target, options, false).loss;
   }
@@ -353,7 +362,7 @@ export class Context {
    * const dw = ctx.matmul(x, grad, { transposeA: true });
    */
   crossEntropyWithGrad(
-    z: F32,
+    z: Floats,
     target: Tensor,
     options: CrossEntropyOptions<F32> = {},
   ): {
@@ -372,12 +381,13 @@ export class Context {
    * they are formed a chunk of rows at a time (`chunkRows`), so N·C may be far beyond what one
    * buffer holds. `x` is `[N, D]`, `weight` `[D, C]` (or `[C, D]` with `transposeWeight`),
    * `target` int32 `[N]` class ids or float32 `[N, C]` probabilities; every `crossEntropy`
-   * option has its meaning there. Returns a scalar, or `[N]` for `reduction: 'none'`.
+   * option has its meaning there. Returns a scalar, or `[N]` for `reduction: 'none'`. `x`
+   * and `weight` may be float16 (widened as read); the gradients are float32.
    *
    * @example
    * const loss = ctx.linearCrossEntropy(hidden, embedding, nextTokens, { transposeWeight: true });
    */
-  linearCrossEntropy(x: F32, weight: F32, target: Tensor, options: LinearCrossEntropyOptions<F32> = {}): F32 {
+  linearCrossEntropy(x: Floats, weight: Floats, target: Tensor, options: LinearCrossEntropyOptions<F32> = {}): F32 {
     checkLinearCrossEntropyCall('linearCrossEntropy', arguments.length, options);
     return this.#linearCrossEntropy('linearCrossEntropy', x, weight, target, options, false).loss;
   }
@@ -391,8 +401,8 @@ export class Context {
    * const { loss, gradX, gradWeight, gradBias } = ctx.linearCrossEntropyWithGrad(x, w, labels, { bias: b });
    */
   linearCrossEntropyWithGrad(
-    x: F32,
-    weight: F32,
+    x: Floats,
+    weight: Floats,
     target: Tensor,
     options: LinearCrossEntropyOptions<F32> = {},
   ): {
@@ -557,13 +567,13 @@ export class Context {
 
   #crossEntropy(
     where: string,
-    z: F32,
+    z: Floats,
     target: Tensor,
     options: CrossEntropyOptions<F32>,
     withGrad: boolean,
   ): { loss: F32; grad: F32 | null } {
     const backend = this.#live(where);
-    const sz = this.#floats(z, where, 'z');
+    const sz = this.#floats(z, where, 'z', true);
     const targetInternals = this.#internals(target, where, 'target');
     const weights = this.#classWeights(where, options.classWeights);
     const { plan, lossShape } = planCrossEntropy(
@@ -575,8 +585,8 @@ export class Context {
       options,
       withGrad,
     );
-    const result = this.#withClassWeights(backend, options.classWeights, weights.storage, (sw) =>
-      backend.crossEntropy(sz, targetInternals.storage, sw, plan),
+    const result = this.#widening(where, [[z, sz]], ([wz]) =>
+      this.#withClassWeights(backend, options.classWeights, weights.storage, (sw) => backend.crossEntropy(wz!, targetInternals.storage, sw, plan)),
     );
     return {
       loss: this.#adopt(result.loss, lossShape, 'float32', null),
@@ -607,15 +617,15 @@ export class Context {
 
   #linearCrossEntropy(
     where: string,
-    x: F32,
-    weight: F32,
+    x: Floats,
+    weight: Floats,
     target: Tensor,
     options: LinearCrossEntropyOptions<F32>,
     withGrad: boolean,
   ): { loss: F32; gradX: F32 | null; gradWeight: F32 | null; gradBias: F32 | null } {
     const backend = this.#live(where);
-    const sx = this.#floats(x, where, 'x');
-    const sweight = this.#floats(weight, where, 'weight');
+    const sx = this.#floats(x, where, 'x', true);
+    const sweight = this.#floats(weight, where, 'weight', true);
     const sbias = options.bias === undefined ? null : this.#floats(options.bias, where, 'bias');
     const targetInternals = this.#internals(target, where, 'target');
     const weights = this.#classWeights(where, options.classWeights);
@@ -631,8 +641,11 @@ export class Context {
       withGrad,
     );
     if (plan.chunkRows !== null) this.#checkBytes(`${where} (chunkRows)`, [plan.chunkRows, plan.crossEntropy.classes]);
-    const r = this.#withClassWeights(backend, options.classWeights, weights.storage, (sw) =>
-      backend.linearCrossEntropy(sx, sweight, sbias, targetInternals.storage, sw, null, plan),
+    // x stays float16: the backend widens it a chunk of rows at a time (plan.float16X).
+    const r = this.#widening(where, [[weight, sweight]], ([wweight]) =>
+      this.#withClassWeights(backend, options.classWeights, weights.storage, (sw) =>
+        backend.linearCrossEntropy(sx, wweight!, sbias, targetInternals.storage, sw, null, plan),
+      ),
     );
     const adopt = (storage: Storage | null, shape: Shape) => (storage === null ? null : this.#adopt(storage, shape, 'float32', null));
     return {
@@ -648,9 +661,9 @@ export class Context {
     return this.#backend;
   }
 
-  #checkBytes(where: string, shape: Shape): void {
+  #checkBytes(where: string, shape: Shape, dtype: DType = 'float32'): void {
     const limit = this.#backend.tensorByteLimit;
-    const bytes = sizeOf(shape) * 4;
+    const bytes = Math.ceil((sizeOf(shape) * bytesPerElement(dtype)) / 4) * 4;
     if (limit !== null && bytes > limit.bytes) {
       throw new LimitError(
         `${where}: a tensor of shape ${formatShape(shape)} needs ${bytes} bytes, more than the device's ` +
@@ -674,10 +687,28 @@ export class Context {
     return internals;
   }
 
-  #floats(t: Tensor, where: string, name: string): Storage {
+  /** A float32 input's storage; a float16 one's too where the op takes it (`halves`), else a refusal naming where float16 goes. */
+  #floats(t: Tensor, where: string, name: string, halves = false): Storage {
     const { storage } = this.#internals(t, where, name);
-    if (t.dtype !== 'float32') throw new DTypeError(`${where}: ${name} must be float32, got ${t}`);
+    if (t.dtype === 'float16' && !halves) refuseFloat16(where, name, t);
+    if (t.dtype !== 'float32' && t.dtype !== 'float16') throw new DTypeError(`${where}: ${name} must be float32, got ${t}`);
     return storage;
+  }
+
+  /**
+   * Runs `op` on the inputs' float32 storages, after every check has passed: a float16 input
+   * is widened into a copy first (checked against the device's limits as a float32 tensor),
+   * released once the op is recorded.
+   */
+  #widening<T>(where: string, inputs: readonly (readonly [Tensor | undefined, Storage | null])[], op: (storages: (Storage | null)[]) => T): T {
+    const backend = this.#backend;
+    for (const [t] of inputs) if (t?.dtype === 'float16') this.#checkBytes(`${where} (${t} widened to float32)`, t.shape);
+    const temps: Storage[] = [];
+    try {
+      return op(inputs.map(([t, s]) => (t === undefined || s === null ? null : widened(backend, t, s, temps))));
+    } finally {
+      for (const s of temps) backend.release(s);
+    }
   }
 
   #adopt<D extends DType>(storage: Storage, shape: Shape, dtype: D, hostInt32: Int32Array | null): Tensor<D> {

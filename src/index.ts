@@ -7,7 +7,7 @@ export { Context, type MemoryInfo } from './context.js';
 export type { AdapterReport } from './webgpu/device.js';
 export type { KernelVariants } from './webgpu/kernel-host.js';
 export type { DeviceLoss } from './backend.js';
-export { Tensor, type DType, type TypedArrayFor } from './tensor.js';
+export { Tensor, type DType, type ReadOptions, type TypedArrayFor } from './tensor.js';
 export type { Shape } from './shape.js';
 export type { BackendKind, KernelTiming, Profile, Reduction } from './backend.js';
 export type { CrossEntropyOptions } from './ops/cross-entropy.js';

@@ -1,14 +1,33 @@
 import type { Backend, Storage } from './backend.js';
 import type { DType, TypedArrayFor } from './dtype.js';
-import { checkArity } from './check-options.js';
-import { DisposedError } from './errors.js';
+import { checkArity, checkKnownKeys, keysOf } from './check-options.js';
+import { DisposedError, DTypeError } from './errors.js';
+import { fromHalves, toHalves } from './float16.js';
 import { formatShape, sizeOf, type Shape } from './shape.js';
 
 export type { DType, TypedArrayFor };
 
+/**
+ * What `tensor.read` takes.
+ *
+ * @example
+ * const bits = await x16.read({ dtype: 'float16' }); // Uint16Array of IEEE half bits
+ */
+export interface ReadOptions<T extends DType = DType> {
+  /**
+   * The element type of the array returned: `'float16'` gives the IEEE half bits as a
+   * `Uint16Array` (a float32 tensor's values rounded to nearest even), `'float32'` (the default
+   * for float tensors) a `Float32Array`. An int32 tensor reads only as `'int32'`.
+   */
+  readonly dtype?: T;
+}
+
+const READ_KEYS = keysOf<ReadOptions>({ dtype: true });
+
 /** What a tensor needs from the context that made it. */
 export interface TensorOwner {
-  read(tensor: Internals, dtype: DType): Promise<Float32Array | Int32Array>;
+  /** The elements as stored: float32, int32, or for float16 the half bits. */
+  read(tensor: Internals, dtype: DType): Promise<Float32Array | Int32Array | Uint16Array>;
   release(tensor: Internals): void;
 }
 
@@ -36,7 +55,7 @@ let internalsOf: (t: Tensor) => Internals | null;
 export class Tensor<D extends DType = DType> {
   /** The size of each dimension, outermost first; `[]` for a scalar. */
   readonly shape: Shape;
-  /** `'float32'` or `'int32'`. */
+  /** `'float32'`, `'int32'`, or `'float16'` (a storage type: ops widen it to float32). */
   readonly dtype: D;
   /** The number of elements: the product of `shape`. */
   readonly size: number;
@@ -59,12 +78,32 @@ export class Tensor<D extends DType = DType> {
     return this.#internals === null;
   }
 
-  /** A fresh copy of the elements, row-major. On WebGPU this submits pending work and waits for it. */
-  async read(): Promise<TypedArrayFor<D>> {
-    checkArity('read', arguments.length, 0);
+  /**
+   * A fresh copy of the elements, row-major: a float16 tensor reads as the float32 values it
+   * holds, or as its half bits with `{ dtype: 'float16' }`. On WebGPU this submits pending work
+   * and waits for it.
+   *
+   * @example
+   * const x = ctx.tensor(new Float32Array([0.1, 70000]), [2], 'float16');
+   * await x.read();                       // Float32Array [0.0999755859375, Infinity]
+   * await x.read({ dtype: 'float16' });   // Uint16Array [0x2e66, 0x7c00]
+   */
+  read(): Promise<TypedArrayFor<D>>;
+  read<T extends DType>(options: ReadOptions<T>): Promise<T extends 'float16' ? Uint16Array : T extends 'int32' ? Int32Array : Float32Array>;
+  async read(options?: ReadOptions): Promise<Float32Array | Int32Array | Uint16Array> {
+    checkArity('read', arguments.length, 1);
+    checkKnownKeys('read', options, READ_KEYS);
     const internals = this.#alive('read');
+    const want = options?.dtype ?? (this.dtype === 'int32' ? 'int32' : 'float32');
+    if (want !== 'float32' && want !== 'float16' && want !== 'int32') {
+      throw new DTypeError(`read: dtype must be 'float32', 'float16' or 'int32', got ${JSON.stringify(want)}`);
+    }
+    if ((want === 'int32') !== (this.dtype === 'int32')) {
+      throw new DTypeError(`read: ${this.toString()} cannot be read as ${want}; ${this.dtype === 'int32' ? "an int32 tensor reads as 'int32'" : "a float tensor reads as 'float32' or 'float16'"}`);
+    }
     const data = await internals.owner.read(internals, this.dtype);
-    return data as TypedArrayFor<D>;
+    if (this.dtype === 'float16') return want === 'float16' ? data : fromHalves(data as Uint16Array);
+    return want === 'float16' ? toHalves(data as Float32Array) : data;
   }
 
   /** Frees the tensor's memory. Safe to call twice; work already queued on it still completes. */

@@ -20,7 +20,7 @@ describe.each(BACKENDS)('bad input is refused before any work, with a message na
     expect(() => ctx.tensor(new Float32Array(7), [2, 3])).toThrow(new ShapeError('tensor: shape [2, 3] holds 6 elements but the data has 7'));
     expect(() => ctx.tensor(new Float32Array(2), [2, -1])).toThrow(/tensor: a shape is a list of non-negative integers, got \[2,-1\]/);
     expect(() => ctx.tensor(new Float32Array(2), [1.5])).toThrow(ShapeError);
-    expect(() => ctx.tensor([1, 2] as unknown as Float32Array)).toThrow(new DTypeError('tensor: data must be a Float32Array or an Int32Array, got Array'));
+    expect(() => ctx.tensor([1, 2] as unknown as Float32Array)).toThrow(new DTypeError('tensor: data must be a Float32Array, an Int32Array or a Uint16Array (float16 bits), got Array'));
     expect(() => ctx.tensor(new Float64Array(2) as unknown as Float32Array)).toThrow(/got Float64Array/);
     expect(ctx.memory().tensors).toBe(0);
     ctx.destroy();

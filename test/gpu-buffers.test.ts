@@ -127,7 +127,7 @@ describe('GPU buffers shared with the app', () => {
     const good = device.createBuffer({ label: 'feats', size: 1024, usage: STORAGE_ONLY });
     const cases: [() => unknown, new (...a: never[]) => Error, RegExp][] = [
       [() => ctx.tensorFromGPUBuffer({} as GPUBuffer, [1]), ValueError, /buffer must be a GPUBuffer, got Object/],
-      [() => ctx.tensorFromGPUBuffer(good, [2, 3], 'float64' as 'float32'), DTypeError, /dtype must be 'float32' or 'int32', got "float64"/],
+      [() => ctx.tensorFromGPUBuffer(good, [2, 3], 'float64' as 'float32'), DTypeError, /dtype must be 'float32', 'int32' or 'float16', got "float64"/],
       [() => ctx.tensorFromGPUBuffer(good, [2, -3]), ShapeError, /non-negative integers/],
       [() => ctx.tensorFromGPUBuffer(good, [2], 'float32', 4), ValueError, new RegExp(`multiple of the device's minStorageBufferOffsetAlignment \\(${align}\\), got 4`)],
       [() => ctx.tensorFromGPUBuffer(good, [257]), ShapeError, /shape \[257\] \(float32\) needs 1028 bytes from byteOffset 0, but buffer 'feats' holds 1024 bytes/],

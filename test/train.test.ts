@@ -136,7 +136,7 @@ describe.each(BACKENDS)('training (%s)', (backend) => {
     expect(make({ loss: { classWeights: [1, 2] } })).toThrow('softmaxRegression: loss.classWeights must hold 3 values, one per class, got 2');
     const model = ctx.softmaxRegression({ features: 4, classes: 3 });
     expect(() => model.trainStep(ctx.tensor(new Float32Array(10), [2, 5]), ctx.tensor(new Int32Array(2)))).toThrow(
-      'trainStep: x must be float32 [N, 4], got Tensor(float32, [2, 5])',
+      'trainStep: x must be float32 or float16 [N, 4], got Tensor(float32, [2, 5])',
     );
     expect(() => model.trainStep(ctx.tensor(new Float32Array(8), [2, 4]), ctx.tensor(new Int32Array(3)))).toThrow(
       'trainStep: y must be int32 [2] or float32 [2, 3] for x [2, 4], got Tensor(int32, [3])',

@@ -47,6 +47,7 @@ const PROBES: Record<string, readonly Probe[]> = {
   ],
   MatmulOptions: [{ call: ({ ctx, x, w }) => ctx.matmul(x, w, loose({ transposeb: true })), error: "matmul: unknown option 'transposeb' (did you mean 'transposeB'?)" }],
   SumOptions: [{ call: ({ ctx, z }) => ctx.sum(z, loose({ axes: 0 })), error: "sum: unknown option 'axes' (did you mean 'axis'?)" }],
+  ReadOptions: [{ call: ({ z }) => z.read(loose({ type: 'float16' })), error: "read: unknown option 'type' (did you mean 'dtype'?)" }],
   CrossEntropyOptions: [
     { call: ({ ctx, z, y }) => ctx.crossEntropy(z, y, loose({ reduce: 'sum' })), error: "crossEntropy: unknown option 'reduce' (did you mean 'reduction'?)" },
     { call: ({ ctx, z, y }) => ctx.crossEntropyWithGrad(z, y, loose({ ignore_index: 1 })), error: "crossEntropyWithGrad: unknown option 'ignore_index' (did you mean 'ignoreIndex'?)" },
@@ -214,9 +215,7 @@ describe('every options type of the public API is probed with an unknown key', (
     expect(() => ctx.softmaxRegression(loose({ features: 4, classes: 3, optimzer: { type: 'adam' } }))).toThrow("softmaxRegression: unknown option 'optimzer' (did you mean 'optimizer'?)");
     await expect(regression.fit(env.x, y, loose({ epoch: 50 }))).rejects.toThrow("fit: unknown option 'epoch' (did you mean 'epochs'?)");
     expect(() => ctx.crossEntropy(z, y, loose({ reduce: 'sum' }))).toThrow("crossEntropy: unknown option 'reduce' (did you mean 'reduction'?)");
-    expect(() => loose(ctx).tensor(new Float32Array(4), [2, 2], 'float16')).toThrow(
-      'tensor: takes at most 2 arguments, got 3; the dtype comes from the data (Float32Array: float32, Int32Array: int32) and there is no third argument',
-    );
+    expect(() => loose(ctx).tensor(new Float32Array(4), [2, 2], 'float16', 'int32')).toThrow('tensor: takes at most 3 arguments, got 4');
   });
 });
 
@@ -226,7 +225,7 @@ describe('every options type of the public API is probed with an unknown key', (
  */
 const ARITY: Record<string, Record<string, number>> = {
   Context: {
-    tensor: 2,
+    tensor: 3,
     tensorFromGPUBuffer: 4,
     gpuBuffer: 1,
     matmul: 3,
@@ -251,7 +250,7 @@ const ARITY: Record<string, Record<string, number>> = {
   },
   SoftmaxRegression: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2, checkpoint: 0 },
   Classifier: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2, checkpoint: 0 },
-  Tensor: { read: 0 },
+  Tensor: { read: 1 },
 };
 
 /** Methods that take any arguments, and why. */

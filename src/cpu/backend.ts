@@ -23,7 +23,8 @@ import { matmul } from './matmul.js';
 import { activation, activationBackward } from './activation.js';
 import { sumRows } from './reduce.js';
 import { logSoftmax, softmax, softmaxBackward } from './softmax.js';
-import { CpuStorage, elements, floats, ints } from './storage.js';
+import { fromHalves } from '../float16.js';
+import { CpuStorage, elements, floats, halves, ints } from './storage.js';
 import { OpTimer } from './timer.js';
 import { topK } from './top-k.js';
 import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './train.js';
@@ -44,11 +45,12 @@ export class CpuBackend implements Backend {
   #heldBytes = 0;
   #peakBytes = 0;
 
-  upload(data: Float32Array | Int32Array): Storage {
+  upload(data: Float32Array | Int32Array | Uint16Array): Storage {
     return this.#store(data.slice());
   }
 
-  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
+  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array | Uint16Array> {
+    if (dtype === 'float16') return halves(storage).slice();
     return dtype === 'int32' ? ints(storage).slice() : floats(storage).slice();
   }
 
@@ -56,7 +58,7 @@ export class CpuBackend implements Backend {
     this.#heldBytes -= storage.byteLength;
   }
 
-  #store(data: Float32Array | Int32Array): CpuStorage {
+  #store(data: Float32Array | Int32Array | Uint16Array): CpuStorage {
     this.#heldBytes += data.byteLength;
     this.#peakBytes = Math.max(this.#peakBytes, this.#heldBytes);
     return new CpuStorage(data);
@@ -101,7 +103,7 @@ export class CpuBackend implements Backend {
     return this.#timed(`linearCrossEntropy ${rows}x${plan.features}x${classes}`, () => {
       const targets = plan.crossEntropy.target === 'index' ? ints(target) : floats(target);
       const r = linearCrossEntropy(
-        floats(x),
+        plan.float16X ? fromHalves(halves(x)) : floats(x),
         floats(weight),
         bias === null ? null : floats(bias),
         targets,
@@ -188,8 +190,9 @@ export class CpuBackend implements Backend {
     return this.#timer.timed(label, run);
   }
 
-  peek(storage: Storage): Float32Array | Int32Array {
-    return elements(storage);
+  peek(storage: Storage): Float32Array | Int32Array | null {
+    const data = elements(storage);
+    return data instanceof Uint16Array ? null : data;
   }
 
   async flush(): Promise<void> {}

@@ -1,13 +1,16 @@
+import { halfTable } from '../float16.js';
 import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan } from '../backend.js';
 
 const f = Math.fround;
 
 /** Rows taken at `indices[start + r]`, or from row `start` on. */
-export function gatherRows<T extends Float32Array | Int32Array>(t: T, indices: Int32Array | null, { rows, cols, start }: GatherPlan): T {
-  const out = new (t.constructor as new (n: number) => T)(rows * cols);
+export function gatherRows(t: Float32Array | Int32Array | Uint16Array, indices: Int32Array | null, { rows, cols, start, widen }: GatherPlan): Float32Array | Int32Array | Uint16Array {
+  const halves = widen ? halfTable() : null;
+  const out = halves !== null ? new Float32Array(rows * cols) : new (t.constructor as new (n: number) => typeof t)(rows * cols);
   for (let r = 0; r < rows; r++) {
     const from = (indices === null ? start + r : indices[start + r]!) * cols;
-    out.set(t.subarray(from, from + cols), r * cols);
+    if (halves === null) out.set(t.subarray(from, from + cols), r * cols);
+    else for (let c = 0; c < cols; c++) out[r * cols + c] = halves[t[from + c]!]!;
   }
   return out;
 }

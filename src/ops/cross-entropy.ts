@@ -2,6 +2,7 @@ import type { CrossEntropyPlan, Reduction } from '../backend.js';
 import { checkArity, checkKnownKeys, keysOf } from '../check-options.js';
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import { formatShape, type Shape } from '../shape.js';
+import { FLOAT16_TAKERS } from './float16.js';
 import type { DType } from '../tensor.js';
 
 /**
@@ -49,7 +50,10 @@ export function planCrossEntropy(
   options: CrossEntropyOptions<unknown>,
   withGrad: boolean,
 ): { plan: CrossEntropyPlan; lossShape: Shape } {
-  if (z.dtype !== 'float32') throw new DTypeError(`${where}: logits must be float32, got ${z.dtype}`);
+  if (z.dtype !== 'float32' && z.dtype !== 'float16') throw new DTypeError(`${where}: logits must be float32 or float16, got ${z.dtype}`);
+  if (target.dtype === 'float16') {
+    throw new DTypeError(`${where}: target must be int32 class ids or float32 probabilities, got float16; ${FLOAT16_TAKERS}, not targets`);
+  }
   if (z.shape.length !== 2 || z.shape[1] === 0) {
     throw new ShapeError(`${where}: logits must be [N, C] with C >= 1, got ${formatShape(z.shape)}`);
   }

@@ -26,8 +26,8 @@ export function planBorrow(
   if (!isGpuBuffer(buffer)) throw new ValueError(`${WHERE}: buffer must be a GPUBuffer, got ${describe(buffer)}`);
   const name = buffer.label === '' ? 'the buffer' : `buffer '${buffer.label}'`;
   checkShape(shape, WHERE);
-  if (dtype !== 'float32' && dtype !== 'int32') {
-    throw new DTypeError(`${WHERE}: dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
+  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'float16') {
+    throw new DTypeError(`${WHERE}: dtype must be 'float32', 'int32' or 'float16', got ${JSON.stringify(dtype)}`);
   }
   const alignment = limits.minStorageBufferOffsetAlignment;
   if (typeof byteOffset !== 'number' || !Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset % alignment !== 0) {
@@ -42,7 +42,8 @@ export function planBorrow(
     throw new ValueError(`${WHERE}: ${name} is ${buffer.mapState === 'mapped' ? 'mapped' : 'being mapped'}; unmap it first`);
   }
   const elements = sizeOf(shape);
-  const bytes = elements * 4;
+  // Kernels bind whole 32-bit words: an odd count of halves takes the rest of its last word.
+  const bytes = Math.ceil((elements * (dtype === 'float16' ? 2 : 4)) / 4) * 4;
   if (byteOffset + bytes > buffer.size) {
     throw new ShapeError(
       `${WHERE}: shape ${formatShape(shape)} (${dtype}) needs ${bytes} bytes from byteOffset ${byteOffset}, but ${name} holds ${buffer.size} bytes`,

@@ -60,7 +60,7 @@ export function planLinearCrossEntropy(
     throw new ValueError(`${where}: transposeWeight must be a boolean, got ${JSON.stringify(transposeWeight)}`);
   }
   for (const [name, t] of [['x', x], ['weight', weight]] as const) {
-    if (t.dtype !== 'float32') throw new DTypeError(`${where}: ${name} must be float32, got ${t.dtype}`);
+    if (t.dtype !== 'float32' && t.dtype !== 'float16') throw new DTypeError(`${where}: ${name} must be float32 or float16, got ${t.dtype}`);
     if (t.shape.length !== 2) throw new ShapeError(`${where}: ${name} must be 2-D, got ${formatShape(t.shape)}`);
   }
   const [rows, features] = x.shape as [number, number];
@@ -83,7 +83,7 @@ export function planLinearCrossEntropy(
   const logits = { shape: [rows, classes], dtype: 'float32' as const };
   const { plan: crossEntropy, lossShape } = planCrossEntropy(where, logits, target, labels, classWeights, options, withGrad);
   return {
-    plan: { features, transposeWeight, hasBias: bias !== null, chunkRows, crossEntropy, withGradX: withGrad, metricsLossScale: null },
+    plan: { features, transposeWeight, hasBias: bias !== null, chunkRows, crossEntropy, withGradX: withGrad, metricsLossScale: null, float16X: x.dtype === 'float16' },
     lossShape,
   };
 }

@@ -1,11 +1,10 @@
+import type { Features } from './batch-ops.js';
 import { checkBatchKeys } from './resolve-options.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { internals } from '../internal.js';
 import { Tensor } from '../tensor.js';
 import { describe, type Model } from './model.js';
 import type { Batch, Dataset } from './options.js';
-
-type F32 = Tensor<'float32'>;
 
 /** Class ids equal to this count for nothing, as in `crossEntropy`'s default. */
 const IGNORE_INDEX = -100;
@@ -54,7 +53,7 @@ export async function walk(
   dataset: Dataset,
   epoch: number,
   signal: AbortSignal | undefined,
-  visit: (x: F32, y: Tensor, batch: number) => Promise<void>,
+  visit: (x: Features, y: Tensor, batch: number) => Promise<void>,
   skip = 0,
 ): Promise<void> {
   const iterator = openBatches(where, dataset, epoch, false)!;
@@ -86,7 +85,7 @@ export async function walk(
 }
 
 /** Checks one batch and makes tensors of its arrays; `owned` are the ones made here. */
-function batchTensors(model: Model, where: string, batch: unknown): { x: F32; y: Tensor; owned: Tensor[] } {
+function batchTensors(model: Model, where: string, batch: unknown): { x: Features; y: Tensor; owned: Tensor[] } {
   if (typeof batch !== 'object' || batch === null || !('x' in batch) || !('y' in batch)) {
     throw new ValueError(`${where}: expected { x, y }, got ${describe(batch)}`);
   }
@@ -102,7 +101,7 @@ function batchTensors(model: Model, where: string, batch: unknown): { x: F32; y:
   } else if (x instanceof Tensor) {
     rows = model.checkFeatures(where, x);
   } else {
-    throw new ValueError(`${where}: x must be a Float32Array or a float32 tensor, got ${describe(x)}`);
+    throw new ValueError(`${where}: x must be a Float32Array or a float32 or float16 tensor, got ${describe(x)}`);
   }
   if (y instanceof Int32Array || (y instanceof Tensor && y.dtype === 'int32')) {
     const labels = y instanceof Int32Array ? y : ctx[internals].labels(y);

@@ -1,6 +1,7 @@
 import { checkFitDatasetKeys } from './resolve-options.js';
 import { ValueError } from '../errors.js';
 import { Tensor } from '../tensor.js';
+import { asFloat32, type Features } from './batch-ops.js';
 import { openBatches, walk } from './dataset.js';
 import type { EarlyStopping } from './early-stopping.js';
 import { evaluate, evaluateDataset } from './evaluation.js';
@@ -9,8 +10,6 @@ import type { Dataset, FitDatasetOptions, History } from './options.js';
 import { step } from './step.js';
 import { Checkpointer, checkpointPlan } from './checkpoint.js';
 import { earlyStopping, initialEpoch, runEpochs, schedule } from './training-run.js';
-
-type F32 = Tensor<'float32'>;
 
 /**
  * Trains on batches that need not fit in memory at once, read from `dataset` anew each epoch
@@ -27,7 +26,7 @@ export async function fitDataset(model: Model, dataset: Dataset, options: FitDat
   if (!Number.isSafeInteger(epochs) || epochs < 1) throw new ValueError(`fitDataset: epochs must be a positive integer, got ${epochs}`);
   const validation = options.validationData;
   const pair = Array.isArray(validation) && validation.length === 2 && validation[0] instanceof Tensor;
-  if (pair) model.checkBatch('fitDataset (validationData)', validation[0] as F32, validation[1] as Tensor);
+  if (pair) model.checkBatch('fitDataset (validationData)', validation[0] as Features, validation[1] as Tensor);
   else if (validation !== undefined) openBatches('fitDataset (validationData)', validation as Dataset, 0, true);
   openBatches('fitDataset', dataset, 0, true);
   const stopper = earlyStopping('fitDataset', options.earlyStopping, validation !== undefined, 'validationData');
@@ -83,7 +82,7 @@ function fitBatches(
     onEpochEnd: options.onEpochEnd,
     validate:
       validation === undefined ? null
-      : pair ? () => evaluate(model, ...(validation as readonly [F32, Tensor]))
+      : pair ? () => evaluate(model, ...(validation as readonly [Features, Tensor]))
       : (epoch) => evaluateDataset(model, validation as Dataset, epoch, options.signal),
     train: async (epoch, metrics, pacer, resume, started) => {
       const skip = resume?.batch ?? 0;
@@ -94,7 +93,12 @@ function fitBatches(
         model.stillAlive('fitDataset');
         if (checkpointer.due) await checkpointer.beforeStep();
         model.optimizer.setLearningRate(rateAt(steps++));
-        step(model, x, y, metrics).dispose();
+        const x32 = asFloat32(ctx, x);
+        try {
+          step(model, x32, y, metrics).dispose();
+        } finally {
+          if (x32 !== x) x32.dispose();
+        }
         model.stepped();
         checkpointer.stepped();
         // One submit per step: the device trains on it while the next batch is made and uploaded.

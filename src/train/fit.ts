@@ -1,7 +1,7 @@
 import { checkFitKeys } from './resolve-options.js';
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { gatherRows } from './batch-ops.js';
+import { gatherRows, type Features } from './batch-ops.js';
 import type { EarlyStopping } from './early-stopping.js';
 import { evaluate } from './evaluation.js';
 import type { Model } from './model.js';
@@ -10,14 +10,12 @@ import { step } from './step.js';
 import { Checkpointer, checkpointPlan } from './checkpoint.js';
 import { earlyStopping, initialEpoch, runEpochs, schedule } from './training-run.js';
 
-type F32 = Tensor<'float32'>;
-
 /**
  * Trains for `epochs` passes over `x` and `y` in batches of `batchSize` (the last may be
  * smaller), reshuffled each epoch from the model's seed. Reads back once per epoch, for the
  * history and the callback, never once per batch.
  */
-export async function fit(model: Model, x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+export async function fit(model: Model, x: Features, y: Tensor, options: FitOptions = {}): Promise<History> {
   checkFitKeys(options);
   const rows = model.checkBatch('fit', x, y);
   const epochs = options.epochs ?? 1;
@@ -67,7 +65,7 @@ interface Run {
 /** `fitRows` on the first `rows` of `allRows`, validated on the rest when `validationSplit` held some out. */
 async function fitSplit(
   model: Model,
-  x: F32,
+  x: Features,
   y: Tensor,
   allRows: number,
   rows: number,
@@ -87,11 +85,11 @@ async function fitSplit(
 
 function fitRows(
   model: Model,
-  x: F32,
+  x: Features,
   y: Tensor,
   rows: number,
   run: Run,
-  validation: readonly [F32, Tensor] | undefined,
+  validation: readonly [Features, Tensor] | undefined,
   options: FitOptions,
 ): Promise<History> {
   const ctx = model.ctx;

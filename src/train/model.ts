@@ -1,3 +1,4 @@
+import type { Features } from './batch-ops.js';
 import { checkKnownKeys } from '../check-options.js';
 import { WRITE_ONNX_KEYS } from '../export/options.js';
 import { BusyError, DisposedError, ShapeError, ValueError, WebGPUSoftmaxError } from '../errors.js';
@@ -259,15 +260,15 @@ export class Model {
   }
 
   /** Checks features `[N, features]`; returns N. */
-  checkFeatures(where: string, x: F32): number {
-    if (!(x instanceof Tensor) || x.dtype !== 'float32' || x.shape.length !== 2 || x.shape[1] !== this.features) {
-      throw new ShapeError(`${where}: x must be float32 [N, ${this.features}], got ${describe(x)}`);
+  checkFeatures(where: string, x: Features): number {
+    if (!(x instanceof Tensor) || (x.dtype !== 'float32' && x.dtype !== 'float16') || x.shape.length !== 2 || x.shape[1] !== this.features) {
+      throw new ShapeError(`${where}: x must be float32 or float16 [N, ${this.features}], got ${describe(x)}`);
     }
     return x.shape[0]!;
   }
 
   /** Checks features and targets of the same N >= 1 rows; returns N. */
-  checkBatch(where: string, x: F32, y: Tensor): number {
+  checkBatch(where: string, x: Features, y: Tensor): number {
     this.alive(where);
     const rows = this.checkFeatures(where, x);
     const ids = y instanceof Tensor && y.dtype === 'int32' && y.shape.length === 1 && y.shape[0] === rows;

@@ -232,7 +232,7 @@ export interface FitOptions {
   /** Reshuffle the rows every epoch, from the model's seed. Default true. */
   readonly shuffle?: boolean;
   /** Evaluated after every epoch: features `[N, F]` and targets (int32 `[N]` or float32 `[N, C]`). */
-  readonly validationData?: readonly [Tensor<'float32'>, Tensor];
+  readonly validationData?: readonly [Tensor<'float32'> | Tensor<'float16'>, Tensor];
   /**
    * A fraction in (0, 1) of the rows held out for validation instead of `validationData`: the
    * last rows, as Keras takes them (before any shuffling), `floor(N * (1 - split))` rows train.
@@ -298,7 +298,7 @@ export const FIT_KEYS = keysOf<FitOptions>({
  */
 export interface Batch {
   /** Features, row-major `[rows, features]`. */
-  readonly x: Float32Array | Tensor<'float32'>;
+  readonly x: Float32Array | Tensor<'float32'> | Tensor<'float16'>;
   /** Targets: int32 class ids `[rows]`, or float32 probabilities `[rows, classes]`. */
   readonly y: Int32Array | Float32Array | Tensor;
 }
@@ -327,7 +327,7 @@ export interface FitDatasetOptions {
   /** Default 1. */
   readonly epochs?: number;
   /** Evaluated after every epoch: a `[x, y]` pair of tensors, or batches as for training. */
-  readonly validationData?: readonly [Tensor<'float32'>, Tensor] | Dataset;
+  readonly validationData?: readonly [Tensor<'float32'> | Tensor<'float16'>, Tensor] | Dataset;
   /** Needs `validationData`. */
   readonly earlyStopping?: EarlyStoppingOptions;
   /** Called after each epoch, with that epoch's figures; `fitDataset` waits for a returned promise. */

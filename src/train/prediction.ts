@@ -2,7 +2,7 @@ import { checkPredictKeys } from './resolve-options.js';
 import { ValueError } from '../errors.js';
 import { internals } from '../internal.js';
 import type { Tensor } from '../tensor.js';
-import { EVALUATE_CHUNK_ELEMENTS, gatherRows } from './batch-ops.js';
+import { asFloat32, EVALUATE_CHUNK_ELEMENTS, gatherRows, type Features } from './batch-ops.js';
 import type { Model } from './model.js';
 import type { PredictOptions } from './options.js';
 
@@ -16,19 +16,21 @@ export const MAX_TOP_K = 128;
  * k most probable classes of each row, largest first (`indices` int32 and `values` float32,
  * both `[N, k]`).
  */
-export function predict(model: Model, x: F32, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
+export function predict(model: Model, x: Features, options?: PredictOptions): F32 | { indices: Tensor<'int32'>; values: F32 } {
   model.alive('predict');
   checkPredictKeys(options);
   const rows = model.checkFeatures('predict', x);
   if (options !== undefined) return topK(model, x, rows, options);
-  const z = model.logits(x);
+  const x32 = asFloat32(model.ctx, x);
+  const z = model.logits(x32);
+  if (x32 !== x) x32.dispose();
   const p = model.ctx.softmax(z);
   z.dispose();
   return p;
 }
 
 /** Each row's k most probable classes, found on the device a chunk of rows at a time: neither the `[N, classes]` logits nor their read-back ever exist. */
-function topK(model: Model, x: F32, rows: number, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 } {
+function topK(model: Model, x: Features, rows: number, options: PredictOptions): { indices: Tensor<'int32'>; values: F32 } {
   const k = options?.topK;
   if (!Number.isSafeInteger(k) || k < 1 || k > Math.min(model.classes, MAX_TOP_K)) {
     throw new ValueError(`predict: topK must be an integer in [1, ${Math.min(model.classes, MAX_TOP_K)}] (classes, at most ${MAX_TOP_K}), got ${k}`);
@@ -41,7 +43,7 @@ function topK(model: Model, x: F32, rows: number, options: PredictOptions): { in
   for (let start = 0; start < rows; start += chunk) {
     const whole = start === 0 && chunk >= rows;
     const count = Math.min(chunk, rows - start);
-    const xb = whole ? x : gatherRows(ctx, x, null, start, count);
+    const xb = whole && x.dtype === 'float32' ? (x as F32) : gatherRows(ctx, x, null, start, count);
     const z = model.logits(xb);
     access.backend().topK(
       access.storage(z, 'predict', 'z'),
@@ -50,7 +52,7 @@ function topK(model: Model, x: F32, rows: number, options: PredictOptions): { in
       { rows: count, cols: model.classes, k, firstRow: start },
     );
     z.dispose();
-    if (!whole) xb.dispose();
+    if (xb !== x) xb.dispose();
   }
   return { indices, values };
 }

@@ -2,7 +2,7 @@ import { internals } from '../internal.js';
 import type { CrossEntropyOptions } from '../ops/cross-entropy.js';
 import { planLinearCrossEntropy } from '../ops/linear-cross-entropy.js';
 import type { Tensor } from '../tensor.js';
-import { accumulateMetrics } from './batch-ops.js';
+import { accumulateMetrics, asFloat32, type Features } from './batch-ops.js';
 import { forward, backward, type ForwardTape } from './layers.js';
 import type { Model } from './model.js';
 
@@ -20,9 +20,14 @@ export const FUSED_STEP_LOGITS_BYTES = 32 * 2 ** 20;
  * `[B, classes]`. Returns the batch's loss (a scalar tensor) without reading it back; on
  * WebGPU the whole step is submitted at once when something is read or flushed.
  */
-export function trainStep(model: Model, x: F32, y: Tensor): F32 {
+export function trainStep(model: Model, x: Features, y: Tensor): F32 {
   model.checkBatch('trainStep', x, y);
-  return step(model, x, y, null);
+  const x32 = asFloat32(model.ctx, x);
+  try {
+    return step(model, x32, y, null);
+  } finally {
+    if (x32 !== x) x32.dispose();
+  }
 }
 
 /** Forward, fused loss and gradient, the backward pass and the update; `metrics` gathers figures for `fit`. */

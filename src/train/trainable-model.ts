@@ -22,6 +22,9 @@ export function modelOf(model: TrainableModel): Model {
 /** A float32 tensor. @inline */
 type F32 = Tensor<'float32'>;
 
+/** Features: float32, or float16 (half the memory; each batch is widened to float32 as it is gathered). @inline */
+type Features = Tensor<'float32'> | Tensor<'float16'>;
+
 /**
  * What `SoftmaxRegression` and `Classifier` share: training, evaluation, prediction, export
  * and disposal, each the same for both over the `Model` each is made around. What differs (the
@@ -43,11 +46,11 @@ export abstract class TrainableModel {
   }
 
   /**
-   * One step on a batch: `x` `[B, features]`, `y` int32 class ids `[B]` or float32 targets
+   * One step on a batch: `x` `[B, features]` (float32 or float16), `y` int32 class ids `[B]` or float32 targets
    * `[B, classes]`. Returns the batch's loss (a scalar tensor) without reading it back; on
    * WebGPU the whole step is submitted at once when something is read or flushed.
    */
-  trainStep(x: F32, y: Tensor): F32 {
+  trainStep(x: Features, y: Tensor): F32 {
     checkArity('trainStep', arguments.length, 2);
     return trainStep(this.#model, x, y);
   }
@@ -59,7 +62,7 @@ export abstract class TrainableModel {
    * runs is refused (`BusyError`); disposing the model stops the run, which rejects with a
    * `DisposedError`.
    */
-  async fit(x: F32, y: Tensor, options: FitOptions = {}): Promise<History> {
+  async fit(x: Features, y: Tensor, options: FitOptions = {}): Promise<History> {
     checkArity('fit', arguments.length, 3);
     return fit(this.#model, x, y, options);
   }
@@ -87,7 +90,7 @@ export abstract class TrainableModel {
    * Mean cross-entropy (with the model's label smoothing; class weights only weigh training)
    * and accuracy over a data set, in one read back.
    */
-  async evaluate(x: F32, y: Tensor): Promise<Evaluation> {
+  async evaluate(x: Features, y: Tensor): Promise<Evaluation> {
     checkArity('evaluate', arguments.length, 2);
     return evaluate(this.#model, x, y);
   }
@@ -102,9 +105,9 @@ export abstract class TrainableModel {
    * const { indices, values } = model.predict(x, { topK: 5 });
    * console.log(await indices.read(), await values.read());
    */
-  predict(x: F32): F32;
-  predict(x: F32, options: PredictOptions): TopK;
-  predict(x: F32, options?: PredictOptions): F32 | TopK {
+  predict(x: Features): F32;
+  predict(x: Features, options: PredictOptions): TopK;
+  predict(x: Features, options?: PredictOptions): F32 | TopK {
     checkArity('predict', arguments.length, 2);
     return predict(this.#model, x, options);
   }

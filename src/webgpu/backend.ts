@@ -79,7 +79,7 @@ export class WebGPUBackend implements Backend {
     this.#gpu = opened.gpu;
     this.gpuBuffers = {
       device,
-      borrow: (buffer, offset, elements) => this.#borrow(buffer, offset, elements),
+      borrow: (buffer, offset, elements, dtype) => this.#borrow(buffer, offset, elements, dtype === 'float16' ? 2 : 4),
       bufferOf: async (storage) => {
         await this.flush();
         return gpu(storage).buffer;
@@ -105,19 +105,31 @@ export class WebGPUBackend implements Backend {
   }
 
 
-  upload(data: Float32Array | Int32Array): Storage {
+  upload(data: Float32Array | Int32Array | Uint16Array): Storage {
     this.#usable('tensor');
+    if (data instanceof Uint16Array) {
+      // Two halves to a word; writeBuffer takes whole words, so an odd count is padded.
+      const words = Math.ceil(data.length / 2);
+      const storage = new GpuStorage(this.#host.scratch(words, 'tensor (float16)'), data.length, 0, false, 2);
+      let padded = data;
+      if (data.length % 2 === 1) {
+        padded = new Uint16Array(words * 2);
+        padded.set(data);
+      }
+      if (words > 0) this.#device.queue.writeBuffer(storage.buffer, 0, padded);
+      return storage;
+    }
     const storage = this.#host.output(data.length, 'tensor');
     if (data.length > 0) this.#device.queue.writeBuffer(storage.buffer, 0, data);
     return storage;
   }
 
-  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
+  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array | Uint16Array> {
     this.#usable('read');
     const source = gpu(storage);
     if (source.borrowed && (source.buffer.usage & BufferUsage.COPY_SRC) === 0) {
       // Copying needs COPY_SRC, which an app's buffer may lack; binding it as storage does not.
-      const copy = gatherRows(this.#host, source, null, { rows: 1, cols: source.elements, start: 0 });
+      const copy = this.#copyOf(source);
       try {
         return await this.read(copy, dtype);
       } finally {
@@ -125,8 +137,8 @@ export class WebGPUBackend implements Backend {
       }
     }
     const { buffer, elements, offset } = source;
-    const bytes = elements * 4;
-    if (bytes === 0) return dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
+    const bytes = source.dataBytes;
+    if (bytes === 0) return dtype === 'int32' ? new Int32Array(0) : dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0);
     const staging = this.#pool.create({ label: 'read staging', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     try {
       this.#queue.copy(buffer, staging, bytes, offset);
@@ -134,6 +146,7 @@ export class WebGPUBackend implements Backend {
       await Promise.race([staging.mapAsync(MAP_READ), this.lost.then(() => Promise.reject(new Error('device lost')))]);
       const data = staging.getMappedRange().slice(0);
       staging.unmap();
+      if (dtype === 'float16') return new Uint16Array(data, 0, elements);
       return dtype === 'int32' ? new Int32Array(data) : new Float32Array(data);
     } catch (cause) {
       // A lost device rejects the mapping before `lost` resolves; give it a turn to resolve.
@@ -191,7 +204,8 @@ export class WebGPUBackend implements Backend {
     try {
       return linearCrossEntropy(
         this.#host,
-        whole(x),
+        // float16 x is only ever read through the widening gather, which binds from the offset.
+        plan.float16X ? gpu(x) : whole(x),
         whole(weight),
         bias === null ? null : whole(bias),
         whole(target),
@@ -330,15 +344,15 @@ export class WebGPUBackend implements Backend {
    * it is bound once inside an error scope, and a failure is reported by the next flush or read,
    * before that batch's results can be used.
    */
-  #borrow(buffer: GPUBuffer, offset: number, elements: number): GpuStorage {
+  #borrow(buffer: GPUBuffer, offset: number, elements: number, elementBytes: 2 | 4): GpuStorage {
     this.#usable('tensorFromGPUBuffer');
-    if (elements === 0) return this.#host.output(0, 'empty tensor');
+    if (elements === 0) return new GpuStorage(this.#host.scratch(0, 'empty tensor'), 0, 0, false, elementBytes);
     const name = buffer.label === '' ? 'the buffer' : `buffer '${buffer.label}'`;
     this.#device.pushErrorScope('validation');
     this.#device.createBindGroup({
       label: `tensorFromGPUBuffer check of ${name}`,
       layout: this.#pipelines.bindGroupLayout(['read']),
-      entries: [{ binding: 0, resource: { buffer, offset, size: elements * 4 } }],
+      entries: [{ binding: 0, resource: { buffer, offset, size: Math.ceil((elements * elementBytes) / 4) * 4 } }],
     });
     this.#borrowChecks.push(
       this.#device.popErrorScope().then((error) =>
@@ -347,7 +361,14 @@ export class WebGPUBackend implements Backend {
           : `tensorFromGPUBuffer: ${name} cannot be used on this context's device (was it made by another GPUDevice, or destroyed?): ${error.message}`,
       ),
     );
-    return new GpuStorage(buffer, elements, offset, true);
+    return new GpuStorage(buffer, elements, offset, true, elementBytes);
+  }
+
+  /** A copy of `storage`'s bits in a buffer of ours (float16 ones word by word). */
+  #copyOf(storage: GpuStorage): GpuStorage {
+    if (storage.elementBytes === 4) return gatherRows(this.#host, storage, null, { rows: 1, cols: storage.elements, start: 0, widen: false });
+    const words = gatherRows(this.#host, storage, null, { rows: 1, cols: storage.dataBytes / 4, start: 0, widen: false });
+    return new GpuStorage(words.buffer, storage.elements, 0, false, 2);
   }
 
   /**
@@ -357,7 +378,7 @@ export class WebGPUBackend implements Backend {
    */
   #whole(storage: GpuStorage, copies: GpuStorage[]): GpuStorage {
     if (!storage.borrowed) return storage;
-    const copy = gatherRows(this.#host, storage, null, { rows: 1, cols: storage.elements, start: 0 });
+    const copy = this.#copyOf(storage);
     copies.push(copy);
     return copy;
   }

@@ -64,13 +64,22 @@ export class WasmBackend implements Backend {
     this.tensorByteLimit = { bytes: kernels.heap.maxBytes, name: `WebAssembly memory (wasm32${shared})` };
   }
 
-  upload(data: Float32Array | Int32Array): Storage {
+  upload(data: Float32Array | Int32Array | Uint16Array): Storage {
+    if (data instanceof Uint16Array) {
+      const s = this.#heap.storage(data.length, 2);
+      this.#heap.u16().set(data, s.offset >> 1);
+      return s;
+    }
     const s = this.#heap.storage(data.length);
     (data instanceof Int32Array ? this.#heap.i32() : this.#heap.f32()).set(data, s.offset >> 2);
     return s;
   }
 
-  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
+  async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array | Uint16Array> {
+    if (dtype === 'float16') {
+      const s = this.#own(storage);
+      return this.#heap.u16().slice(s.offset >> 1, (s.offset >> 1) + s.length);
+    }
     return this.#view(storage, dtype).slice();
   }
 
@@ -175,6 +184,15 @@ export class WasmBackend implements Backend {
       const source = this.#own(t);
       const order = indices === null ? null : this.#own(indices);
       const out = this.#heap.storage(rows * cols);
+      if (plan.widen) {
+        // In increasing order: each row's last step may spill past its end (kernels/float16.ts).
+        const i32 = this.#heap.i32();
+        for (let r = 0; r < rows; r++) {
+          const row = order === null ? start + r : i32[(order.offset >> 2) + start + r]!;
+          this.#kernels.fns.widen_f16(source.offset + row * cols * 2, out.offset + r * cols * 4, cols);
+        }
+        return out;
+      }
       // Bits move unchanged, so int32 and float32 rows copy alike through an Int32Array.
       const i32 = this.#heap.i32();
       const from = source.offset >> 2;
@@ -236,8 +254,8 @@ export class WasmBackend implements Backend {
   }
 
   /** A view into the Wasm memory: valid until the next op allocates (which may grow the memory). */
-  peek(storage: Storage): Float32Array {
-    return this.#floats(storage);
+  peek(storage: Storage): Float32Array | null {
+    return this.#own(storage).elementBytes === 2 ? null : this.#floats(storage);
   }
 
   profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {

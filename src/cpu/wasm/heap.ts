@@ -12,16 +12,18 @@ const PAGE = 65536;
 /** wasm32 addresses reach 4 GiB; engines may stop sooner, which `grow` reports. */
 export const WASM_MEMORY_BYTES = 65536 * PAGE;
 
-/** A tensor's elements: `length` float32 or int32 values at byte `offset` of its heap's memory. */
+/** A tensor's elements: `length` float32 or int32 values (or halves) at byte `offset` of its heap's memory. */
 export class WasmStorage implements Storage {
   constructor(
     readonly heap: WasmHeap,
     readonly offset: number,
     readonly length: number,
+    /** 2 for float16 (half bits), else 4. */
+    readonly elementBytes: 2 | 4 = 4,
   ) {}
 
   get byteLength(): number {
-    return this.length * 4;
+    return this.length * this.elementBytes;
   }
 }
 
@@ -42,7 +44,7 @@ export class WasmHeap {
   #free: Block[] = [];
   #liveBytes = 0;
   #peakBytes = 0;
-  #views: { buffer: ArrayBuffer; f32: Float32Array; i32: Int32Array } | null = null;
+  #views: { buffer: ArrayBuffer; f32: Float32Array; i32: Int32Array; u16: Uint16Array } | null = null;
   /** Frees the blocks of storages the app dropped without disposing their tensors. */
   readonly #finalizer = new FinalizationRegistry<Block>((b) => this.#release(b));
 
@@ -52,10 +54,10 @@ export class WasmHeap {
     readonly maxBytes = WASM_MEMORY_BYTES,
   ) {}
 
-  /** A storage of `length` elements (and SLACK bytes); its bytes are whatever the block held before. */
-  storage(length: number): WasmStorage {
-    const size = length === 0 ? 0 : roundUp(length * 4 + SLACK, ALIGN);
-    const s = new WasmStorage(this, size === 0 ? 0 : this.alloc(size), length);
+  /** A storage of `length` elements of `elementBytes` (and SLACK bytes); its bytes are whatever the block held before. */
+  storage(length: number, elementBytes: 2 | 4 = 4): WasmStorage {
+    const size = length === 0 ? 0 : roundUp(length * elementBytes + SLACK, ALIGN);
+    const s = new WasmStorage(this, size === 0 ? 0 : this.alloc(size), length, elementBytes);
     if (size !== 0) this.#finalizer.register(s, { offset: s.offset, size }, s);
     return s;
   }
@@ -116,10 +118,14 @@ export class WasmHeap {
     return this.#current().i32;
   }
 
+  u16(): Uint16Array {
+    return this.#current().u16;
+  }
+
   #current() {
     const buffer = this.memory.buffer;
     if (this.#views === null || this.#views.buffer !== buffer) {
-      this.#views = { buffer, f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
+      this.#views = { buffer, f32: new Float32Array(buffer), i32: new Int32Array(buffer), u16: new Uint16Array(buffer) };
     }
     return this.#views;
   }

@@ -1,4 +1,5 @@
 import type { BackendLinearCrossEntropyResult, LinearCrossEntropyPlan, MatmulPlan } from '../../backend.js';
+import { fromHalves } from '../../float16.js';
 import { meanDenominator } from '../cross-entropy.js';
 import { linearCrossEntropy as referenceLinearCrossEntropy } from '../linear-cross-entropy.js';
 import { accumulateMetrics } from '../train.js';
@@ -13,6 +14,8 @@ import { crossEntropyRows, sumColumns } from './parallel.js';
  * large enough that a batch's gradient is usually formed in one chunk, with nothing to add up.
  */
 const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
+/** A chunk of float16 x widened to float32 stays within this many bytes unless `chunkRows` says otherwise. */
+const WIDE_X_CHUNK_BYTES = 2 ** 20;
 
 /**
  * `linearCrossEntropy` on the Wasm kernels, a chunk of rows at a time as the reference runs it
@@ -33,12 +36,14 @@ export function linearCrossEntropy(
   metrics: WasmStorage | null,
   plan: LinearCrossEntropyPlan,
 ): BackendLinearCrossEntropyResult {
-  const { heap } = kernels;
+  const { heap, fns } = kernels;
   const ce = plan.crossEntropy;
   if (!wasmCoversCrossEntropy(ce)) return viaReference(kernels, x, weight, bias, target, classWeights, metrics, plan);
   const { rows: n, classes: c, reduction, withGrad } = ce;
   const d = plan.features;
-  const chunk = Math.max(1, Math.min(n, plan.chunkRows ?? Math.floor(LOGITS_CHUNK_BYTES / (4 * c))));
+  // A float16 x is widened a chunk at a time, within WIDE_X_CHUNK_BYTES as on WebGPU.
+  const byDefault = Math.min(Math.floor(LOGITS_CHUNK_BYTES / (4 * c)), plan.float16X ? Math.floor(WIDE_X_CHUNK_BYTES / (4 * d)) : Infinity);
+  const chunk = Math.max(1, Math.min(n, plan.chunkRows ?? byDefault));
   const denominator = meanDenominator(view(heap.i32(), target), classWeights === null ? null : view(heap.f32(), classWeights), ce);
   const scale = reduction !== 'mean' ? 1 : denominator !== 0 ? 1 / denominator : 0;
 
@@ -48,6 +53,8 @@ export function linearCrossEntropy(
   const gradBias = withGrad && bias !== null ? heap.storage(c) : null;
   const z = heap.storage(chunk * c);
   const dz = withGrad ? heap.storage(chunk * c) : null;
+  // float16 x: each chunk's rows widened here (kernels/float16.ts), so x is never held as float32 whole.
+  const xWide = plan.float16X ? heap.storage(chunk * d) : null;
   // The first chunk writes the parameter gradients; later ones add theirs through these.
   const part = withGrad && chunk < n ? heap.storage(d * c) : null;
   const columns = gradBias !== null && chunk < n ? heap.storage(c) : null;
@@ -57,7 +64,11 @@ export function linearCrossEntropy(
   // The matmul may allocate scratch and grow the memory: views are taken afresh after each one.
   for (let first = 0; first < n; first += chunk) {
     const r = Math.min(chunk, n - first);
-    const xc = new WasmStorage(heap, x.offset + first * d * 4, r * d);
+    let xc = new WasmStorage(heap, x.offset + first * d * 4, r * d);
+    if (xWide !== null) {
+      fns.widen_f16(x.offset + first * d * 2, xWide.offset, r * d);
+      xc = new WasmStorage(heap, xWide.offset, r * d);
+    }
     const yc = new WasmStorage(heap, target.offset + first * 4, r);
     const zc = new WasmStorage(heap, z.offset, r * c);
     matmul(kernels, zc, xc, weight, bias, linear(r, d, c, false, plan.transposeWeight));
@@ -84,7 +95,7 @@ export function linearCrossEntropy(
       if (!firstChunk) add(view(heap.f32(), gradBias), view(heap.f32(), columns!));
     }
   }
-  for (const s of [z, dz, part, columns]) if (s !== null) heap.release(s);
+  for (const s of [z, dz, part, columns, xWide]) if (s !== null) heap.release(s);
 
   let loss = rowLoss;
   if (reduction !== 'none') {
@@ -113,10 +124,10 @@ function viaReference(
   metrics: WasmStorage | null,
   plan: LinearCrossEntropyPlan,
 ): BackendLinearCrossEntropyResult {
-  const { heap } = kernels;
+  const { heap, fns } = kernels;
   const f32 = heap.f32();
   const r = referenceLinearCrossEntropy(
-    view(f32, x),
+    plan.float16X ? fromHalves(heap.u16().subarray(x.offset >> 1, (x.offset >> 1) + x.length)) : view(f32, x),
     view(f32, weight),
     bias === null ? null : view(f32, bias),
     plan.crossEntropy.target === 'index' ? view(heap.i32(), target) : view(f32, target),

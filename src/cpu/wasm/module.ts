@@ -1,4 +1,5 @@
 import { moduleBytes, type FunctionBuilder } from './kernels/assembler.js';
+import { widenKernel } from './kernels/float16.js';
 import { gemmKernel, packB } from './kernels/matmul.js';
 import { ROW_IMPORTS, rowKernels } from './kernels/rows.js';
 import { WasmHeap } from './heap.js';
@@ -24,6 +25,7 @@ export interface WasmExports {
   adam(p: I32, g: I32, m: I32, v: I32, n: I32, stepSize: number, beta1: number, beta2: number, epsilon: number, decay: number, correction2Sqrt: number): void;
   adamw(p: I32, g: I32, m: I32, v: I32, n: I32, stepSize: number, beta1: number, beta2: number, epsilon: number, paramScale: number, correction2Sqrt: number): void;
   rmsprop(p: I32, g: I32, s: I32, a: I32, b: I32, n: I32, lr: number, alpha: number, epsilon: number, decay: number, momentum: number): void;
+  widen_f16(src: I32, dst: I32, n: I32): void;
 }
 
 /** One context's kernels: an instance of the module over a heap of its own, and the threads that run them. */
@@ -35,7 +37,7 @@ export interface WasmKernels {
 }
 
 function functions(fma: boolean): FunctionBuilder[] {
-  return [gemmKernel(fma, false), gemmKernel(fma, true), packB(), ...rowKernels(fma)];
+  return [gemmKernel(fma, false), gemmKernel(fma, true), packB(), ...rowKernels(fma), widenKernel()];
 }
 
 type Compiled = { build: WasmBuild; module: WebAssembly.Module } | null;

@@ -2,6 +2,7 @@ import crossEntropyWgsl from '../../../shaders/cross_entropy.wgsl?raw';
 import type { BackendLinearCrossEntropyResult, LinearCrossEntropyPlan, MatmulPlan } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
 import { GpuStorage } from '../storage.js';
+import { widenRowsInto } from './float16.js';
 import { matmulInto } from './matmul.js';
 import { planRows, ROW_CACHE, rowLibrary } from './rows.js';
 import { sumRowsInto } from './sum.js';
@@ -15,6 +16,8 @@ const MEAN = 4;
 const REDUCE_WG = 256;
 /** A chunk's logits stay within this many bytes unless `chunkRows` says otherwise. */
 export const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
+/** A chunk of float16 x widened to float32 stays within this many bytes unless `chunkRows` says otherwise. */
+export const WIDE_X_CHUNK_BYTES = 2 ** 20;
 /** Chunks of at least this many rows are cut at a multiple of it, whole tiles for the matmuls. */
 const ROW_ALIGN = 64;
 
@@ -28,6 +31,8 @@ export function chunkRows(host: KernelHost, plan: LinearCrossEntropyPlan): numbe
   if (plan.chunkRows !== null) return Math.max(1, Math.min(plan.chunkRows, rows));
   const budget = Math.min(LOGITS_CHUNK_BYTES, host.limits.maxStorageBufferBindingSize);
   let r = Math.max(1, Math.floor(budget / (classes * 4)));
+  // A float16 x is widened a chunk at a time: a bounded chunk keeps its float32 copy small.
+  if (plan.float16X) r = Math.min(r, Math.max(1, Math.floor(WIDE_X_CHUNK_BYTES / (plan.features * 4))));
   if (r >= ROW_ALIGN) r -= r % ROW_ALIGN;
   return Math.max(1, Math.min(r, rows));
 }
@@ -81,7 +86,8 @@ export function linearCrossEntropy(
   const norm = mean ? take(2, 'mean denominator') : null;
   const z = take(r * c, 'logits chunk');
   const dz = withGrad ? take(r * c, 'dz chunk') : null;
-  const xChunk = single ? x.buffer : take(r * d, 'x chunk');
+  // float16 x is widened a chunk at a time, so it takes a float32 chunk even when whole.
+  const xChunk = single && !plan.float16X ? x.buffer : take(r * d, 'x chunk');
   const targetChunk = single ? target.buffer : take(r * targetCols, 'target chunk');
   const lossChunk = single ? rowLossAll : take(r, 'row losses chunk');
   const gradXChunk = gradX === null ? null : single ? gradX.buffer : take(r * d, 'gradX chunk');
@@ -114,10 +120,9 @@ export function linearCrossEntropy(
   for (let chunk = 0; chunk < chunks; chunk++) {
     const first = chunk * r;
     const rows = Math.min(r, n - first);
-    if (!single) {
-      host.copy(x.buffer, first * d * 4, xChunk, 0, rows * d * 4);
-      host.copy(target.buffer, first * targetCols * 4, targetChunk, 0, rows * targetCols * 4);
-    }
+    if (plan.float16X) widenRowsInto(host, x, null, { rows, cols: d, start: first, widen: true }, xChunk);
+    else if (!single) host.copy(x.buffer, first * d * 4, xChunk, 0, rows * d * 4);
+    if (!single) host.copy(target.buffer, first * targetCols * 4, targetChunk, 0, rows * targetCols * 4);
     matmulInto(host, xChunk, weight.buffer, bias?.buffer ?? null, z, linear(rows, d, c, false, plan.transposeWeight), false);
     if (metrics !== null) {
       // Counts only: the unused binding reads as 0, times a loss scale of 0.

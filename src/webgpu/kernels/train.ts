@@ -3,13 +3,15 @@ import metricsWgsl from '../../../shaders/metrics.wgsl?raw';
 import optimizersWgsl from '../../../shaders/optimizers.wgsl?raw';
 import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
+import { widenRows } from './float16.js';
 import type { GpuStorage } from '../storage.js';
 import { rowLibrary } from './rows.js';
 
 const WG = 256;
 
-/** The rows of a batch, in order or by index (shaders/gather_rows.wgsl). */
+/** The rows of a batch, in order or by index (shaders/gather_rows.wgsl); float16 rows widened (./float16.ts). */
 export function gatherRows(host: KernelHost, t: GpuStorage, indices: GpuStorage | null, plan: GatherPlan): GpuStorage {
+  if (plan.widen) return widenRows(host, t, indices, plan);
   const elements = plan.rows * plan.cols;
   const out = host.output(elements, 'batch');
   const spec = {

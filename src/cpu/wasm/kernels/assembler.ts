@@ -29,7 +29,7 @@ const PLAIN = {
   'v128.not': simd(0x4d), 'v128.and': simd(0x4e), 'v128.andnot': simd(0x4f), 'v128.or': simd(0x50),
   'v128.xor': simd(0x51), 'v128.bitselect': simd(0x52), 'v128.any_true': simd(0x53),
   'f32x4.nearest': simd(0x6a),
-  'i32x4.lt_s': simd(0x39),
+  'i32x4.lt_s': simd(0x39), 'i32x4.gt_s': simd(0x3b), 'i32x4.extend_low_i16x8_u': simd(0xa9),
   'i32x4.shl': simd(0xab), 'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1),
   'f32x4.abs': simd(0xe0), 'f32x4.neg': simd(0xe1), 'f32x4.sqrt': simd(0xe3), 'f32x4.add': simd(0xe4),
   'f32x4.sub': simd(0xe5), 'f32x4.mul': simd(0xe6), 'f32x4.div': simd(0xe7), 'f32x4.min': simd(0xe8),

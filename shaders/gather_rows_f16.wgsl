@@ -1,0 +1,35 @@
+// out[r] = t[indices[start + r]] (or t[start + r] with IN_ORDER), widened from float16 to
+// float32: the rows of a training batch of float16 features, or a whole float16 tensor an op
+// computes on. t holds two halves per 32-bit word, the lower-addressed one in the low bits
+// (little-endian, as the host and other libraries write them); unpack2x16float widens them
+// exactly and needs no shader-f16, so this runs on every adapter.
+// One invocation per output element; the grid is folded past 65535 workgroups.
+
+override WG: u32 = 256u;
+override IN_ORDER: bool = false;
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  start: u32,
+}
+
+@group(0) @binding(0) var<storage, read> t: array<u32>;
+@group(0) @binding(1) var<storage, read> indices: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gid.x + gid.y * groups.x * WG;
+  if (i >= params.rows * params.cols) {
+    return;
+  }
+  let r = i / params.cols;
+  var source = params.start + r;
+  if (!IN_ORDER) {
+    source = indices[source];
+  }
+  let h = source * params.cols + i % params.cols;
+  out[i] = unpack2x16float(t[h / 2u])[h % 2u];
+}
