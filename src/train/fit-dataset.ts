@@ -5,7 +5,8 @@ import { openBatches, walk } from './dataset.js';
 import type { EarlyStopping } from './early-stopping.js';
 import { evaluate, evaluateDataset } from './evaluation.js';
 import type { Model } from './model.js';
-import type { Dataset, FitDatasetOptions, History } from './options.js';
+import type { Batch, Dataset, FitDatasetOptions, History } from './options.js';
+import { firstBadRow, nonFiniteMode, type BadRow } from './non-finite.js';
 import { step } from './step.js';
 import { earlyStopping, runEpochs, schedule } from './training-run.js';
 
@@ -32,6 +33,7 @@ export async function fitDataset(model: Model, dataset: Dataset, options: FitDat
   const stopper = earlyStopping('fitDataset', options.earlyStopping, validation !== undefined, 'validationData');
   // A stream's length is unknown: a cosine schedule must say its totalSteps.
   const rateAt = schedule(model, 'fitDataset', options.learningRate, undefined);
+  nonFiniteMode('fitDataset', options.nonFinite);
   return model.exclusive('fitDataset', () => fitBatches(model, dataset, epochs, pair, stopper, rateAt, options));
 }
 
@@ -56,15 +58,26 @@ function fitBatches(
       validation === undefined ? null
       : pair ? () => evaluate(model, ...(validation as readonly [F32, Tensor]))
       : (epoch) => evaluateDataset(model, validation as Dataset, epoch, options.signal),
-    train: (epoch, metrics, pacer) =>
+    nonFinite: nonFiniteMode('fitDataset', options.nonFinite),
+    // Only an array of batches can be walked again to find the row.
+    locate: Array.isArray(dataset) ? (batch) => locateInBatch(model, (dataset as readonly Batch[])[batch]) : null,
+    train: (epoch, metrics, pacer, guard) =>
       walk(model, 'fitDataset', dataset, epoch, options.signal, async (x, y, batch) => {
         model.stillAlive('fitDataset');
         model.optimizer.setLearningRate(rateAt(steps++));
-        step(model, x, y, metrics).dispose();
+        step(model, x, y, metrics, guard).dispose();
         // One submit per step: the device trains on it while the next batch is made and uploaded.
         await ctx.flush();
         options.onBatchEnd?.({ epoch, batch, rows: x.shape[0]! });
         if (pacer.due) await pacer.pause();
       }),
   });
+}
+
+/** The first row of a batch (an index into it) holding NaN or Infinity, in `x` or in probability targets. */
+async function locateInBatch(model: Model, batch: Batch | undefined): Promise<BadRow | null> {
+  if (batch === undefined) return null;
+  const host = async (t: Float32Array | Int32Array | Tensor) => (t instanceof Tensor ? t.read() : t);
+  const [xs, ys] = await Promise.all([host(batch.x), host(batch.y)]);
+  return firstBadRow(xs as Float32Array, model.features, ys instanceof Float32Array ? ys : null, model.classes);
 }

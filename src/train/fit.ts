@@ -6,6 +6,7 @@ import type { EarlyStopping } from './early-stopping.js';
 import { evaluate } from './evaluation.js';
 import type { Model } from './model.js';
 import type { FitOptions, History } from './options.js';
+import { firstBadRow, nonFiniteMode, type BadRow } from './non-finite.js';
 import { step } from './step.js';
 import { earlyStopping, runEpochs, schedule } from './training-run.js';
 
@@ -38,6 +39,7 @@ export async function fit(model: Model, x: F32, y: Tensor, options: FitOptions =
   }
   const stopper = earlyStopping('fit', options.earlyStopping, validation !== undefined || split !== undefined, 'validationData or validationSplit');
   const rateAt = schedule(model, 'fit', options.learningRate, epochs * Math.ceil(trainRows / batchSize));
+  nonFiniteMode('fit', options.nonFinite);
   options.signal?.throwIfAborted();
   return model.exclusive('fit', () => fitSplit(model, x, y, rows, trainRows, epochs, batchSize, stopper, rateAt, options));
 }
@@ -80,14 +82,19 @@ function fitRows(
 ): Promise<History> {
   const ctx = model.ctx;
   const batches = Math.ceil(rows / batchSize);
+  // The epoch's order stays on the host too, to find the row at fault in a bad batch.
+  let shuffled: Int32Array | null = null;
   return runEpochs(model, {
     where: 'fit',
     epochs,
     stopper,
     onEpochEnd: options.onEpochEnd,
     validate: validation === undefined ? null : () => evaluate(model, validation[0], validation[1]),
-    train: async (epoch, metrics, pacer) => {
-      const order = options.shuffle === false ? null : ctx.tensor(model.random.permutation(rows));
+    nonFinite: nonFiniteMode('fit', options.nonFinite),
+    locate: (batch) => locateRow(model, x, y, shuffled, batch * batchSize, Math.min(batchSize, rows - batch * batchSize)),
+    train: async (epoch, metrics, pacer, guard) => {
+      shuffled = options.shuffle === false ? null : model.random.permutation(rows);
+      const order = shuffled === null ? null : ctx.tensor(shuffled);
       try {
         for (let batch = 0; batch < batches; batch++) {
           model.stillAlive('fit');
@@ -98,7 +105,7 @@ function fitRows(
           const yb = gatherRows(ctx, y, order, start, count);
           try {
             model.optimizer.setLearningRate(rateAt(epoch * batches + batch));
-            step(model, xb, yb, metrics).dispose();
+            step(model, xb, yb, metrics, guard).dispose();
           } finally {
             xb.dispose();
             yb.dispose();
@@ -113,4 +120,22 @@ function fitRows(
       }
     },
   });
+}
+
+/** The first row of `x` (an index into it) among the batch's `count` rows from `start` holding NaN or Infinity, in `x` or in probability targets. */
+async function locateRow(model: Model, x: F32, y: Tensor, order: Int32Array | null, start: number, count: number): Promise<BadRow | null> {
+  const ctx = model.ctx;
+  const rows = order?.slice(start, start + count) ?? Int32Array.from({ length: count }, (_, r) => start + r);
+  const indices = ctx.tensor(rows);
+  const xb = gatherRows(ctx, x, indices, 0, count);
+  const yb = y.dtype === 'float32' ? gatherRows(ctx, y as F32, indices, 0, count) : null;
+  try {
+    const [xs, ys] = await Promise.all([xb.read(), yb?.read() ?? null]);
+    const bad = firstBadRow(xs, model.features, ys, model.classes);
+    return bad === null ? null : { ...bad, row: rows[bad.row]! };
+  } finally {
+    indices.dispose();
+    xb.dispose();
+    yb?.dispose();
+  }
 }

@@ -1,4 +1,5 @@
 import { ValueError } from '../errors.js';
+import type { StepGuard } from '../backend.js';
 import { internals, type TrainingContext } from '../internal.js';
 import type { Tensor } from '../tensor.js';
 import type { AdamOptions, AdamWOptions, OptimizerOptions, RmspropOptions, SgdOptions } from './options.js';
@@ -30,7 +31,10 @@ export interface Optimizer {
    * optimizer.step(updates);
    */
   setLearningRate(rate: number): void;
-  step(updates: readonly ParameterUpdate[]): void;
+  /** Queues one update of every parameter; where `guard` marks the step as bad, it writes nothing. */
+  step(updates: readonly ParameterUpdate[], guard?: StepGuard | null): void;
+  /** Forgets the last `steps` steps' place in the count (Adam's bias corrections): the non-finite guard skipped them. */
+  unstep(steps: number): void;
   dispose(): void;
 }
 
@@ -76,14 +80,17 @@ abstract class BaseOptimizer<O extends OptimizerOptions> implements Optimizer {
     this.#learningRate = rate;
   }
 
-  abstract step(updates: readonly ParameterUpdate[]): void;
+  abstract step(updates: readonly ParameterUpdate[], guard?: StepGuard | null): void;
   abstract dispose(): void;
+
+  /** Only Adam counts its steps. */
+  unstep(_steps: number): void {}
 }
 
 class Sgd extends BaseOptimizer<SgdOptions> {
   readonly #velocity: F32[] = [];
 
-  step(updates: readonly ParameterUpdate[]): void {
+  step(updates: readonly ParameterUpdate[], guard: StepGuard | null = null): void {
     const access = this.ctx[internals];
     const momentum = this.options.momentum ?? 0;
     updates.forEach(({ param, grad }, i) => {
@@ -99,6 +106,7 @@ class Sgd extends BaseOptimizer<SgdOptions> {
           nesterov: this.options.nesterov ?? false,
           weightDecay: this.options.weightDecay ?? 0,
         },
+        guard,
       );
     });
   }
@@ -113,7 +121,11 @@ class Adam<O extends AdamOptions | AdamWOptions = AdamOptions> extends BaseOptim
   readonly #moments: { m: F32; v: F32 }[] = [];
   #steps = 0;
 
-  step(updates: readonly ParameterUpdate[]): void {
+  override unstep(steps: number): void {
+    this.#steps -= steps;
+  }
+
+  step(updates: readonly ParameterUpdate[], guard: StepGuard | null = null): void {
     const access = this.ctx[internals];
     const decoupled = this.options.type === 'adamw';
     const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = decoupled ? 0.01 : 0 } = this.options;
@@ -133,9 +145,9 @@ class Adam<O extends AdamOptions | AdamWOptions = AdamOptions> extends BaseOptim
       ] as const;
       if (decoupled) {
         const paramScale = 1 - learningRate * weightDecay;
-        access.backend().adamwStep(...storages, { elements: param.size, paramScale, stepSize, beta1, beta2, epsilon, correction2Sqrt });
+        access.backend().adamwStep(...storages, { elements: param.size, paramScale, stepSize, beta1, beta2, epsilon, correction2Sqrt }, guard);
       } else {
-        access.backend().adamStep(...storages, { elements: param.size, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt });
+        access.backend().adamStep(...storages, { elements: param.size, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt }, guard);
       }
     });
   }
@@ -151,7 +163,7 @@ class Adam<O extends AdamOptions | AdamWOptions = AdamOptions> extends BaseOptim
 class Rmsprop extends BaseOptimizer<RmspropOptions> {
   readonly #state: { square: F32; mean: F32 | null; buffer: F32 | null }[] = [];
 
-  step(updates: readonly ParameterUpdate[]): void {
+  step(updates: readonly ParameterUpdate[], guard: StepGuard | null = null): void {
     const access = this.ctx[internals];
     const { alpha = 0.99, epsilon = 1e-8, weightDecay = 0, momentum = 0, centered = false } = this.options;
     updates.forEach(({ param, grad }, i) => {
@@ -168,6 +180,7 @@ class Rmsprop extends BaseOptimizer<RmspropOptions> {
         maybe(state.mean, 'mean'),
         maybe(state.buffer, 'buffer'),
         { elements: param.size, learningRate: this.learningRate, alpha, epsilon, weightDecay, momentum, centered },
+        guard,
       );
     });
   }

@@ -161,7 +161,20 @@ export interface EpochLogs {
   readonly valAccuracy?: number;
   /** Wall time of the epoch, validation included. */
   readonly seconds: number;
+  /** Batches skipped for NaN or Infinity under `nonFinite: 'skip'` (0 otherwise). */
+  readonly skippedBatches: number;
 }
+
+/**
+ * What training does with a step whose loss or gradients hold NaN or ±Infinity. Either way
+ * that step updates nothing (on WebGPU the optimizer kernels skip it on the device, and the
+ * flag is read back once per epoch, with the epoch's figures). `'error'`: no later step of the
+ * epoch updates anything either, and `fit` rejects with a `NonFiniteError` naming the epoch,
+ * the batch and the row; the model holds the weights from before that batch. `'skip'`: training
+ * goes on without the batch, as PyTorch's `GradScaler` skips a step, and the history counts it
+ * (`skippedBatches`); the epoch's loss and accuracy are over the batches not skipped.
+ */
+export type NonFiniteMode = 'error' | 'skip';
 
 /**
  * Stops training when a validation figure stops improving, as Keras's `EarlyStopping`: an
@@ -218,6 +231,8 @@ export interface FitOptions {
    * own rate applies again.
    */
   readonly learningRate?: LearningRateSchedule;
+  /** A step whose loss or gradients are not finite: reject (`'error'`, the default) or skip it (see `NonFiniteMode`). */
+  readonly nonFinite?: NonFiniteMode;
 }
 
 export const FIT_KEYS = keysOf<FitOptions>({
@@ -231,6 +246,7 @@ export const FIT_KEYS = keysOf<FitOptions>({
   onEpochEnd: true,
   onBatchEnd: true,
   learningRate: true,
+  nonFinite: true,
 });
 
 /**
@@ -280,6 +296,8 @@ export interface FitDatasetOptions {
   readonly signal?: AbortSignal;
   /** As `fit`'s, counted in this run's steps; a cosine must give its `totalSteps` (the stream's length is unknown). */
   readonly learningRate?: LearningRateSchedule;
+  /** As `fit`'s (see `NonFiniteMode`); a `NonFiniteError`'s `row` is found only where the dataset is an array of batches. */
+  readonly nonFinite?: NonFiniteMode;
 }
 
 export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
@@ -290,6 +308,7 @@ export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
   onBatchEnd: true,
   signal: true,
   learningRate: true,
+  nonFinite: true,
 });
 
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
@@ -318,6 +337,8 @@ export interface History {
   readonly valLoss: number[];
   /** Validation accuracy per epoch; empty without validation data. */
   readonly valAccuracy: number[];
+  /** Batches skipped per epoch for NaN or Infinity under `nonFinite: 'skip'` (zeros otherwise). */
+  readonly skippedBatches: number[];
 }
 
 /** What `evaluate` resolves with. */

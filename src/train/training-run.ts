@@ -3,7 +3,8 @@ import type { Tensor } from '../tensor.js';
 import { EarlyStopping } from './early-stopping.js';
 import type { LayerWeights } from './layers.js';
 import type { Model } from './model.js';
-import type { EarlyStoppingOptions, EpochLogs, Evaluation, History } from './options.js';
+import { NonFiniteGuard, type BadRow } from './non-finite.js';
+import type { EarlyStoppingOptions, EpochLogs, Evaluation, History, NonFiniteMode } from './options.js';
 import { learningRateSchedule, type LearningRateSchedule } from './schedules.js';
 
 type F32 = Tensor<'float32'>;
@@ -36,8 +37,11 @@ export interface Epochs {
   readonly where: 'fit' | 'fitDataset';
   readonly epochs: number;
   readonly stopper: EarlyStopping | null;
-  /** Trains one pass over the data, adding its figures to `metrics` on the device. */
-  readonly train: (epoch: number, metrics: F32, pacer: Pacer) => Promise<void>;
+  /** Trains one pass over the data, adding its figures to `metrics` on the device, each step under `guard`. */
+  readonly train: (epoch: number, metrics: F32, pacer: Pacer, guard: NonFiniteGuard) => Promise<void>;
+  readonly nonFinite: NonFiniteMode;
+  /** The row of batch `batch` of the epoch just trained that holds NaN or Infinity; null where it cannot be found. */
+  readonly locate: ((batch: number) => Promise<BadRow | null>) | null;
   /** The validation scores after an epoch; null without validation data. */
   readonly validate: ((epoch: number) => Promise<Evaluation>) | null;
   readonly onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined;
@@ -51,23 +55,32 @@ export interface Epochs {
 export async function runEpochs(model: Model, run: Epochs): Promise<History> {
   const { where, validate } = run;
   let best: LayerWeights[] | null = null;
-  const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [] };
+  const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], skippedBatches: [] };
   const pacer = new Pacer();
-  for (let epoch = 0; epoch < run.epochs; epoch++) {
-    const started = performance.now();
-    const metrics = model.ctx.tensor(new Float32Array(4));
-    let figures: Float32Array;
-    try {
-      await run.train(epoch, metrics, pacer);
-      model.stillAlive(where);
-      figures = await metrics.read();
-    } finally {
-      metrics.dispose();
+  const guard = new NonFiniteGuard(model.ctx, run.nonFinite);
+  try {
+    for (let epoch = 0; epoch < run.epochs; epoch++) {
+      const started = performance.now();
+      const metrics = model.ctx.tensor(new Float32Array(4));
+      let figures: Float32Array;
+      let skipped: number;
+      try {
+        guard.startEpoch();
+        await run.train(epoch, metrics, pacer, guard);
+        model.stillAlive(where);
+        // The guard's words come back with the epoch's figures: no readback of their own per batch.
+        [figures, skipped] = await Promise.all([metrics.read(), guard.settle(where, epoch, run.locate, (steps) => model.optimizer.unstep(steps))]);
+      } finally {
+        metrics.dispose();
+      }
+      history.skippedBatches.push(skipped);
+      const scores = await endEpoch(model, where, epoch, started, figures, skipped, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
+      const verdict = await judge(model, where, run.stopper, epoch, scores);
+      if (verdict.best !== null) best = verdict.best;
+      if (verdict.stop) break;
     }
-    const scores = await endEpoch(model, where, epoch, started, figures, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
-    const verdict = await judge(model, where, run.stopper, epoch, scores);
-    if (verdict.best !== null) best = verdict.best;
-    if (verdict.stop) break;
+  } finally {
+    guard.dispose();
   }
   if (best !== null) model.setLayers(where, best, (l, field) => `layers[${l}].${field}`);
   await settle(model, where);
@@ -113,6 +126,7 @@ async function endEpoch(
   epoch: number,
   started: number,
   figures: Float32Array,
+  skippedBatches: number,
   evaluate: (() => Promise<Evaluation>) | null,
   history: History,
   onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined,
@@ -127,6 +141,7 @@ async function endEpoch(
     accuracy: correct / counted,
     ...(scores === null ? {} : { valLoss: scores.loss, valAccuracy: scores.accuracy }),
     seconds: (performance.now() - started) / 1000,
+    skippedBatches,
   };
   history.loss.push(logs.loss);
   history.accuracy.push(logs.accuracy);

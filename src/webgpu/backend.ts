@@ -15,6 +15,7 @@ import type {
   Profile,
   RmspropPlan,
   SgdPlan,
+  StepGuard,
   Storage,
   GpuBufferAccess,
   TopKPlan,
@@ -34,6 +35,7 @@ import { activation } from './kernels/activation.js';
 import { sumRows } from './kernels/sum.js';
 import { topK } from './kernels/top-k.js';
 import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './kernels/train.js';
+import { checkFinite, commitMetrics } from './kernels/guard.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { GpuStorage } from './storage.js';
 
@@ -242,25 +244,35 @@ export class WebGPUBackend implements Backend {
     return gatherRows(this.#host, gpu(t), indices === null ? null : gpu(indices), plan);
   }
 
-  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
+  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan, guard?: StepGuard | null): void {
     this.#usable('sgd');
-    sgdStep(this.#host, gpu(param), gpu(grad), velocity === null ? null : gpu(velocity), plan);
+    sgdStep(this.#host, gpu(param), gpu(grad), velocity === null ? null : gpu(velocity), plan, guardWords(guard), guard);
   }
 
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan, guard?: StepGuard | null): void {
     this.#usable('adam');
-    adamStep(this.#host, gpu(param), gpu(grad), gpu(m), gpu(v), plan);
+    adamStep(this.#host, gpu(param), gpu(grad), gpu(m), gpu(v), plan, guardWords(guard), guard);
   }
 
-  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan): void {
+  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan, guard?: StepGuard | null): void {
     this.#usable('adamw');
-    adamwStep(this.#host, gpu(param), gpu(grad), gpu(m), gpu(v), plan);
+    adamwStep(this.#host, gpu(param), gpu(grad), gpu(m), gpu(v), plan, guardWords(guard), guard);
   }
 
-  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void {
+  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan, guard?: StepGuard | null): void {
     this.#usable('rmsprop');
     const maybe = (s: Storage | null) => (s === null ? null : gpu(s));
-    rmspropStep(this.#host, gpu(param), gpu(grad), gpu(square), maybe(mean), maybe(buffer), plan);
+    rmspropStep(this.#host, gpu(param), gpu(grad), gpu(square), maybe(mean), maybe(buffer), plan, guardWords(guard), guard);
+  }
+
+  checkFinite(values: readonly Storage[], guard: StepGuard): void {
+    this.#usable('checkFinite');
+    checkFinite(this.#host, values.map(gpu), gpu(guard.words), guard);
+  }
+
+  commitMetrics(stepAcc: Storage, acc: Storage, guard: StepGuard): void {
+    this.#usable('commitMetrics');
+    commitMetrics(this.#host, gpu(stepAcc), gpu(acc), gpu(guard.words), guard);
   }
 
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void {
@@ -393,6 +405,11 @@ export class WebGPUBackend implements Backend {
       { cause },
     );
   }
+}
+
+/** The guard's words on the device, where a step has a guard. */
+function guardWords(guard: StepGuard | null | undefined): GpuStorage | null {
+  return guard == null ? null : gpu(guard.words);
 }
 
 function gpu(storage: Storage): GpuStorage {
