@@ -61,18 +61,16 @@ struct Rmsprop {
 }
 
 @group(0) @binding(0) var<storage, read> grad: array<f32>;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state1: array<f32>;
-@group(0) @binding(3) var<storage, read_write> state2: array<f32>;
-@group(0) @binding(4) var<uniform> sgd_params: Sgd;
-@group(0) @binding(4) var<uniform> adam_params: Adam;
-@group(0) @binding(4) var<uniform> adamw_params: AdamW;
+@group(0) @binding(1) var<storage, read> guard_words: array<u32>;
+@group(0) @binding(2) var<storage, read_write> param: array<f32>;
+@group(0) @binding(3) var<storage, read_write> state1: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state2: array<f32>;
+@group(0) @binding(5) var<uniform> sgd_params: Sgd;
+@group(0) @binding(5) var<uniform> adam_params: Adam;
+@group(0) @binding(5) var<uniform> adamw_params: AdamW;
 // RMSprop has a third state (the momentum buffer), so its uniform comes one binding later.
-@group(0) @binding(4) var<storage, read_write> state3: array<f32>;
-@group(0) @binding(5) var<uniform> rmsprop_params: Rmsprop;
-// Last, so the bindings above keep their numbers: binding 5 for the first three, 6 for RMSprop.
-@group(0) @binding(5) var<storage, read> guard_words5: array<u32>;
-@group(0) @binding(6) var<storage, read> guard_words6: array<u32>;
+@group(0) @binding(5) var<storage, read_write> state3: array<f32>;
+@group(0) @binding(6) var<uniform> rmsprop_params: Rmsprop;
 
 /// Whether the guard skips this step, given the guard's first word (the last bad step + 1).
 fn skipped(mode: u32, step: u32, last_bad: u32) -> bool {
@@ -88,7 +86,7 @@ fn element(gid: vec3u, groups: vec3u) -> u32 {
 @compute @workgroup_size(WG)
 fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = element(gid, groups);
-  if (i >= sgd_params.elements || skipped(sgd_params.guard_mode, sgd_params.guard_step, guard_words5[0])) {
+  if (i >= sgd_params.elements || skipped(sgd_params.guard_mode, sgd_params.guard_step, guard_words[0])) {
     return;
   }
   var d = grad[i] + sgd_params.weight_decay * param[i];
@@ -109,7 +107,7 @@ fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) group
 @compute @workgroup_size(WG)
 fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = element(gid, groups);
-  if (i >= adam_params.elements || skipped(adam_params.guard_mode, adam_params.guard_step, guard_words5[0])) {
+  if (i >= adam_params.elements || skipped(adam_params.guard_mode, adam_params.guard_step, guard_words[0])) {
     return;
   }
   let d = grad[i] + adam_params.weight_decay * param[i];
@@ -125,7 +123,7 @@ fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
 @compute @workgroup_size(WG)
 fn adamw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = element(gid, groups);
-  if (i >= adamw_params.elements || skipped(adamw_params.guard_mode, adamw_params.guard_step, guard_words5[0])) {
+  if (i >= adamw_params.elements || skipped(adamw_params.guard_mode, adamw_params.guard_step, guard_words[0])) {
     return;
   }
   let d = grad[i];
@@ -143,7 +141,7 @@ fn adamw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) gro
 @compute @workgroup_size(WG)
 fn rmsprop(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = element(gid, groups);
-  if (i >= rmsprop_params.elements || skipped(rmsprop_params.guard_mode, rmsprop_params.guard_step, guard_words6[0])) {
+  if (i >= rmsprop_params.elements || skipped(rmsprop_params.guard_mode, rmsprop_params.guard_step, guard_words[0])) {
     return;
   }
   let rest = 1.0 - rmsprop_params.alpha;

@@ -188,7 +188,8 @@ describe.each(BACKENDS)('the non-finite guard on %s', (backend) => {
 
   it.runIf(backend === 'webgpu')('reads nothing back per batch: the guard comes back with the epoch figures', async () => {
     const device = ctx.device!;
-    const probe = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    // MAP_READ | COPY_DST: Node has no GPUBufferUsage global.
+    const probe = device.createBuffer({ size: 16, usage: 1 | 8 });
     const proto = Object.getPrototypeOf(probe) as GPUBuffer;
     probe.destroy();
     const mapAsync = proto.mapAsync;
@@ -209,10 +210,11 @@ describe.each(BACKENDS)('the non-finite guard on %s', (backend) => {
         model.dispose();
         return maps;
       };
-      // 5 or 40 batches an epoch: the same readbacks.
+      // 5 or 20 batches an epoch: the same readbacks (the epoch figures, the guard, the weights at the end).
       const few = await count(8, 'error');
-      expect(await count(1, 'error')).toBe(few);
-      expect(await count(1, 'skip')).toBe(few);
+      expect(few).toBeGreaterThan(0);
+      expect(await count(2, 'error')).toBe(few);
+      expect(await count(2, 'skip')).toBe(few);
       xt.dispose();
       yt.dispose();
     } finally {

@@ -33,8 +33,7 @@ function optimizerSpec(host: KernelHost, entryPoint: 'sgd' | 'adam' | 'adamw' | 
     shader: host.shader([{ name: 'optimizers.wgsl', code: optimizersWgsl }]),
     entryPoint,
     constants: { WG },
-    // The guard's words come after the uniforms, so the other bindings keep their numbers.
-    bindings: [...signature(1, entryPoint === 'rmsprop' ? 4 : 3), 'read'] as const,
+    bindings: signature(2, entryPoint === 'rmsprop' ? 4 : 3),
   };
 }
 
@@ -53,7 +52,7 @@ export function sgdStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, v
   host.dispatch(
     `sgd ${plan.elements}`,
     optimizerSpec(host, 'sgd'),
-    [grad.binding, param.binding, velocity?.binding ?? host.unusedWrite(2), host.unusedWrite(3), g.binding],
+    [grad.binding, g.binding, param.binding, velocity?.binding ?? host.unusedWrite(3), host.unusedWrite(4)],
     params(
       ['u32', plan.elements],
       ...g.fields,
@@ -73,7 +72,7 @@ export function adamStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, 
   host.dispatch(
     `adam ${plan.elements}`,
     optimizerSpec(host, 'adam'),
-    [grad.binding, param.binding, m.binding, v.binding, g.binding],
+    [grad.binding, g.binding, param.binding, m.binding, v.binding],
     params(
       ['u32', plan.elements],
       ...g.fields,
@@ -94,7 +93,7 @@ export function adamwStep(host: KernelHost, param: GpuStorage, grad: GpuStorage,
   host.dispatch(
     `adamw ${plan.elements}`,
     optimizerSpec(host, 'adamw'),
-    [grad.binding, param.binding, m.binding, v.binding, g.binding],
+    [grad.binding, g.binding, param.binding, m.binding, v.binding],
     params(
       ['u32', plan.elements],
       ...g.fields,
@@ -125,7 +124,7 @@ export function rmspropStep(
   host.dispatch(
     `rmsprop ${plan.elements}`,
     optimizerSpec(host, 'rmsprop'),
-    [grad.binding, param.binding, square.binding, mean?.binding ?? host.unusedWrite(3), buffer?.binding ?? host.unusedWrite(4), g.binding],
+    [grad.binding, g.binding, param.binding, square.binding, mean?.binding ?? host.unusedWrite(4), buffer?.binding ?? host.unusedWrite(5)],
     params(
       ['u32', plan.elements],
       ...g.fields,
