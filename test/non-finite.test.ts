@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NonFiniteError, ValueError, type Batch, type Context, type FitOptions, type LayerWeights, type OptimizerOptions, type Tensor } from '../src/index.js';
+import { internals } from '../src/internal.js';
 import { BACKENDS, openContext } from './helpers/backends.js';
 import { labels, uniform } from './helpers/random.js';
 
@@ -174,6 +175,47 @@ describe.each(BACKENDS)('the non-finite guard on %s', (backend) => {
       for (const t of [model, expected, later, reference2, skipping]) t.dispose();
     });
   }
+
+  it('guards the fused step of a head too wide for whole logits (linearCrossEntropy), in both modes', async () => {
+    // A batch's logits (8 x 3000 floats, 96 KB) above the backend's tensor limit, lowered to
+    // 64 KiB here, send the step through linearCrossEntropy, as 100 000 classes would.
+    const backendOf = ctx[internals].backend();
+    const limit = Object.getOwnPropertyDescriptor(backendOf, 'tensorByteLimit')!;
+    Object.defineProperty(backendOf, 'tensorByteLimit', { value: { bytes: 64 * 1024, name: 'a test limit' }, configurable: true });
+    const fused = backendOf.linearCrossEntropy;
+    let fusedSteps = 0;
+    backendOf.linearCrossEntropy = (...args) => (fusedSteps++, fused.apply(backendOf, args));
+    try {
+      const [features, classes, rows] = [2, 3000, 8];
+      const xs = uniform(3 * rows * features, 7);
+      xs[(rows + 5) * features] = NaN;
+      const ys = Int32Array.from({ length: 3 * rows }, (_, i) => (i * 797) % classes);
+      const wide = () => ctx.softmaxRegression({ features, classes, init: 'glorot', optimizer: { type: 'sgd', learningRate: 0.5, momentum: 0.5 } });
+      const xt = ctx.tensor(xs, [3 * rows, features]);
+      const yt = ctx.tensor(ys);
+      const options: FitOptions = { batchSize: rows, shuffle: false };
+      const failing = wide();
+      await expect(failing.fit(xt, yt, options)).rejects.toMatchObject({ epoch: 0, batch: 1, row: rows + 5 });
+      const skipping = wide();
+      const history = await skipping.fit(xt, yt, { ...options, nonFinite: 'skip' });
+      expect(history.skippedBatches).toEqual([1]);
+      const good = (r: number) => Math.floor(r / rows) !== 1;
+      const kept = [ctx.tensor(rowsOf(xs, features, good), [2 * rows, features]), ctx.tensor(rowsOf(ys, 1, good))] as const;
+      const first = [ctx.tensor(xs.slice(0, rows * features), [rows, features]), ctx.tensor(ys.slice(0, rows))] as const;
+      const [expectedFailing, expectedSkipping] = [wide(), wide()];
+      await expectedFailing.fit(...first, options);
+      const plain = await expectedSkipping.fit(...kept, options);
+      expect(await weightsOf(failing)).toEqual(await weightsOf(expectedFailing));
+      expect(await weightsOf(skipping)).toEqual(await weightsOf(expectedSkipping));
+      expect(history.loss).toEqual(plain.loss);
+      // 3 + 3 + 1 + 2 steps (the failing epoch runs to its end, updating nothing), every one fused.
+      expect(fusedSteps).toBe(9);
+      for (const t of [xt, yt, ...kept, ...first, failing, skipping, expectedFailing, expectedSkipping]) t.dispose();
+    } finally {
+      Object.defineProperty(backendOf, 'tensorByteLimit', limit);
+      backendOf.linearCrossEntropy = fused;
+    }
+  });
 
   it('nonFinite takes only error or skip, checked before any work', async () => {
     const model = make('regression');
