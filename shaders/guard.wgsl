@@ -8,10 +8,8 @@
 override WG: u32 = 256u;
 
 struct Check {
-  /// Elements of a, b and c; the checked values are a's, then b's, then c's.
-  a_elements: u32,
-  b_elements: u32,
-  c_elements: u32,
+  /// Elements of each array; the checked values are a's, then b's, and so on.
+  elements: array<vec4u, 2>,
   step: u32,
 }
 
@@ -19,11 +17,14 @@ struct Commit {
   step: u32,
 }
 
+// A step's loss and two layers' gradients in one dispatch: five arrays, the guard, the uniforms.
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<storage, read_write> guard: array<atomic<u32>>;
-@group(0) @binding(4) var<uniform> check_params: Check;
+@group(0) @binding(3) var<storage, read> d: array<f32>;
+@group(0) @binding(4) var<storage, read> e: array<f32>;
+@group(0) @binding(5) var<storage, read_write> guard: array<atomic<u32>>;
+@group(0) @binding(6) var<uniform> check_params: Check;
 
 @group(0) @binding(0) var<storage, read> guard_words: array<u32>;
 @group(0) @binding(1) var<storage, read_write> step_acc: array<f32>;
@@ -40,16 +41,20 @@ fn finite(x: f32) -> bool {
 /// run, so the one invocation whose atomicMax first raises the mark to this step counts it.
 @compute @workgroup_size(WG)
 fn check(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * WG;
-  let na = check_params.a_elements;
-  let nb = check_params.b_elements;
+  var i = gid.x + gid.y * groups.x * WG;
+  let n = check_params.elements[0];
+  let ne = check_params.elements[1].x;
   var value: f32;
-  if (i < na) {
+  if (i < n.x) {
     value = a[i];
-  } else if (i < na + nb) {
-    value = b[i - na];
-  } else if (i < na + nb + check_params.c_elements) {
-    value = c[i - na - nb];
+  } else if (i < n.x + n.y) {
+    value = b[i - n.x];
+  } else if (i < n.x + n.y + n.z) {
+    value = c[i - n.x - n.y];
+  } else if (i < n.x + n.y + n.z + n.w) {
+    value = d[i - n.x - n.y - n.z];
+  } else if (i < n.x + n.y + n.z + n.w + ne) {
+    value = e[i - n.x - n.y - n.z - n.w];
   } else {
     return;
   }

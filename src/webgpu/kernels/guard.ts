@@ -5,12 +5,12 @@ import type { GpuStorage } from '../storage.js';
 
 const WG = 256;
 
-/** The values one `check` dispatch reads (shaders/guard.wgsl binds three). */
-const PER_CHECK = 3;
+/** The arrays one `check` dispatch reads: a step's loss and two layers' gradients (shaders/guard.wgsl). */
+const PER_CHECK = 5;
 
 /**
  * Marks `step` as bad in `words` where any of `values` is NaN or ±Infinity
- * (shaders/guard.wgsl, entry point check): one dispatch per three tensors, no readback.
+ * (shaders/guard.wgsl, entry point check): one dispatch per five tensors, no readback.
  */
 export function checkFinite(host: KernelHost, values: readonly GpuStorage[], words: GpuStorage, step: StepGuard): void {
   const spec = {
@@ -21,14 +21,16 @@ export function checkFinite(host: KernelHost, values: readonly GpuStorage[], wor
   };
   for (let first = 0; first < values.length; first += PER_CHECK) {
     const group = values.slice(first, first + PER_CHECK);
-    const counts = [0, 1, 2].map((k) => group[k]?.elements ?? 0) as [number, number, number];
-    const total = counts[0] + counts[1] + counts[2];
+    const slots = Array.from({ length: PER_CHECK }, (_, k) => group[k]);
+    const counts = slots.map((s) => s?.elements ?? 0);
+    // The uniform struct: the five counts padded to two vec4s, then the step.
+    const fields = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => ['u32', counts[k] ?? 0] as const);
     host.dispatch(
       `checkFinite ${counts.join('+')}`,
       spec,
-      [...[0, 1, 2].map((k) => group[k]?.binding ?? host.unusedRead), words.binding],
-      params(['u32', counts[0]], ['u32', counts[1]], ['u32', counts[2]], ['u32', step.step]),
-      Math.ceil(total / WG),
+      [...slots.map((s) => s?.binding ?? host.unusedRead), words.binding],
+      params(...fields, ['u32', step.step]),
+      Math.ceil(counts.reduce((a, b) => a + b, 0) / WG),
     );
   }
 }
