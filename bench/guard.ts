@@ -61,6 +61,23 @@ async function timeSteps(ctx: Context, model: Model, x: Tensor<'float32'>, y: Te
 }
 
 
+/**
+ * The share of a guarded step's kernel time (GPU timestamps on WebGPU, each op's wall time on
+ * the CPU) spent in the guard's own kernels: less noisy than wall time on a loaded machine.
+ */
+async function guardShare(ctx: Context, model: Model, x: Tensor<'float32'>, y: Tensor<'int32'>, mode: NonFiniteMode): Promise<number> {
+  const metrics = ctx.tensor(new Float32Array(4));
+  const guard = new NonFiniteGuard(ctx, mode);
+  const { kernels, totalMs } = await ctx.profile(async () => {
+    for (let s = 0; s < STEPS; s++) step(model, x, y, metrics, guard).dispose();
+    await metrics.read();
+  });
+  metrics.dispose();
+  guard.dispose();
+  const own = kernels.filter((k) => k.label.startsWith('checkFinite') || k.label.startsWith('commitMetrics')).reduce((sum, k) => sum + k.ms, 0);
+  return own / totalMs;
+}
+
 async function bench(label: string, ctx: Context, cases: readonly Case[]): Promise<void> {
   for (const c of cases) {
     const random = new Random(1);
@@ -82,11 +99,13 @@ async function bench(label: string, ctx: Context, cases: readonly Case[]): Promi
       }
     }
     const none = median(times.get('none')!);
+    const shares = [];
+    for (const v of ['error', 'skip'] as const) shares.push(`${v} ${(100 * (await guardShare(ctx, model, x, y, v))).toFixed(1)}%`);
     const cells = VARIANTS.map((v) => {
       const m = median(times.get(v)!);
       return `${v} ${m.toFixed(3)} ms${v === 'none' ? '' : ` (${((m / none - 1) * 100).toFixed(1)}%)`}`;
     });
-    console.log(`| ${label} | ${c.name} | ${cells.join(' | ')} |`);
+    console.log(`| ${label} | ${c.name} | ${cells.join(' | ')} | ${shares.join(', ')} |`);
     x.dispose();
     y.dispose();
     model.dispose();
@@ -94,8 +113,8 @@ async function bench(label: string, ctx: Context, cases: readonly Case[]): Promi
 }
 
 console.log(`steps per sample ${STEPS}, rounds ${ROUNDS}, medians; % is the cost over no guard`);
-console.log('| backend | case | no guard | nonFinite: error | nonFinite: skip |');
-console.log('|---|---|---|---|---|');
+console.log('| backend | case | no guard | nonFinite: error | nonFinite: skip | guard kernels\' share of the step\'s kernel time |');
+console.log('|---|---|---|---|---|---|');
 const gpu = await createContext({ backend: 'webgpu', gpu: await nodeGpu() });
 await bench(`webgpu (${gpu.adapter?.architecture || gpu.adapter?.description || 'adapter'})`, gpu, CASES);
 gpu.destroy();

@@ -53,34 +53,37 @@ export interface Epochs {
  * weights read back.
  */
 export async function runEpochs(model: Model, run: Epochs): Promise<History> {
+  const guard = new NonFiniteGuard(model.ctx, run.nonFinite);
+  try {
+    return await guardedEpochs(model, run, guard);
+  } finally {
+    guard.dispose();
+  }
+}
+
+async function guardedEpochs(model: Model, run: Epochs, guard: NonFiniteGuard): Promise<History> {
   const { where, validate } = run;
   let best: LayerWeights[] | null = null;
   const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], skippedBatches: [] };
   const pacer = new Pacer();
-  const guard = new NonFiniteGuard(model.ctx, run.nonFinite);
-  try {
-    for (let epoch = 0; epoch < run.epochs; epoch++) {
-      const started = performance.now();
-      const metrics = model.ctx.tensor(new Float32Array(4));
-      let figures: Float32Array;
-      let skipped: number;
-      try {
-        guard.startEpoch();
-        await run.train(epoch, metrics, pacer, guard);
-        model.stillAlive(where);
-        // The guard's words come back with the epoch's figures: no readback of their own per batch.
-        [figures, skipped] = await Promise.all([metrics.read(), guard.settle(where, epoch, run.locate, (steps) => model.optimizer.unstep(steps))]);
-      } finally {
-        metrics.dispose();
-      }
-      history.skippedBatches.push(skipped);
-      const scores = await endEpoch(model, where, epoch, started, figures, skipped, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
-      const verdict = await judge(model, where, run.stopper, epoch, scores);
-      if (verdict.best !== null) best = verdict.best;
-      if (verdict.stop) break;
+  for (let epoch = 0; epoch < run.epochs; epoch++) {
+    const started = performance.now();
+    const metrics = model.ctx.tensor(new Float32Array(4));
+    let figures: Float32Array;
+    let skipped: number;
+    try {
+      guard.startEpoch();
+      await run.train(epoch, metrics, pacer, guard);
+      model.stillAlive(where);
+      // The guard's words come back with the epoch's figures: no readback of their own per batch.
+      [figures, skipped] = await Promise.all([metrics.read(), guard.settle(where, epoch, run.locate, (steps) => model.optimizer.unstep(steps))]);
+    } finally {
+      metrics.dispose();
     }
-  } finally {
-    guard.dispose();
+    const scores = await endEpoch(model, where, epoch, started, figures, skipped, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
+    const verdict = await judge(model, where, run.stopper, epoch, scores);
+    if (verdict.best !== null) best = verdict.best;
+    if (verdict.stop) break;
   }
   if (best !== null) model.setLayers(where, best, (l, field) => `layers[${l}].${field}`);
   await settle(model, where);
@@ -145,6 +148,7 @@ async function endEpoch(
   };
   history.loss.push(logs.loss);
   history.accuracy.push(logs.accuracy);
+  history.skippedBatches.push(skippedBatches);
   if (scores !== null) {
     history.valLoss.push(scores.loss);
     history.valAccuracy.push(scores.accuracy);
