@@ -5,7 +5,7 @@
 // ratios are side by side on this noisy shared machine. The data is finite: the guard never
 // fires, which is what it costs a run that never needs it.
 //
-//   vite build --config bench/vite.config.ts && node build/bench/guard.js [--steps 20] [--rounds 5]
+//   vite build --config bench/vite.config.ts && node build/bench/guard.js [--steps 20] [--rounds 5] [--only webgpu|cpu]
 
 import { parseArgs } from 'node:util';
 import { nodeGpu } from '../cli/node-gpu.js';
@@ -18,7 +18,9 @@ import { resolveOptions } from '../src/train/resolve-options.js';
 import { step } from '../src/train/step.js';
 import { Random } from '../src/train/random.js';
 
-const { values: args } = parseArgs({ options: { steps: { type: 'string', default: '20' }, rounds: { type: 'string', default: '5' } } });
+const { values: args } = parseArgs({
+  options: { steps: { type: 'string', default: '20' }, rounds: { type: 'string', default: '5' }, only: { type: 'string' } },
+});
 const STEPS = Number(args.steps);
 const ROUNDS = Number(args.rounds);
 
@@ -33,7 +35,7 @@ interface Case {
 const CASES: readonly Case[] = [
   { name: 'regression 784→10, batch 128', features: 784, hidden: [], classes: 10, batch: 128 },
   { name: 'classifier 784→128→10, batch 128', features: 784, hidden: [128], classes: 10, batch: 128 },
-  { name: 'head 512→4096, batch 32', features: 512, hidden: [], classes: 4096, batch: 32 },
+  { name: 'head 256→2048, batch 32', features: 256, hidden: [], classes: 2048, batch: 32 },
 ];
 
 type Variant = 'none' | NonFiniteMode;
@@ -115,9 +117,12 @@ async function bench(label: string, ctx: Context, cases: readonly Case[]): Promi
 console.log(`steps per sample ${STEPS}, rounds ${ROUNDS}, medians; % is the cost over no guard`);
 console.log('| backend | case | no guard | nonFinite: error | nonFinite: skip | guard kernels\' share of the step\'s kernel time |');
 console.log('|---|---|---|---|---|---|');
-const gpu = await createContext({ backend: 'webgpu', gpu: await nodeGpu() });
-await bench(`webgpu (${gpu.adapter?.architecture || gpu.adapter?.description || 'adapter'})`, gpu, CASES);
-gpu.destroy();
+if (args.only !== 'cpu') {
+  const gpu = await createContext({ backend: 'webgpu', gpu: await nodeGpu() });
+  await bench(`webgpu (${gpu.adapter?.architecture || gpu.adapter?.description || 'adapter'})`, gpu, CASES);
+  gpu.destroy();
+}
+if (args.only === 'webgpu') process.exit(0);
 const wasm = await createContext({ backend: 'cpu', cpu: 'wasm' });
 await bench('cpu (wasm)', wasm, CASES);
 wasm.destroy();
