@@ -221,6 +221,24 @@ describe.each(BACKENDS)('the non-finite guard on %s', (backend) => {
     }
   });
 
+  it('the check finds one bad value wherever it lies among five arrays, and marks each step once', async () => {
+    const access = ctx[internals];
+    const sizes = [1, 1000, 7, 1, 517];
+    for (const [array, at, value] of [[0, 0, NaN], [1, 998, Infinity], [2, 6, -Infinity], [3, 0, NaN], [4, 513, Infinity], [4, 516, NaN], [-1, 0, 0]] as const) {
+      const values = sizes.map((n, k) => {
+        const data = uniform(n, k + 1, 3e38);
+        if (k === array) data[at] = value;
+        return ctx.tensor(data);
+      });
+      const words = ctx.tensor(new Int32Array([0, -1, 0, 0]));
+      const storage = (t: Tensor) => access.storage(t, 'test', 'values');
+      // Step 4 checked twice (one mark), then step 5.
+      for (const step of [4, 4, 5]) access.backend().checkFinite(values.map(storage), { words: storage(words), step, sticky: true });
+      expect([...(await words.read())]).toEqual(array < 0 ? [0, -1, 0, 0] : [6, 4, 2, 0]);
+      for (const t of [...values, words]) t.dispose();
+    }
+  });
+
   it('nonFinite takes only error or skip, checked before any work', async () => {
     const model = make('regression');
     const xt = ctx.tensor(x0, [ROWS, FEATURES]);
