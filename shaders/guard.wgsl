@@ -37,45 +37,28 @@ fn finite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 
-/// The i-th value shown to `check`: a's, then b's, and so on; 0 past the end.
-fn value_at(i: u32) -> f32 {
-  let n = check_params.elements[0];
-  var j = i;
-  if (j < n.x) {
-    return a[j];
-  }
-  j -= n.x;
-  if (j < n.y) {
-    return b[j];
-  }
-  j -= n.y;
-  if (j < n.z) {
-    return c[j];
-  }
-  j -= n.z;
-  if (j < n.w) {
-    return d[j];
-  }
-  j -= n.w;
-  if (j < check_params.elements[1].x) {
-    return e[j];
-  }
-  return 0.0;
-}
-
-/// PER_INVOCATION values per invocation (the grid folded past 65535 workgroups): a quarter of
-/// the invocations, which a software adapter runs one by one. Steps only grow within a run, so
-/// the one invocation whose atomicMax first raises the mark to this step counts it.
-const PER_INVOCATION: u32 = 4u;
-
+/// One invocation per value (the grid folded past 65535 workgroups). Steps only grow within a
+/// run, so the one invocation whose atomicMax first raises the mark to this step counts it.
 @compute @workgroup_size(WG)
 fn check(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let first = (gid.x + gid.y * groups.x * WG) * PER_INVOCATION;
-  var all_finite = true;
-  for (var k = 0u; k < PER_INVOCATION; k++) {
-    all_finite = all_finite && finite(value_at(first + k));
+  var i = gid.x + gid.y * groups.x * WG;
+  let n = check_params.elements[0];
+  let ne = check_params.elements[1].x;
+  var value: f32;
+  if (i < n.x) {
+    value = a[i];
+  } else if (i < n.x + n.y) {
+    value = b[i - n.x];
+  } else if (i < n.x + n.y + n.z) {
+    value = c[i - n.x - n.y];
+  } else if (i < n.x + n.y + n.z + n.w) {
+    value = d[i - n.x - n.y - n.z];
+  } else if (i < n.x + n.y + n.z + n.w + ne) {
+    value = e[i - n.x - n.y - n.z - n.w];
+  } else {
+    return;
   }
-  if (all_finite) {
+  if (finite(value)) {
     return;
   }
   let mark = check_params.step + 1u;

@@ -5,9 +5,6 @@ import type { GpuStorage } from '../storage.js';
 
 const WG = 256;
 
-/** Values each invocation of `check` reads (PER_INVOCATION in shaders/guard.wgsl). */
-const PER_INVOCATION = 4;
-
 /** The arrays one `check` dispatch reads: a step's loss and two layers' gradients (shaders/guard.wgsl). */
 const PER_CHECK = 5;
 
@@ -33,7 +30,7 @@ export function checkFinite(host: KernelHost, values: readonly GpuStorage[], wor
       spec,
       [...slots.map((s) => s?.binding ?? host.unusedRead), words.binding],
       params(...fields, ['u32', step.step]),
-      Math.ceil(counts.reduce((a, b) => a + b, 0) / (WG * PER_INVOCATION)),
+      Math.ceil(counts.reduce((a, b) => a + b, 0) / WG),
     );
   }
 }
