@@ -51,6 +51,8 @@ export class WebGPUBackend implements Backend {
   readonly adapter: AdapterReport;
   readonly tensorByteLimit: { readonly bytes: number; readonly name: string };
   readonly lost: Promise<DeviceLoss>;
+  /** The rejections of the mappings under way, called if the device is lost. */
+  readonly #mapping = new Set<(cause: Error) => void>();
   readonly gpuBuffers: GpuBufferAccess;
   readonly #device: GPUDevice;
   /** Held only to keep it alive as long as the device (see `OpenedDevice.gpu`). */
@@ -96,6 +98,7 @@ export class WebGPUBackend implements Backend {
     this.#host = new KernelHost(device, this.#pool, this.#queue, variants, adapter.isSoftware);
     this.lost = device.lost.then((info) => {
       this.#loss = { reason: info.reason, message: info.message };
+      for (const reject of this.#mapping) reject(new Error('device lost'));
       return this.#loss;
     });
     if (owned) device.addEventListener('uncapturederror', this.#onUncaptured);
@@ -133,7 +136,7 @@ export class WebGPUBackend implements Backend {
     try {
       this.#queue.copy(buffer, staging, bytes, offset);
       await this.#submit('read');
-      await Promise.race([staging.mapAsync(MAP_READ), this.lost.then(() => Promise.reject(new Error('device lost')))]);
+      await this.#untilLost(staging.mapAsync(MAP_READ));
       const data = staging.getMappedRange().slice(0);
       staging.unmap();
       return dtype === 'int32' ? new Int32Array(data) : new Float32Array(data);
@@ -145,6 +148,18 @@ export class WebGPUBackend implements Backend {
     } finally {
       this.#pool.destroyBuffer(staging);
     }
+  }
+
+  /**
+   * `work`, or a rejection as soon as the device is lost. Not a `Promise.race` with `lost`: a
+   * race leaves a reaction on that promise, which never settles on a healthy device, so every
+   * read would leak one (the soak test found them: a few hundred bytes a read).
+   */
+  #untilLost<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#mapping.add(reject);
+      work.then(resolve, reject).finally(() => this.#mapping.delete(reject));
+    });
   }
 
   release(storage: Storage): void {
