@@ -130,14 +130,14 @@ describe.each(BACKENDS)('soak on %s', (backend) => {
     expect(process2.rss - process0.rss).toBeLessThan(64 * 2 ** 20);
   }, 180_000);
 
-  it.runIf(backend === 'webgpu')('2000 reads leave no trace on the heap (each once left a reaction on device.lost)', async () => {
+  it.runIf(backend === 'webgpu')('4000 reads leave no trace on the heap (each once left a reaction on device.lost)', async () => {
     const t = ctx.tensor(x.subarray(0, 64));
     for (let i = 0; i < 1000; i++) await t.read();
     const before = processMemory();
-    for (let i = 0; i < 2000; i++) await t.read();
+    for (let i = 0; i < 4000; i++) await t.read();
     const after = processMemory();
     t.dispose();
-    // The leak was some 300 bytes a read: 600 KB here.
-    expect(after.heap - before.heap).toBeLessThan(200 * 1024);
+    // The leak was some 340 bytes a read: 1.3 MB here; collection noise stays near 200 KB.
+    expect(after.heap - before.heap).toBeLessThan(512 * 1024);
   });
 });
