@@ -1,11 +1,18 @@
 // Optimizer steps, in place, one invocation per parameter (the grid folded past 65535
 // workgroups). Each follows PyTorch's update order; src/cpu/train.ts rounds the same
-// operations to float32 in the same order, so both backends take the same steps.
+// operations to float32 in the same order, so both backends take the same steps. Under the
+// non-finite guard (guard.wgsl), a step its checks marked as bad writes nothing.
 
 override WG: u32 = 256u;
 
+// Each struct's guard_mode says how a step reads the guard's words: 0 without a guard, 1
+// skipping only a bad step (`nonFinite: 'skip'`), 2 skipping every step once one was bad
+// (`'error'`); guard_step is the step's index in the run.
+
 struct Sgd {
   elements: u32,
+  guard_mode: u32,
+  guard_step: u32,
   learning_rate: f32,
   momentum: f32,
   weight_decay: f32,
@@ -15,6 +22,8 @@ struct Sgd {
 
 struct Adam {
   elements: u32,
+  guard_mode: u32,
+  guard_step: u32,
   /// learning_rate / (1 - beta1^t)
   step_size: f32,
   beta1: f32,
@@ -27,6 +36,8 @@ struct Adam {
 
 struct AdamW {
   elements: u32,
+  guard_mode: u32,
+  guard_step: u32,
   /// 1 - learning_rate * weight_decay
   param_scale: f32,
   step_size: f32,
@@ -38,6 +49,8 @@ struct AdamW {
 
 struct Rmsprop {
   elements: u32,
+  guard_mode: u32,
+  guard_step: u32,
   learning_rate: f32,
   alpha: f32,
   epsilon: f32,
@@ -48,15 +61,21 @@ struct Rmsprop {
 }
 
 @group(0) @binding(0) var<storage, read> grad: array<f32>;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state1: array<f32>;
-@group(0) @binding(3) var<storage, read_write> state2: array<f32>;
-@group(0) @binding(4) var<uniform> sgd_params: Sgd;
-@group(0) @binding(4) var<uniform> adam_params: Adam;
-@group(0) @binding(4) var<uniform> adamw_params: AdamW;
+@group(0) @binding(1) var<storage, read> guard_words: array<u32>;
+@group(0) @binding(2) var<storage, read_write> param: array<f32>;
+@group(0) @binding(3) var<storage, read_write> state1: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state2: array<f32>;
+@group(0) @binding(5) var<uniform> sgd_params: Sgd;
+@group(0) @binding(5) var<uniform> adam_params: Adam;
+@group(0) @binding(5) var<uniform> adamw_params: AdamW;
 // RMSprop has a third state (the momentum buffer), so its uniform comes one binding later.
-@group(0) @binding(4) var<storage, read_write> state3: array<f32>;
-@group(0) @binding(5) var<uniform> rmsprop_params: Rmsprop;
+@group(0) @binding(5) var<storage, read_write> state3: array<f32>;
+@group(0) @binding(6) var<uniform> rmsprop_params: Rmsprop;
+
+/// Whether the guard skips this step, given the guard's first word (the last bad step + 1).
+fn skipped(mode: u32, step: u32, last_bad: u32) -> bool {
+  return (mode == 1u && last_bad == step + 1u) || (mode == 2u && last_bad != 0u);
+}
 
 fn element(gid: vec3u, groups: vec3u) -> u32 {
   return gid.x + gid.y * groups.x * WG;
@@ -67,7 +86,7 @@ fn element(gid: vec3u, groups: vec3u) -> u32 {
 @compute @workgroup_size(WG)
 fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = element(gid, groups);
-  if (i >= sgd_params.elements) {
+  if (i >= sgd_params.elements || skipped(sgd_params.guard_mode, sgd_params.guard_step, guard_words[0])) {
     return;
   }
   var d = grad[i] + sgd_params.weight_decay * param[i];
@@ -88,7 +107,7 @@ fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) group
 @compute @workgroup_size(WG)
 fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = element(gid, groups);
-  if (i >= adam_params.elements) {
+  if (i >= adam_params.elements || skipped(adam_params.guard_mode, adam_params.guard_step, guard_words[0])) {
     return;
   }
   let d = grad[i] + adam_params.weight_decay * param[i];
@@ -104,7 +123,7 @@ fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
 @compute @workgroup_size(WG)
 fn adamw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = element(gid, groups);
-  if (i >= adamw_params.elements) {
+  if (i >= adamw_params.elements || skipped(adamw_params.guard_mode, adamw_params.guard_step, guard_words[0])) {
     return;
   }
   let d = grad[i];
@@ -122,7 +141,7 @@ fn adamw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) gro
 @compute @workgroup_size(WG)
 fn rmsprop(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = element(gid, groups);
-  if (i >= rmsprop_params.elements) {
+  if (i >= rmsprop_params.elements || skipped(rmsprop_params.guard_mode, rmsprop_params.guard_step, guard_words[0])) {
     return;
   }
   let rest = 1.0 - rmsprop_params.alpha;

@@ -191,6 +191,23 @@ export interface MetricsPlan {
   readonly lossScale: number;
 }
 
+/**
+ * A training step under the non-finite guard. `words` is an int32 storage of four words that
+ * the step's checks fill on the device: `[last bad step + 1, first bad step (-1: none), bad
+ * steps, 0]`; the host reads it once per epoch, with the epoch's figures.
+ */
+export interface StepGuard {
+  readonly words: Storage;
+  /** This step's index in the run, from 0. */
+  readonly step: number;
+  /**
+   * `true` (`nonFinite: 'error'`): once any step was bad, no later update applies, so the
+   * weights stay those from before the first bad step until the host reads the flag.
+   * `false` (`'skip'`): only the bad step's own updates are skipped.
+   */
+  readonly sticky: boolean;
+}
+
 /** The loss of a cross-entropy call, and its gradient when the plan asks for one. */
 export interface BackendCrossEntropyResult {
   readonly loss: Storage;
@@ -266,17 +283,30 @@ export interface Backend {
   sumRows(t: Storage, plan: RowsPlan): Storage;
   /** Copies rows of a float32 or int32 storage (training batches, shuffled or in order), or widens rows of a float16 one. */
   gatherRows(t: Storage, indices: Storage | null, plan: GatherPlan): Storage;
-  /** Updates `param` (and the velocity, if any) in place. */
-  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void;
+  /**
+   * Updates `param` (and the velocity, if any) in place. Each optimizer step takes an optional
+   * `guard`: where it marks the step as skipped (see `StepGuard`), nothing is written.
+   */
+  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan, guard?: StepGuard | null): void;
   /** Updates `param` and the moments `m`, `v` in place. */
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void;
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan, guard?: StepGuard | null): void;
   /** Updates `param` and the moments `m`, `v` in place, decaying `param` first. */
-  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan): void;
+  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan, guard?: StepGuard | null): void;
   /**
    * Updates `param`, the squared-gradient average `square`, and (where the plan asks for them)
    * the gradient average `mean` and the momentum buffer `buffer` in place.
    */
-  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void;
+  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan, guard?: StepGuard | null): void;
+  /**
+   * Marks `guard`'s step as bad where any float32 element of `values` is NaN or ±Infinity;
+   * on WebGPU without a readback (the optimizer steps after it read the mark on the device).
+   */
+  checkFinite(values: readonly Storage[], guard: StepGuard): void;
+  /**
+   * Adds a step's metrics `[loss, correct, counted, rows]` into `acc` unless `guard` marks the
+   * step as bad, and zeroes `stepAcc` for the next step.
+   */
+  commitMetrics(stepAcc: Storage, acc: Storage, guard: StepGuard): void;
   /** `act(z)`, elementwise: a hidden layer's output from its pre-activation `z`. */
   activation(z: Storage, plan: ActivationPlan): Storage;
   /** `grad * act'(z)`, elementwise: the gradient at the pre-activation `z` from the one at the output. */

@@ -27,6 +27,35 @@ export class DisposedError extends WebGPUSoftmaxError {}
 /** A model asked to start training while a `fit` or `fitDataset` on it has not finished. */
 export class BusyError extends WebGPUSoftmaxError {}
 
+/**
+ * A training step whose loss or gradients held NaN or ±Infinity, under `fit`'s default
+ * `nonFinite: 'error'`. Nothing of that step or of any later one was applied: the model holds
+ * the weights (and optimizer state) from before batch `batch` of epoch `epoch`.
+ *
+ * @example
+ * try { await model.fit(x, y); } catch (e) { if (e instanceof NonFiniteError) console.warn(`batch ${e.batch}, row ${e.row}`); }
+ */
+export class NonFiniteError extends WebGPUSoftmaxError {
+  /** The epoch of the first bad batch, from 0. */
+  readonly epoch: number;
+  /** The first bad batch's index in its epoch, from 0. */
+  readonly batch: number;
+  /**
+   * The first row holding a NaN or Infinity in `x` (or in probability targets `y`): for `fit`
+   * its index in `x`, for `fitDataset` its index in the batch. Null where the inputs are
+   * finite (the weights or the learning rate overflowed), or where a `fitDataset` source cannot
+   * be walked again (only an array of batches can).
+   */
+  readonly row: number | null;
+
+  constructor(message: string, where: { readonly epoch: number; readonly batch: number; readonly row: number | null }) {
+    super(message);
+    this.epoch = where.epoch;
+    this.batch = where.batch;
+    this.row = where.row;
+  }
+}
+
 /** A tensor passed to a context that did not create it. */
 export class ContextMismatchError extends WebGPUSoftmaxError {}
 

@@ -107,6 +107,7 @@ const PROBES: Record<string, readonly Probe[]> = {
   FitOptions: [
     { call: ({ regression, x, y }) => regression.fit(x, y, loose({ epoch: 50 })), error: "fit: unknown option 'epoch' (did you mean 'epochs'?)" },
     { call: ({ classifier, x, y }) => classifier.fit(x, y, loose({ batchsize: 4 })), error: "fit: unknown option 'batchsize' (did you mean 'batchSize'?)" },
+    { call: ({ classifier, x, y }) => classifier.fit(x, y, loose({ nonFinte: 'skip' })), error: "fit: unknown option 'nonFinte' (did you mean 'nonFinite'?)" },
   ],
   EarlyStoppingOptions: [
     {
@@ -132,7 +133,10 @@ const PROBES: Record<string, readonly Probe[]> = {
       error: "fit: unknown option 'learningRate.warmupStep' (did you mean 'learningRate.warmupSteps'?)",
     },
   ],
-  FitDatasetOptions: [{ call: ({ regression, x, y }) => regression.fitDataset([{ x, y }], loose({ epochs: 1, batchSize: 4 })), error: "fitDataset: unknown option 'batchSize'" }],
+  FitDatasetOptions: [
+    { call: ({ regression, x, y }) => regression.fitDataset([{ x, y }], loose({ epochs: 1, batchSize: 4 })), error: "fitDataset: unknown option 'batchSize'" },
+    { call: ({ regression, x, y }) => regression.fitDataset([{ x, y }], loose({ nonfinite: 'skip' })), error: "fitDataset: unknown option 'nonfinite' (did you mean 'nonFinite'?)" },
+  ],
   Batch: [
     {
       call: ({ regression }) => regression.fitDataset(loose([{ x: uniform(FEATURES, 1), y: new Int32Array([0]), weight: new Float32Array([2]) }])),

@@ -13,6 +13,7 @@ import type {
   Profile,
   RmspropPlan,
   SgdPlan,
+  StepGuard,
   Storage,
   TopKPlan,
 } from '../backend.js';
@@ -27,7 +28,7 @@ import { fromHalves } from '../float16.js';
 import { CpuStorage, elements, floats, halves, ints } from './storage.js';
 import { OpTimer } from './timer.js';
 import { topK } from './top-k.js';
-import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './train.js';
+import { accumulateMetrics, adamStep, adamwStep, checkFinite, commitMetrics, gatherRows, guardSkips, rmspropStep, sgdStep } from './train.js';
 
 /**
  * The reference backend: plain TypeScript over typed arrays, float64 inside every reduction.
@@ -158,19 +159,23 @@ export class CpuBackend implements Backend {
     );
   }
 
-  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
+  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan, guard?: StepGuard | null): void {
+    if (skips(guard)) return;
     this.#timed(`sgd ${plan.elements}`, () => sgdStep(floats(param), floats(grad), velocity === null ? null : floats(velocity), plan));
   }
 
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan, guard?: StepGuard | null): void {
+    if (skips(guard)) return;
     this.#timed(`adam ${plan.elements}`, () => adamStep(floats(param), floats(grad), floats(m), floats(v), plan));
   }
 
-  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan): void {
+  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan, guard?: StepGuard | null): void {
+    if (skips(guard)) return;
     this.#timed(`adamw ${plan.elements}`, () => adamwStep(floats(param), floats(grad), floats(m), floats(v), plan));
   }
 
-  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void {
+  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan, guard?: StepGuard | null): void {
+    if (skips(guard)) return;
     const maybe = (s: Storage | null) => (s === null ? null : floats(s));
     this.#timed(`rmsprop ${plan.elements}`, () => rmspropStep(floats(param), floats(grad), floats(square), maybe(mean), maybe(buffer), plan));
   }
@@ -180,6 +185,14 @@ export class CpuBackend implements Backend {
       const targets = plan.target === 'index' ? ints(target) : floats(target);
       accumulateMetrics(floats(z), targets, floats(loss)[0]!, floats(acc), plan);
     });
+  }
+
+  checkFinite(values: readonly Storage[], guard: StepGuard): void {
+    this.#timed(`checkFinite ${values.length}`, () => checkFinite(values.map(floats), ints(guard.words), guard.step));
+  }
+
+  commitMetrics(stepAcc: Storage, acc: Storage, guard: StepGuard): void {
+    this.#timed('commitMetrics', () => commitMetrics(floats(stepAcc), floats(acc), ints(guard.words), guard.step));
   }
 
   profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>> {
@@ -211,4 +224,9 @@ export class CpuBackend implements Backend {
   }
 
   destroy(): void {}
+}
+
+/** Whether a guarded step is to be skipped (see `StepGuard`). */
+function skips(guard: StepGuard | null | undefined): boolean {
+  return guard != null && guardSkips(ints(guard.words), guard.step, guard.sticky);
 }

@@ -120,3 +120,37 @@ export function accumulateMetrics(z: Float32Array, target: Float32Array | Int32A
   acc[2] = acc[2]! + counted;
   acc[3] = acc[3]! + plan.rows;
 }
+
+// The non-finite guard (shaders/guard.wgsl on WebGPU), on the guard's four int32 words:
+// [last bad step + 1, first bad step (-1: none), bad steps, 0].
+
+/** Whether the guard skips its step's updates (see `StepGuard`). */
+export function guardSkips(words: Int32Array, step: number, sticky: boolean): boolean {
+  return sticky ? words[0] !== 0 : words[0] === step + 1;
+}
+
+/** Marks `step` as bad where any of `values` is NaN or ±Infinity. */
+export function checkFinite(values: readonly Float32Array[], words: Int32Array, step: number): void {
+  if (words[0] === step + 1) return;
+  for (const a of values) {
+    for (let i = 0; i < a.length; i++) {
+      // NaN - NaN and ±Infinity - ±Infinity are NaN; any finite x - x is 0.
+      const v = a[i]!;
+      if (v - v !== 0) {
+        words[0] = step + 1;
+        words[2] = words[2]! + 1;
+        if (words[1] === -1) words[1] = step;
+        return;
+      }
+    }
+  }
+}
+
+/** `acc += stepAcc` (float32) unless the step was bad; `stepAcc` zeroed either way. */
+export function commitMetrics(stepAcc: Float32Array, acc: Float32Array, words: Int32Array, step: number): void {
+  const good = words[0] !== step + 1;
+  for (let k = 0; k < 4; k++) {
+    if (good) acc[k] = acc[k]! + stepAcc[k]!;
+    stepAcc[k] = 0;
+  }
+}

@@ -6,7 +6,8 @@ import { openBatches, walk } from './dataset.js';
 import type { EarlyStopping } from './early-stopping.js';
 import { evaluate, evaluateDataset } from './evaluation.js';
 import type { Model } from './model.js';
-import type { Dataset, FitDatasetOptions, History } from './options.js';
+import type { Batch, Dataset, FitDatasetOptions, History } from './options.js';
+import { firstBadRow, nonFiniteMode, type BadRow } from './non-finite.js';
 import { step } from './step.js';
 import { Checkpointer, checkpointPlan } from './checkpoint.js';
 import { earlyStopping, initialEpoch, runEpochs, schedule } from './training-run.js';
@@ -32,6 +33,7 @@ export async function fitDataset(model: Model, dataset: Dataset, options: FitDat
   const stopper = earlyStopping('fitDataset', options.earlyStopping, validation !== undefined, 'validationData');
   // A stream's length is unknown: a cosine schedule must say its totalSteps.
   const rateAt = schedule(model, 'fitDataset', options.learningRate, undefined);
+  nonFiniteMode('fitDataset', options.nonFinite);
   const start = initialEpoch(model, 'fitDataset', options.initialEpoch, epochs);
   if (!start.resume && start.initialEpoch > 0 && options.learningRate !== undefined) {
     const { epoch, step } = model.progress;
@@ -84,7 +86,10 @@ function fitBatches(
       validation === undefined ? null
       : pair ? () => evaluate(model, ...(validation as readonly [Features, Tensor]))
       : (epoch) => evaluateDataset(model, validation as Dataset, epoch, options.signal),
-    train: async (epoch, metrics, pacer, resume, started) => {
+    nonFinite: nonFiniteMode('fitDataset', options.nonFinite),
+    // Only an array of batches can be walked again to find the row.
+    locate: Array.isArray(dataset) ? (batch) => locateInBatch(model, (dataset as readonly Batch[])[batch]) : null,
+    train: async (epoch, metrics, pacer, resume, started, guard) => {
       const skip = resume?.batch ?? 0;
       if (resume !== null) steps = resume.step;
       model.startEpoch(epoch, skip, steps);
@@ -95,7 +100,7 @@ function fitBatches(
         model.optimizer.setLearningRate(rateAt(steps++));
         const x32 = asFloat32(ctx, x);
         try {
-          step(model, x32, y, metrics).dispose();
+          step(model, x32, y, metrics, guard).dispose();
         } finally {
           if (x32 !== x) x32.dispose();
         }
@@ -108,4 +113,12 @@ function fitBatches(
       }, skip);
     },
   });
+}
+
+/** The first row of a batch (an index into it) holding NaN or Infinity, in `x` or in probability targets. */
+async function locateInBatch(model: Model, batch: Batch | undefined): Promise<BadRow | null> {
+  if (batch === undefined) return null;
+  const host = async (t: Float32Array | Int32Array | Tensor) => (t instanceof Tensor ? t.read() : t);
+  const [xs, ys] = await Promise.all([host(batch.x), host(batch.y)]);
+  return firstBadRow(xs as Float32Array, model.features, ys instanceof Float32Array ? ys : null, model.classes);
 }

@@ -6,6 +6,7 @@ import type { EarlyStopping } from './early-stopping.js';
 import { evaluate } from './evaluation.js';
 import type { Model } from './model.js';
 import type { FitOptions, History } from './options.js';
+import { firstBadRow, nonFiniteMode, type BadRow } from './non-finite.js';
 import { step } from './step.js';
 import { Checkpointer, checkpointPlan } from './checkpoint.js';
 import { earlyStopping, initialEpoch, runEpochs, schedule } from './training-run.js';
@@ -38,6 +39,7 @@ export async function fit(model: Model, x: Features, y: Tensor, options: FitOpti
   const stopper = earlyStopping('fit', options.earlyStopping, validation !== undefined || split !== undefined, 'validationData or validationSplit');
   const batches = Math.ceil(trainRows / batchSize);
   const rateAt = schedule(model, 'fit', options.learningRate, epochs * batches);
+  nonFiniteMode('fit', options.nonFinite);
   const start = initialEpoch(model, 'fit', options.initialEpoch, epochs);
   const skip = start.resume ? model.progress.batch : 0;
   if (skip >= batches && start.initialEpoch < epochs) {
@@ -95,6 +97,8 @@ function fitRows(
   const ctx = model.ctx;
   const { batchSize, rateAt, checkpointer } = run;
   const batches = Math.ceil(rows / batchSize);
+  // The epoch's order stays on the host too, to find the row at fault in a bad batch.
+  let shuffled: Int32Array | null = null;
   return runEpochs(model, {
     where: 'fit',
     initialEpoch: run.initialEpoch,
@@ -106,13 +110,16 @@ function fitRows(
     stopper: run.stopper,
     onEpochEnd: options.onEpochEnd,
     validate: validation === undefined ? null : () => evaluate(model, validation[0], validation[1]),
-    train: async (epoch, metrics, pacer, resume, started) => {
+    nonFinite: nonFiniteMode('fit', options.nonFinite),
+    locate: (batch) => locateRow(model, x, y, shuffled, batch * batchSize, Math.min(batchSize, rows - batch * batchSize)),
+    train: async (epoch, metrics, pacer, resume, started, guard) => {
       const first = resume?.batch ?? 0;
       // The stream as it stood when the epoch first started, so its shuffle is drawn again.
       if (resume !== null) model.random.state = resume.random;
       model.startEpoch(epoch, first, epoch * batches + first);
       await started();
-      const order = options.shuffle === false ? null : ctx.tensor(model.random.permutation(rows));
+      shuffled = options.shuffle === false ? null : model.random.permutation(rows);
+      const order = shuffled === null ? null : ctx.tensor(shuffled);
       try {
         for (let batch = first; batch < batches; batch++) {
           model.stillAlive('fit');
@@ -124,7 +131,7 @@ function fitRows(
           try {
             if (checkpointer.due) await checkpointer.beforeStep();
             model.optimizer.setLearningRate(rateAt(epoch * batches + batch));
-            step(model, xb, yb, metrics).dispose();
+            step(model, xb, yb, metrics, guard).dispose();
             model.stepped();
             checkpointer.stepped();
           } finally {
@@ -141,4 +148,22 @@ function fitRows(
       }
     },
   });
+}
+
+/** The first row of `x` (an index into it) among the batch's `count` rows from `start` holding NaN or Infinity, in `x` or in probability targets. */
+async function locateRow(model: Model, x: Features, y: Tensor, order: Int32Array | null, start: number, count: number): Promise<BadRow | null> {
+  const ctx = model.ctx;
+  const rows = order?.slice(start, start + count) ?? Int32Array.from({ length: count }, (_, r) => start + r);
+  const indices = ctx.tensor(rows);
+  const xb = gatherRows(ctx, x, indices, 0, count);
+  const yb = y.dtype === 'float32' ? gatherRows(ctx, y as Tensor<'float32'>, indices, 0, count) : null;
+  try {
+    const [xs, ys] = await Promise.all([xb.read(), yb?.read() ?? null]);
+    const bad = firstBadRow(xs, model.features, ys, model.classes);
+    return bad === null ? null : { ...bad, row: rows[bad.row]! };
+  } finally {
+    indices.dispose();
+    xb.dispose();
+    yb?.dispose();
+  }
 }

@@ -1,4 +1,5 @@
 import { ValueError } from '../errors.js';
+import type { StepGuard } from '../backend.js';
 import { internals, type TrainingContext } from '../internal.js';
 import type { Tensor } from '../tensor.js';
 import type { AdamOptions, AdamWOptions, OptimizerOptions, RmspropOptions, SgdOptions } from './options.js';
@@ -32,7 +33,10 @@ export interface Optimizer {
    * optimizer.step(updates);
    */
   setLearningRate(rate: number): void;
-  step(updates: readonly ParameterUpdate[]): void;
+  /** Queues one update of every parameter; where `guard` marks the step as bad, it writes nothing. */
+  step(updates: readonly ParameterUpdate[], guard?: StepGuard | null): void;
+  /** Takes the last `steps` steps off the count (Adam's bias corrections, a checkpoint's step count): the non-finite guard skipped them. */
+  unstep(steps: number): void;
   /** Each parameter position's state tensors, in `optimizerSlots` order; empty before the first step. */
   state(): readonly (readonly F32[])[];
   /** Replaces the state with host copies (per position, in `optimizerSlots` order) after `steps` steps, shaped as `params`. */
@@ -107,12 +111,16 @@ abstract class BaseOptimizer<O extends OptimizerOptions> implements Optimizer {
     this.#learningRate = rate;
   }
 
-  step(updates: readonly ParameterUpdate[]): void {
-    this.update(updates, ++this.#steps);
+  step(updates: readonly ParameterUpdate[], guard: StepGuard | null = null): void {
+    this.update(updates, ++this.#steps, guard);
   }
 
-  /** One update of every parameter, the `t`-th step. */
-  protected abstract update(updates: readonly ParameterUpdate[], t: number): void;
+  unstep(steps: number): void {
+    this.#steps -= steps;
+  }
+
+  /** One update of every parameter, the `t`-th step, skipped on its backend where `guard` marks it bad. */
+  protected abstract update(updates: readonly ParameterUpdate[], t: number, guard: StepGuard | null): void;
 
   /** Parameter `i`'s state by slot name, made as zeros on first use. */
   protected slots(i: number, param: F32): Readonly<Record<string, F32>> {
@@ -138,7 +146,7 @@ abstract class BaseOptimizer<O extends OptimizerOptions> implements Optimizer {
 }
 
 class Sgd extends BaseOptimizer<SgdOptions> {
-  protected update(updates: readonly ParameterUpdate[]): void {
+  protected update(updates: readonly ParameterUpdate[], _t: number, guard: StepGuard | null): void {
     const access = this.ctx[internals];
     const momentum = this.options.momentum ?? 0;
     updates.forEach(({ param, grad }, i) => {
@@ -154,6 +162,7 @@ class Sgd extends BaseOptimizer<SgdOptions> {
           nesterov: this.options.nesterov ?? false,
           weightDecay: this.options.weightDecay ?? 0,
         },
+        guard,
       );
     });
   }
@@ -161,7 +170,7 @@ class Sgd extends BaseOptimizer<SgdOptions> {
 
 /** Adam and AdamW: the same moments, the decay added to the gradient or taken off the parameter. */
 class Adam<O extends AdamOptions | AdamWOptions = AdamOptions> extends BaseOptimizer<O> {
-  protected update(updates: readonly ParameterUpdate[], t: number): void {
+  protected update(updates: readonly ParameterUpdate[], t: number, guard: StepGuard | null): void {
     const access = this.ctx[internals];
     const decoupled = this.options.type === 'adamw';
     const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = decoupled ? 0.01 : 0 } = this.options;
@@ -180,16 +189,16 @@ class Adam<O extends AdamOptions | AdamWOptions = AdamOptions> extends BaseOptim
       ] as const;
       if (decoupled) {
         const paramScale = 1 - learningRate * weightDecay;
-        access.backend().adamwStep(...storages, { elements: param.size, paramScale, stepSize, beta1, beta2, epsilon, correction2Sqrt });
+        access.backend().adamwStep(...storages, { elements: param.size, paramScale, stepSize, beta1, beta2, epsilon, correction2Sqrt }, guard);
       } else {
-        access.backend().adamStep(...storages, { elements: param.size, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt });
+        access.backend().adamStep(...storages, { elements: param.size, stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt }, guard);
       }
     });
   }
 }
 
 class Rmsprop extends BaseOptimizer<RmspropOptions> {
-  protected update(updates: readonly ParameterUpdate[]): void {
+  protected update(updates: readonly ParameterUpdate[], _t: number, guard: StepGuard | null): void {
     const access = this.ctx[internals];
     const { alpha = 0.99, epsilon = 1e-8, weightDecay = 0, momentum = 0, centered = false } = this.options;
     updates.forEach(({ param, grad }, i) => {
@@ -202,6 +211,7 @@ class Rmsprop extends BaseOptimizer<RmspropOptions> {
         maybe(mean, 'mean'),
         maybe(buffer, 'buffer'),
         { elements: param.size, learningRate: this.learningRate, alpha, epsilon, weightDecay, momentum, centered },
+        guard,
       );
     });
   }

@@ -161,7 +161,20 @@ export interface EpochLogs {
   readonly valAccuracy?: number;
   /** Wall time of the epoch, validation included. */
   readonly seconds: number;
+  /** Batches skipped for NaN or Infinity under `nonFinite: 'skip'` (0 otherwise). */
+  readonly skippedBatches: number;
 }
+
+/**
+ * What training does with a step whose loss or gradients hold NaN or ±Infinity. Either way
+ * that step updates nothing (on WebGPU the optimizer kernels skip it on the device, and the
+ * flag is read back once per epoch, with the epoch's figures). `'error'`: no later step of the
+ * epoch updates anything either, and `fit` rejects with a `NonFiniteError` naming the epoch,
+ * the batch and the row; the model holds the weights from before that batch. `'skip'`: training
+ * goes on without the batch, as PyTorch's `GradScaler` skips a step, and the history counts it
+ * (`skippedBatches`); the epoch's loss and accuracy are over the batches not skipped.
+ */
+export type NonFiniteMode = 'error' | 'skip';
 
 /**
  * Stops training when a validation figure stops improving, as Keras's `EarlyStopping`: an
@@ -273,6 +286,8 @@ export interface FitOptions {
    * Default: on WebGPU, where that state is at most 64 MiB; never on the CPU, which is not lost.
    */
   readonly recovery?: boolean;
+  /** A step whose loss or gradients are not finite: reject (`'error'`, the default) or skip it (see `NonFiniteMode`). */
+  readonly nonFinite?: NonFiniteMode;
 }
 
 export const FIT_KEYS = keysOf<FitOptions>({
@@ -289,6 +304,7 @@ export const FIT_KEYS = keysOf<FitOptions>({
   initialEpoch: true,
   checkpoint: true,
   recovery: true,
+  nonFinite: true,
 });
 
 /**
@@ -362,6 +378,8 @@ export interface FitDatasetOptions {
    * Default: on WebGPU, where that state is at most 64 MiB; never on the CPU, which is not lost.
    */
   readonly recovery?: boolean;
+  /** As `fit`'s (see `NonFiniteMode`); a `NonFiniteError`'s `row` is found only where the dataset is an array of batches. */
+  readonly nonFinite?: NonFiniteMode;
 }
 
 export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
@@ -375,6 +393,7 @@ export const FIT_DATASET_KEYS = keysOf<FitDatasetOptions>({
   initialEpoch: true,
   checkpoint: true,
   recovery: true,
+  nonFinite: true,
 });
 
 /** `predict(x, { topK })`: the k most probable classes of each row instead of every probability. */
@@ -413,6 +432,8 @@ export interface History {
     /** The loss's reason, as `ctx.lost` gives it. */
     readonly reason: string;
   };
+  /** Batches skipped per epoch for NaN or Infinity under `nonFinite: 'skip'` (zeros otherwise). */
+  readonly skippedBatches: number[];
 }
 
 /** What `evaluate` resolves with. */

@@ -5,7 +5,8 @@ import { encodeCheckpoint, hostStateBytes, readHostState, rebuild, type Checkpoi
 import { EarlyStopping } from './early-stopping.js';
 import type { LayerWeights } from './layers.js';
 import type { Model, Progress } from './model.js';
-import type { EarlyStoppingOptions, EpochLogs, Evaluation, History } from './options.js';
+import { NonFiniteGuard, type BadRow } from './non-finite.js';
+import type { EarlyStoppingOptions, EpochLogs, Evaluation, History, NonFiniteMode } from './options.js';
 import { learningRateSchedule, type LearningRateSchedule } from './schedules.js';
 
 type F32 = Tensor<'float32'>;
@@ -54,11 +55,15 @@ export interface Epochs {
   /** Whether the data lived on the device with the model (`fit`), so that a lost device ends the run. */
   readonly dataOnDevice: boolean;
   /**
-   * Trains one pass over the data, adding its figures to `metrics` on the device. It calls
-   * `model.startEpoch` (with `resume`, the progress to continue: its batch, step and random
-   * state), then awaits `started` before drawing its shuffle or queuing a step.
+   * Trains one pass over the data, adding its figures to `metrics` on the device, each step
+   * under `guard`. It calls `model.startEpoch` (with `resume`, the progress to continue: its
+   * batch, step and random state), then awaits `started` before drawing its shuffle or queuing
+   * a step.
    */
-  readonly train: (epoch: number, metrics: F32, pacer: Pacer, resume: Progress | null, started: () => Promise<void>) => Promise<void>;
+  readonly train: (epoch: number, metrics: F32, pacer: Pacer, resume: Progress | null, started: () => Promise<void>, guard: NonFiniteGuard) => Promise<void>;
+  readonly nonFinite: NonFiniteMode;
+  /** The row of batch `batch` of the epoch just trained that holds NaN or Infinity; null where it cannot be found. */
+  readonly locate: ((batch: number) => Promise<BadRow | null>) | null;
   /** The validation scores after an epoch; null without validation data. */
   readonly validate: ((epoch: number) => Promise<Evaluation>) | null;
   readonly onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined;
@@ -75,7 +80,7 @@ export interface Epochs {
 export async function runEpochs(model: Model, run: Epochs): Promise<History> {
   const { where } = run;
   let best: LayerWeights[] | null = null;
-  const history = { loss: [] as number[], accuracy: [] as number[], valLoss: [] as number[], valAccuracy: [] as number[] };
+  const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], skippedBatches: [] };
   let deviceLost: History['deviceLost'] | null = null;
   const pacer = new Pacer();
   const lost = model.ctx[internals].backend().lost;
@@ -89,34 +94,42 @@ export async function runEpochs(model: Model, run: Epochs): Promise<History> {
   const started = async () => {
     if (snapshot !== null && kept === null && !isLost) kept = await snapshot();
   };
-  for (let epoch = run.initialEpoch; epoch < run.epochs; epoch++) {
-    try {
-      const verdict = await runEpoch(model, run, epoch, pacer, resume, started, history, snapshot, (state) => void (kept = state));
-      resume = null;
-      if (verdict.best !== null) best = verdict.best;
-      if (verdict.stop) break;
-    } catch (error) {
-      // A lost device rejects a read at once, and ops on its tensors once the context has moved on.
-      if (lost === null || deviceLost !== null || !(error instanceof DeviceLostError || isLost)) throw error;
-      const loss = await lost;
-      const state = kept as HostState | null;
-      if (state === null) throw error;
-      model.stillAlive(where);
-      rebuild(model, where, state);
-      const from = state.progress.epoch;
-      for (const figures of Object.values(history)) figures.length = Math.min(figures.length, from - run.initialEpoch);
-      if (run.dataOnDevice) {
-        throw new DeviceLostError(
-          `${where}: the WebGPU device was lost (${loss.reason}) in epoch ${epoch}, and x and y with it. The model is on the CPU now, ` +
-            `as it stood at the start of epoch ${from}, and this error's checkpoint holds that state: make x and y again on this context ` +
-            `and go on with fit(x, y, { ..., initialEpoch: ${from} })`,
-          { cause: error, checkpoint: await encodeCheckpoint(model, state), epoch: from },
-        );
+  let guard = new NonFiniteGuard(model.ctx, run.nonFinite);
+  try {
+    for (let epoch = run.initialEpoch; epoch < run.epochs; epoch++) {
+      try {
+        const verdict = await runEpoch(model, run, epoch, pacer, resume, started, guard, history, snapshot, (state) => void (kept = state));
+        resume = null;
+        if (verdict.best !== null) best = verdict.best;
+        if (verdict.stop) break;
+      } catch (error) {
+        // A lost device rejects a read at once, and ops on its tensors once the context has moved on.
+        if (lost === null || deviceLost !== null || !(error instanceof DeviceLostError || isLost)) throw error;
+        const loss = await lost;
+        const state = kept as HostState | null;
+        if (state === null) throw error;
+        model.stillAlive(where);
+        rebuild(model, where, state);
+        // The guard's words went with the device.
+        guard.dispose();
+        guard = new NonFiniteGuard(model.ctx, run.nonFinite);
+        const from = state.progress.epoch;
+        for (const figures of Object.values(history)) figures.length = Math.min(figures.length, from - run.initialEpoch);
+        if (run.dataOnDevice) {
+          throw new DeviceLostError(
+            `${where}: the WebGPU device was lost (${loss.reason}) in epoch ${epoch}, and x and y with it. The model is on the CPU now, ` +
+              `as it stood at the start of epoch ${from}, and this error's checkpoint holds that state: make x and y again on this context ` +
+              `and go on with fit(x, y, { ..., initialEpoch: ${from} })`,
+            { cause: error, checkpoint: await encodeCheckpoint(model, state), epoch: from },
+          );
+        }
+        deviceLost = { epoch: from, reason: loss.reason };
+        resume = state.progress;
+        epoch = from - 1;
       }
-      deviceLost = { epoch: from, reason: loss.reason };
-      resume = state.progress;
-      epoch = from - 1;
     }
+  } finally {
+    guard.dispose();
   }
   if (best !== null) model.setLayers(where, best, (l, field) => `layers[${l}].${field}`);
   await settle(model, where);
@@ -131,6 +144,7 @@ async function runEpoch(
   pacer: Pacer,
   resume: Progress | null,
   started: () => Promise<void>,
+  guard: NonFiniteGuard,
   history: History,
   snapshot: (() => Promise<HostState>) | null,
   keep: (state: HostState) => void,
@@ -139,18 +153,26 @@ async function runEpoch(
   const time = performance.now();
   const metrics = model.ctx.tensor(new Float32Array(4));
   let figures: Float32Array;
+  let skipped: number;
   try {
-    await run.train(epoch, metrics, pacer, resume, started);
+    guard.startEpoch(resume?.batch ?? 0);
+    await run.train(epoch, metrics, pacer, resume, started, guard);
     model.stillAlive(where);
     model.endEpoch();
-    // The state the next epoch starts from, read back with this one's figures, in one wait.
-    const [read, state] = await Promise.all([metrics.read(), snapshot?.() ?? null]);
+    // The guard's words and the state the next epoch starts from come back with this epoch's
+    // figures, in one wait: no readback of their own per batch.
+    const [read, settled, state] = await Promise.all([
+      metrics.read(),
+      guard.settle(where, epoch, run.locate, (steps) => model.optimizer.unstep(steps)),
+      snapshot?.() ?? null,
+    ]);
     figures = read;
+    skipped = settled;
     if (state !== null) keep(state);
   } finally {
     metrics.dispose();
   }
-  const scores = await endEpoch(model, where, epoch, time, figures, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
+  const scores = await endEpoch(model, where, epoch, time, figures, skipped, validate === null ? null : () => validate(epoch), history, run.onEpochEnd);
   await run.checkpointer.epochEnded();
   return judge(model, where, run.stopper, epoch, scores);
 }
@@ -206,6 +228,7 @@ async function endEpoch(
   epoch: number,
   started: number,
   figures: Float32Array,
+  skippedBatches: number,
   evaluate: (() => Promise<Evaluation>) | null,
   history: History,
   onEpochEnd: ((logs: EpochLogs) => void | Promise<void>) | undefined,
@@ -220,9 +243,11 @@ async function endEpoch(
     accuracy: correct / counted,
     ...(scores === null ? {} : { valLoss: scores.loss, valAccuracy: scores.accuracy }),
     seconds: (performance.now() - started) / 1000,
+    skippedBatches,
   };
   history.loss.push(logs.loss);
   history.accuracy.push(logs.accuracy);
+  history.skippedBatches.push(skippedBatches);
   if (scores !== null) {
     history.valLoss.push(scores.loss);
     history.valAccuracy.push(scores.accuracy);

@@ -14,6 +14,7 @@ import type {
   RmspropPlan,
   RowsPlan,
   SgdPlan,
+  StepGuard,
   Storage,
   TopKPlan,
 } from '../../backend.js';
@@ -22,7 +23,7 @@ import { activation, activationBackward } from '../activation.js';
 import { crossEntropy as referenceCrossEntropy } from '../cross-entropy.js';
 import { OpTimer } from '../timer.js';
 import { topK } from '../top-k.js';
-import { accumulateMetrics } from '../train.js';
+import { accumulateMetrics, checkFinite, commitMetrics, guardSkips } from '../train.js';
 import { crossEntropy, wasmCoversCrossEntropy } from './cross-entropy.js';
 import { WASM_MEMORY_BYTES, WasmStorage, type WasmHeap } from './heap.js';
 import { linearCrossEntropy } from './linear-cross-entropy.js';
@@ -205,7 +206,8 @@ export class WasmBackend implements Backend {
     });
   }
 
-  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan): void {
+  sgdStep(param: Storage, grad: Storage, velocity: Storage | null, plan: SgdPlan, guard?: StepGuard | null): void {
+    if (this.#skips(guard)) return;
     this.#timer.timed(`sgd ${plan.elements}`, () => {
       const [p, g, v] = [param, grad, velocity].map((s) => this.#offset(s)) as [number, number, number];
       const { learningRate, momentum, weightDecay, nesterov } = plan;
@@ -215,7 +217,8 @@ export class WasmBackend implements Backend {
     });
   }
 
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan): void {
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamPlan, guard?: StepGuard | null): void {
+    if (this.#skips(guard)) return;
     this.#timer.timed(`adam ${plan.elements}`, () => {
       const [p, g, mo, vo] = [param, grad, m, v].map((s) => this.#own(s).offset) as [number, number, number, number];
       const { stepSize, beta1, beta2, epsilon, weightDecay, correction2Sqrt } = plan;
@@ -225,7 +228,8 @@ export class WasmBackend implements Backend {
     });
   }
 
-  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan): void {
+  adamwStep(param: Storage, grad: Storage, m: Storage, v: Storage, plan: AdamWPlan, guard?: StepGuard | null): void {
+    if (this.#skips(guard)) return;
     this.#timer.timed(`adamw ${plan.elements}`, () => {
       const [p, g, mo, vo] = [param, grad, m, v].map((s) => this.#own(s).offset) as [number, number, number, number];
       const { stepSize, beta1, beta2, epsilon, paramScale, correction2Sqrt } = plan;
@@ -235,7 +239,8 @@ export class WasmBackend implements Backend {
     });
   }
 
-  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan): void {
+  rmspropStep(param: Storage, grad: Storage, square: Storage, mean: Storage | null, buffer: Storage | null, plan: RmspropPlan, guard?: StepGuard | null): void {
+    if (this.#skips(guard)) return;
     this.#timer.timed(`rmsprop ${plan.elements}`, () => {
       const [p, g, s, a, b] = [param, grad, square, mean, buffer].map((x) => this.#offset(x)) as [number, number, number, number, number];
       const { learningRate, alpha, epsilon, weightDecay, momentum } = plan;
@@ -251,6 +256,22 @@ export class WasmBackend implements Backend {
       const targets = this.#view(target, plan.target === 'index' ? 'int32' : 'float32');
       accumulateMetrics(this.#floats(z), targets, this.#floats(loss)[0]!, this.#floats(acc), plan);
     });
+  }
+
+  checkFinite(values: readonly Storage[], guard: StepGuard): void {
+    this.#timer.timed(`checkFinite ${values.length}`, () => checkFinite(values.map((s) => this.#floats(s)), this.#ints(guard.words), guard.step));
+  }
+
+  commitMetrics(stepAcc: Storage, acc: Storage, guard: StepGuard): void {
+    this.#timer.timed('commitMetrics', () => commitMetrics(this.#floats(stepAcc), this.#floats(acc), this.#ints(guard.words), guard.step));
+  }
+
+  #skips(guard: StepGuard | null | undefined): boolean {
+    return guard != null && guardSkips(this.#ints(guard.words), guard.step, guard.sticky);
+  }
+
+  #ints(storage: Storage): Int32Array {
+    return this.#view(storage, 'int32') as Int32Array;
   }
 
   /** A view into the Wasm memory: valid until the next op allocates (which may grow the memory). */

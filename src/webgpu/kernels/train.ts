@@ -1,7 +1,7 @@
 import gatherRowsWgsl from '../../../shaders/gather_rows.wgsl?raw';
 import metricsWgsl from '../../../shaders/metrics.wgsl?raw';
 import optimizersWgsl from '../../../shaders/optimizers.wgsl?raw';
-import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan } from '../../backend.js';
+import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan, StepGuard } from '../../backend.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
 import { widenRows } from './float16.js';
 import type { GpuStorage } from '../storage.js';
@@ -35,18 +35,29 @@ function optimizerSpec(host: KernelHost, entryPoint: 'sgd' | 'adam' | 'adamw' | 
     shader: host.shader([{ name: 'optimizers.wgsl', code: optimizersWgsl }]),
     entryPoint,
     constants: { WG },
-    bindings: signature(1, entryPoint === 'rmsprop' ? 4 : 3),
+    bindings: signature(2, entryPoint === 'rmsprop' ? 4 : 3),
+  };
+}
+
+/** The guard's uniform fields (mode, step) and its words' binding, as optimizers.wgsl reads them. */
+function guardFields(host: KernelHost, guard: GpuStorage | null, step: StepGuard | null | undefined) {
+  const mode = step == null ? 0 : step.sticky ? 2 : 1;
+  return {
+    fields: [['u32', mode], ['u32', step?.step ?? 0]] as const,
+    binding: guard?.binding ?? host.unusedRead,
   };
 }
 
 /** One SGD step in place (shaders/optimizers.wgsl, entry point sgd). */
-export function sgdStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, velocity: GpuStorage | null, plan: SgdPlan): void {
+export function sgdStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, velocity: GpuStorage | null, plan: SgdPlan, guard: GpuStorage | null, step: StepGuard | null | undefined): void {
+  const g = guardFields(host, guard, step);
   host.dispatch(
     `sgd ${plan.elements}`,
     optimizerSpec(host, 'sgd'),
-    [grad.binding, param.binding, velocity?.binding ?? host.unusedWrite(2), host.unusedWrite(3)],
+    [grad.binding, g.binding, param.binding, velocity?.binding ?? host.unusedWrite(3), host.unusedWrite(4)],
     params(
       ['u32', plan.elements],
+      ...g.fields,
       ['f32', plan.learningRate],
       ['f32', plan.momentum],
       ['f32', plan.weightDecay],
@@ -58,13 +69,15 @@ export function sgdStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, v
 }
 
 /** One Adam step in place (shaders/optimizers.wgsl, entry point adam). */
-export function adamStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, plan: AdamPlan): void {
+export function adamStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, plan: AdamPlan, guard: GpuStorage | null, step: StepGuard | null | undefined): void {
+  const g = guardFields(host, guard, step);
   host.dispatch(
     `adam ${plan.elements}`,
     optimizerSpec(host, 'adam'),
-    [grad.binding, param.binding, m.binding, v.binding],
+    [grad.binding, g.binding, param.binding, m.binding, v.binding],
     params(
       ['u32', plan.elements],
+      ...g.fields,
       ['f32', plan.stepSize],
       ['f32', plan.beta1],
       ['f32', plan.beta2],
@@ -77,13 +90,15 @@ export function adamStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, 
 }
 
 /** One AdamW step in place (shaders/optimizers.wgsl, entry point adamw). */
-export function adamwStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, plan: AdamWPlan): void {
+export function adamwStep(host: KernelHost, param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, plan: AdamWPlan, guard: GpuStorage | null, step: StepGuard | null | undefined): void {
+  const g = guardFields(host, guard, step);
   host.dispatch(
     `adamw ${plan.elements}`,
     optimizerSpec(host, 'adamw'),
-    [grad.binding, param.binding, m.binding, v.binding],
+    [grad.binding, g.binding, param.binding, m.binding, v.binding],
     params(
       ['u32', plan.elements],
+      ...g.fields,
       ['f32', plan.paramScale],
       ['f32', plan.stepSize],
       ['f32', plan.beta1],
@@ -104,13 +119,17 @@ export function rmspropStep(
   mean: GpuStorage | null,
   buffer: GpuStorage | null,
   plan: RmspropPlan,
+  guard: GpuStorage | null,
+  step: StepGuard | null | undefined,
 ): void {
+  const g = guardFields(host, guard, step);
   host.dispatch(
     `rmsprop ${plan.elements}`,
     optimizerSpec(host, 'rmsprop'),
-    [grad.binding, param.binding, square.binding, mean?.binding ?? host.unusedWrite(3), buffer?.binding ?? host.unusedWrite(4)],
+    [grad.binding, g.binding, param.binding, square.binding, mean?.binding ?? host.unusedWrite(4), buffer?.binding ?? host.unusedWrite(5)],
     params(
       ['u32', plan.elements],
+      ...g.fields,
       ['f32', plan.learningRate],
       ['f32', plan.alpha],
       ['f32', plan.epsilon],
