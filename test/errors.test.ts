@@ -106,8 +106,8 @@ describe.each(BACKENDS)('bad input is refused before any work, with a message na
     // PyTorch takes label_smoothing = 1.0: every target becomes uniform.
     const uniform = await ctx.crossEntropy(z, y, { labelSmoothing: 1 }).read();
     expect(uniform[0]).toBeCloseTo(Math.log(4), 6);
-    expect(() => ctx.matmul(f32(ctx, [2, 3]), f32(ctx, [3, 5]), { bias: f32(ctx, [1, 5]) })).toThrow(
-      new ShapeError("matmul: bias must be [5] to match the output's 5 columns, got [1, 5]; a is [2, 3], b is [3, 5]"),
+    expect(() => ctx.matmul(f32(ctx, [2, 3]), f32(ctx, [3, 5]), { bias: f32(ctx, [5, 1]) })).toThrow(
+      new ShapeError("matmul: bias must be [5] to match the output's 5 columns, got [5, 1]; a is [2, 3], b is [3, 5]"),
     );
     expect(() => ctx.sum(f32(ctx, []), { axis: 0 })).toThrow(new ValueError('sum: axis 0 needs a tensor with at least one axis, got []'));
     expect(await ctx.sum(ctx.tensor(new Float32Array([2.5]), [])).read()).toEqual(new Float32Array([2.5]));
