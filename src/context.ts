@@ -31,6 +31,7 @@ import {
 } from './train/classifier.js';
 import { SoftmaxRegression } from './train/softmax-regression.js';
 import type { AdapterReport } from './webgpu/device.js';
+import type { TuningTable } from './tuning-table.js';
 
 /** What a context holds right now. */
 export interface MemoryInfo {
@@ -488,6 +489,22 @@ export class Context {
   resetPeakMemory(): void {
     checkArity('resetPeakMemory', arguments.length, 0);
     this.#live('resetPeakMemory').resetPeakBytes();
+  }
+
+  /**
+   * What this context knows of its kernels on this device: the tuned choice per shape class,
+   * every variant the device refused (beyond its limits, failed to compile) or got wrong (its
+   * first run differed from the CPU backend's on a small probe), and what those checks cost.
+   * Plain JSON, keyed by the adapter and library version: store it and pass it to
+   * `createContext({ tuning })` to skip timing next time. Null on the CPU backend.
+   *
+   * @example
+   * const table = ctx.tuning();
+   * for (const r of table?.rejected ?? []) console.warn(r.name, r.stage, r.reason);
+   */
+  tuning(): TuningTable | null {
+    checkArity('tuning', arguments.length, 0);
+    return this.#live('tuning').tuning?.() ?? null;
   }
 
   /**

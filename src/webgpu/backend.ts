@@ -35,6 +35,9 @@ import { sumRows } from './kernels/sum.js';
 import { topK } from './kernels/top-k.js';
 import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './kernels/train.js';
 import { PipelineCache } from './pipeline-cache.js';
+import { KernelChecks } from './self-check.js';
+import { TUNING_TABLE_VERSION, tunedAdapter, type TuningTable } from '../tuning-table.js';
+import { LIBRARY_VERSION } from '../version.js';
 import { GpuStorage } from './storage.js';
 
 /** Freed buffers kept for reuse, at most this share of the device's largest buffer or 256 MiB. */
@@ -58,6 +61,8 @@ export class WebGPUBackend implements Backend {
   readonly #queue: CommandQueue;
   readonly #pipelines: PipelineCache;
   readonly #host: KernelHost;
+  /** Which kernel variants this device refused or got wrong, and what checking them cost. */
+  readonly checks: KernelChecks;
   #loss: DeviceLoss | null = null;
   #destroyed = false;
   /** Device-side checks of borrowed buffers not yet reported: each resolves to an error message or null. */
@@ -90,13 +95,27 @@ export class WebGPUBackend implements Backend {
     this.tensorByteLimit = { bytes: device.limits.maxStorageBufferBindingSize, name: 'maxStorageBufferBindingSize' };
     this.#pool = new BufferPool(device, Math.min(POOL_CAPACITY, device.limits.maxBufferSize));
     this.#pipelines = new PipelineCache(device);
-    this.#queue = new CommandQueue(device, this.#pool, this.#pipelines);
+    this.checks = new KernelChecks(device, this.#pipelines);
+    this.#queue = new CommandQueue(device, this.#pool, this.checks, (bindings) => this.#pipelines.bindGroupLayout(bindings));
     this.#host = new KernelHost(device, this.#pool, this.#queue, variants, adapter.isSoftware);
     this.lost = device.lost.then((info) => {
       this.#loss = { reason: info.reason, message: info.message };
       return this.#loss;
     });
     if (owned) device.addEventListener('uncapturederror', this.#onUncaptured);
+  }
+
+  /** The kernel choices, refusals and self-check costs on this device. */
+  tuning(): TuningTable {
+    const costs = this.checks.costs;
+    return {
+      version: TUNING_TABLE_VERSION,
+      library: LIBRARY_VERSION,
+      adapter: tunedAdapter(this.adapter),
+      choices: this.#host.tuned.entries,
+      rejected: this.checks.rejections.map((r) => ({ ...r })),
+      selfCheck: { pipelines: costs.length, totalMs: costs.reduce((s, c) => s + c.ms, 0), maxMs: costs.reduce((m, c) => Math.max(m, c.ms), 0) },
+    };
   }
 
   /** The device this backend runs on. */
