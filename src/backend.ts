@@ -288,6 +288,11 @@ export interface Backend {
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void;
   /** The elements without a copy or a wait, where the backend keeps them in host memory; else null. */
   peek(storage: Storage): Float32Array | Int32Array | null;
+  /**
+   * Records `fn`'s ops without running them and readies every kernel they would use (WebGPU:
+   * compiled and self-checked, all at once); absent where there is nothing to ready.
+   */
+  prepare?(fn: () => void): Promise<void>;
   /** The kernel choices, refusals and self-check costs on this device; absent on the CPU. */
   tuning?(): TuningTable;
   /** Times the kernel candidates of `ops` on this device within `budgetMs` (see `ctx.tune`); absent on the CPU. */

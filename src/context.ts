@@ -32,6 +32,7 @@ import {
 import { SoftmaxRegression } from './train/softmax-regression.js';
 import type { AdapterReport } from './webgpu/device.js';
 import type { TuningTable } from './tuning-table.js';
+import { resolveTune, type TuneOptions } from './tune-options.js';
 
 /** What a context holds right now. */
 export interface MemoryInfo {
@@ -505,6 +506,23 @@ export class Context {
   tuning(): TuningTable | null {
     checkArity('tuning', arguments.length, 0);
     return this.#live('tuning').tuning?.() ?? null;
+  }
+
+  /**
+   * Times every kernel variant of each family in `ops` that this device's limits allow, at the
+   * shapes a classifier meets (matmul by columns and transposes; row ops by row length), on
+   * seeded data; each must first pass the self-check against the CPU backend. The fastest
+   * correct one becomes its shape class's choice, in `tuning()`. Timed with timestamp queries
+   * where the device has them, else by the wall time of a submit. Nothing to do on the CPU.
+   *
+   * @example
+   * await ctx.tune({ budgetMs: 3000, ops: ['matmul', 'crossEntropy'] });
+   * localStorage.setItem('webgpu-softmax tuning', JSON.stringify(ctx.tuning()));
+   */
+  async tune(options: TuneOptions = {}): Promise<void> {
+    checkArity('tune', arguments.length, 1);
+    const { budgetMs, ops } = resolveTune(options);
+    await this.#live('tune').tune?.(budgetMs, ops);
   }
 
   /**

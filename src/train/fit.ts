@@ -8,6 +8,7 @@ import type { Model } from './model.js';
 import type { FitOptions, History } from './options.js';
 import { step } from './step.js';
 import { earlyStopping, runEpochs, schedule } from './training-run.js';
+import { ready } from './ready.js';
 
 type F32 = Tensor<'float32'>;
 
@@ -39,7 +40,11 @@ export async function fit(model: Model, x: F32, y: Tensor, options: FitOptions =
   const stopper = earlyStopping('fit', options.earlyStopping, validation !== undefined || split !== undefined, 'validationData or validationSplit');
   const rateAt = schedule(model, 'fit', options.learningRate, epochs * Math.ceil(trainRows / batchSize));
   options.signal?.throwIfAborted();
-  return model.exclusive('fit', () => fitSplit(model, x, y, rows, trainRows, epochs, batchSize, stopper, rateAt, options));
+  return model.exclusive('fit', async () => {
+    // Every kernel compiled at once, not one by one as the first step meets them.
+    await ready(model, Math.min(batchSize, trainRows), y.dtype === 'float32');
+    return fitSplit(model, x, y, rows, trainRows, epochs, batchSize, stopper, rateAt, options);
+  });
 }
 
 /** `fitRows` on the first `rows` of `allRows`, validated on the rest when `validationSplit` held some out. */

@@ -71,6 +71,21 @@ export class CommandQueue {
     this.#recording.push({ kind: 'dispatch', label, candidates, buffers, uniforms });
   }
 
+  /**
+   * Runs `fn` and returns the dispatches it recorded, with their candidates, instead of
+   * queueing them: they never run. What was recorded before stays queued.
+   */
+  capture(fn: () => void): { readonly label: string; readonly candidates: readonly Candidate[] }[] {
+    const saved = this.#recording;
+    this.#recording = [];
+    try {
+      fn();
+      return this.#recording.filter((c): c is Dispatch => c.kind === 'dispatch');
+    } finally {
+      this.#recording = saved;
+    }
+  }
+
   /** Copies `bytes` from `source` to `target`; offsets and size are multiples of 4. */
   copy(source: GPUBuffer, target: GPUBuffer, bytes: number, sourceOffset = 0, targetOffset = 0): void {
     if (bytes === 0) return;

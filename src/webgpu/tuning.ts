@@ -8,6 +8,8 @@ import type { TunedChoice } from '../tuning-table.js';
  */
 export class TunedChoices {
   readonly #choices = new Map<string, TunedChoice>();
+  /** The candidates' names of each class dispatched so far, in the rule's order. */
+  readonly seen = new Map<string, readonly string[]>();
   /** While set, dispatches of this class run only the candidate of this name (the tuner timing it). */
   forced: { readonly klass: string; readonly name: string } | null = null;
 
@@ -25,6 +27,7 @@ export class TunedChoices {
 
   /** `candidates` with the tuned one for `klass` first (or only the forced one, while tuning). */
   order(klass: string, candidates: readonly Candidate[]): readonly Candidate[] {
+    if (!this.seen.has(klass)) this.seen.set(klass, candidates.map((c) => c.name));
     if (this.forced?.klass === klass) return candidates.filter((c) => c.name === this.forced!.name);
     const choice = this.#choices.get(klass)?.choice;
     const tuned = choice === undefined ? undefined : candidates.find((c) => c.name === choice);
