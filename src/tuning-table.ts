@@ -12,9 +12,13 @@ export const TUNING_TABLE_VERSION = 1;
 
 /** The adapter a tuning table was measured on. */
 export interface TunedAdapter {
+  /** `GPUAdapterInfo.vendor`. */
   readonly vendor: string;
+  /** `GPUAdapterInfo.architecture`. */
   readonly architecture: string;
+  /** `GPUAdapterInfo.device`. */
   readonly device: string;
+  /** `GPUAdapterInfo.description` (names the driver, where the browser reports it). */
   readonly description: string;
 }
 
@@ -26,6 +30,7 @@ export interface RejectedKernel {
   readonly pipeline: string;
   /** `'limits'`: beyond the device's limits, never compiled; `'compile'`: the driver refused it; `'self-check'`: its result differed from the CPU backend's. */
   readonly stage: 'limits' | 'compile' | 'self-check';
+  /** The limit, the compiler's message, or the element that differed from the CPU's. */
   readonly reason: string;
 }
 
@@ -61,12 +66,17 @@ export interface TunedChoice {
  * const later = await createContext({ tuning: JSON.parse(localStorage.getItem('webgpu-softmax tuning')!) });
  */
 export interface TuningTable {
+  /** The table format (`TUNING_TABLE_VERSION`). */
   readonly version: number;
+  /** The webgpu-softmax version that made it: kernels change between versions, so a table holds for one. */
   readonly library: string;
+  /** The adapter it was measured on. */
   readonly adapter: TunedAdapter;
   /** By `'family shape-class'` key (e.g. `'matmul n<=16 aT'`): the candidate to run. */
   readonly choices: Readonly<Record<string, TunedChoice>>;
+  /** Every variant this device refused or got wrong on this context (informative: not applied from a stored table). */
   readonly rejected: readonly RejectedKernel[];
+  /** What the first-dispatch self-checks cost on this context. */
   readonly selfCheck: SelfCheckCost;
 }
 
