@@ -3,6 +3,7 @@ import { createContext, type Context, type Tensor } from '../src/index.js';
 import { nodeGpu, openContext } from './helpers/backends.js';
 import { expectAllClose } from './helpers/allclose.js';
 import { labels, uniform } from './helpers/random.js';
+import { LIBRARY_VERSION } from '../src/version.js';
 
 // GPUs we have never seen, played on the one we have: a real Dawn device (SwiftShader) behind
 // a Proxy that reports a hardware adapter (so the hardware rules run) and refuses, miscompiles
@@ -184,7 +185,16 @@ describe('a device whose compiler gets one variant wrong', () => {
 describe('a device with 16 KiB of workgroup storage', () => {
   it('is never asked for a pipeline that needs more, and runs every op', { timeout: 120_000 }, async () => {
     const calls: PipelineCall[] = [];
-    const gpu = await createContext({ gpu: await faultyGpu({ limits: { maxComputeWorkgroupStorageSize: 16384 } }, calls) });
+    // A table that names a 32 KiB tile for the wide products, as one tuned on a bigger device of the same name would.
+    const tuning = {
+      version: 1,
+      library: LIBRARY_VERSION,
+      adapter: { vendor: HARDWARE_INFO.vendor, architecture: HARDWARE_INFO.architecture, device: HARDWARE_INFO.device, description: HARDWARE_INFO.description },
+      choices: { 'matmul n>16': { choice: 'matmul/tiled-k64', ms: { 'matmul/tiled-k64': 1 }, source: 'timestamp-query' as const } },
+      rejected: [],
+      selfCheck: { pipelines: 0, totalMs: 0, maxMs: 0 },
+    };
+    const gpu = await createContext({ gpu: await faultyGpu({ limits: { maxComputeWorkgroupStorageSize: 16384 } }, calls), tuning, tune: 'off' });
     const cpu = await openContext('cpu-reference');
     try {
       expect(gpu.device!.limits.maxComputeWorkgroupStorageSize).toBe(16384);
@@ -197,6 +207,12 @@ describe('a device with 16 KiB of workgroup storage', () => {
       expect(tooBig).toEqual([]);
       expect(calls.filter((c) => c.entryPoint === 'row_per_workgroup').length).toBeGreaterThan(0);
       expect(gpu.tuning()!.rejected.filter((r) => r.stage === 'compile')).toEqual([]);
+      // The table's choice needs 32 KiB: refused for the limit, never compiled, and the op ran the next candidate.
+      expect(gpu.tuning()!.rejected.filter((r) => r.stage === 'limits')).toEqual([
+        expect.objectContaining({ name: 'matmul/tiled-k64', reason: 'needs 32768 bytes of workgroup storage; the device allows 16384' }),
+      ]);
+      expect(calls.filter((c) => c.constants['DEPTH'] === 64)).toEqual([]);
+      expect(calls.some((c) => c.constants['DEPTH'] === 16)).toBe(true);
     } finally {
       gpu.destroy();
       cpu.destroy();

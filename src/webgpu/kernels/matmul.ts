@@ -21,13 +21,31 @@ import type { GpuStorage } from '../storage.js';
 
 const TILE = 64;
 const SKINNY_MAX_COLS = 16;
-const SKINNY_ROWS = 16;
-const SKINNY_SLICES = 8;
-const TILED_DEPTH = 16;
-/** Output rows and columns of a blocked workgroup: 8x8 invocations of 8x8 each. */
-const BLOCKED_TILE = 64;
-
+/** Invocations of a blocked workgroup, per side, each owning an 8x8 block of outputs. */
+const BLOCK = 8;
 type Variant = 'tiled' | 'skinny' | 'blocked';
+
+/**
+ * One candidate of a kernel: its override constants (tiled: DEPTH, K per pass through workgroup
+ * memory; skinny: ROWS per workgroup and the SLICES of K; blocked: the workgroup's WG_X x WG_Y
+ * invocations). The first of each kind is the rules' choice; the others are for the tuner.
+ */
+interface Shape {
+  readonly kind: Variant;
+  readonly name: string;
+  readonly overrides: Readonly<Record<string, number>>;
+}
+
+const SHAPES: readonly Shape[] = [
+  { kind: 'tiled', name: 'matmul/tiled', overrides: { DEPTH: 16 } },
+  { kind: 'skinny', name: 'matmul/skinny', overrides: { ROWS: 16, SLICES: 8 } },
+  { kind: 'blocked', name: 'matmul/blocked', overrides: { WG_X: 8, WG_Y: 8 } },
+  { kind: 'tiled', name: 'matmul/tiled-k32', overrides: { DEPTH: 32 } },
+  { kind: 'tiled', name: 'matmul/tiled-k64', overrides: { DEPTH: 64 } },
+  { kind: 'skinny', name: 'matmul/skinny-32rows', overrides: { ROWS: 32, SLICES: 8 } },
+  { kind: 'skinny', name: 'matmul/skinny-4slices', overrides: { ROWS: 32, SLICES: 4 } },
+  { kind: 'blocked', name: 'matmul/blocked-16x16', overrides: { WG_X: 16, WG_Y: 16 } },
+];
 
 /**
  * On a GPU, outputs of at most 16 columns (a classifier's logits and weight gradient) take
@@ -119,19 +137,21 @@ export function matmulInto(
 }
 
 /**
- * The variants in the order they are tried: the rule's choice (see `chooseVariant`), then the
- * others, so a device that refuses or miscompiles one still runs the op, ending with `blocked`,
- * which needs neither workgroup memory nor barriers.
+ * The candidates in the order they are tried: the rule's choice (see `chooseVariant`), then
+ * the other kinds' defaults, so a device that refuses or miscompiles one still runs the op
+ * (`blocked` needs neither workgroup memory nor barriers), then the alternatives the tuner times.
  */
-function order(host: KernelHost, n: number): Variant[] {
-  const all: Variant[] = n <= SKINNY_MAX_COLS ? ['skinny', 'tiled', 'blocked'] : ['tiled', 'blocked'];
-  const first = chooseVariant(host, n);
-  return [first, ...all.filter((v) => v !== first)];
+function order(host: KernelHost, n: number): Shape[] {
+  const allowed = SHAPES.filter((s) => s.kind !== 'skinny' || n <= SKINNY_MAX_COLS);
+  const first = allowed.find((s) => s.kind === chooseVariant(host, n))!;
+  return [first, ...allowed.filter((s) => s !== first)];
 }
 
 type Constants = Readonly<Record<string, number>>;
 
-function candidate(host: KernelHost, variant: Variant, plan: MatmulPlan, constants: Constants, epilogue: Epilogue | null, shape: string): Candidate {
+function candidate(host: KernelHost, variant: Shape, plan: MatmulPlan, constants: Constants, epilogue: Epilogue | null, shape: string): Candidate {
+  const o = variant.overrides;
+  const tag = variant.name.includes('-') ? ` ${variant.name.split('-')[1]}` : '';
   const { batch, m, k, n } = plan;
   // The epilogue's buffer sits at binding 5, after the uniforms (binding 4), which take no buffer.
   const bindings: readonly BindingKind[] = epilogue === null ? signature(3, 1) : [...signature(3, 1), 'write'];
@@ -142,30 +162,32 @@ function candidate(host: KernelHost, variant: Variant, plan: MatmulPlan, constan
   const spec = (parts: readonly ShaderPart[], extra: Record<string, number> = {}): KernelSpec => ({
     shader: host.shader([{ name: 'matmul/interface.wgsl', code: interfaceWgsl }, ...store, ...parts]),
     entryPoint: 'main',
-    constants: { ...constants, ...extra },
+    constants: { ...constants, ...o, ...extra },
     bindings,
   });
-  if (variant === 'skinny') {
+  if (variant.kind === 'skinny') {
+    const rows = o['ROWS']!;
     const s = spec([{ name: 'matmul/skinny.wgsl', code: skinnyWgsl }], { NC: n });
+    const label = `matmul skinny${tag} ${shape}`;
     return {
-      name: 'matmul/skinny',
-      label: `matmul skinny ${shape}`,
+      name: variant.name,
+      label,
       spec: s,
-      grid: host.grid(`matmul skinny ${shape}`, Math.ceil(m / SKINNY_ROWS), batch),
-      needs: { workgroupBytes: SKINNY_ROWS * SKINNY_SLICES * n * 4, invocations: SKINNY_ROWS * SKINNY_SLICES },
-      probe: () => probe(s, { vec4A: false, vec4B: false, n, grid: (pm) => [Math.ceil(pm / SKINNY_ROWS), 1, PROBE_BATCH] }),
+      grid: host.grid(label, Math.ceil(m / rows), batch),
+      needs: { workgroupBytes: rows * o['SLICES']! * n * 4, invocations: rows * o['SLICES']! },
+      probe: () => probe(s, { vec4A: false, vec4B: false, n, grid: (pm) => [Math.ceil(pm / rows), 1, PROBE_BATCH] }),
     };
   }
-  if (variant === 'blocked') {
+  if (variant.kind === 'blocked') {
     const s = spec([{ name: 'matmul/blocked.wgsl', code: blockedWgsl }]);
-    const grid = (rows: number, cols: number): [number, number, number] => [Math.ceil(cols / BLOCKED_TILE), Math.ceil(rows / BLOCKED_TILE), batch];
+    const [x, y] = [o['WG_X']! * BLOCK, o['WG_Y']! * BLOCK];
     return {
-      name: 'matmul/blocked',
-      label: `matmul blocked ${shape}`,
+      name: variant.name,
+      label: `matmul blocked${tag} ${shape}`,
       spec: s,
-      grid: grid(m, n),
-      needs: { workgroupBytes: 0, invocations: 64 },
-      probe: () => probe(s, { vec4A: false, vec4B: false, n: null, grid: (pm, pn) => [Math.ceil(pn / BLOCKED_TILE), Math.ceil(pm / BLOCKED_TILE), PROBE_BATCH] }),
+      grid: [Math.ceil(n / x), Math.ceil(m / y), batch],
+      needs: { workgroupBytes: 0, invocations: o['WG_X']! * o['WG_Y']! },
+      probe: () => probe(s, { vec4A: false, vec4B: false, n: null, grid: (pm, pn) => [Math.ceil(pn / x), Math.ceil(pm / y), PROBE_BATCH] }),
     };
   }
   const vec4 = host.variants.vec4 !== false;
@@ -177,11 +199,11 @@ function candidate(host: KernelHost, variant: Variant, plan: MatmulPlan, constan
     { name: 'matmul/tiled.wgsl', code: tiledWgsl },
   ]);
   return {
-    name: 'matmul/tiled',
-    label: `matmul tiled${aVec4 ? ' a4' : ''}${bVec4 ? ' b4' : ''} ${shape}`,
+    name: variant.name,
+    label: `matmul tiled${tag}${aVec4 ? ' a4' : ''}${bVec4 ? ' b4' : ''} ${shape}`,
     spec: s,
     grid: [Math.ceil(n / TILE), Math.ceil(m / TILE), batch],
-    needs: { workgroupBytes: 2 * TILE * TILED_DEPTH * 4, invocations: 256 },
+    needs: { workgroupBytes: 2 * TILE * o['DEPTH']! * 4, invocations: 256 },
     probe: () => probe(s, { vec4A: aVec4, vec4B: bVec4, n: null, grid: (pm, pn) => [Math.ceil(pn / TILE), Math.ceil(pm / TILE), PROBE_BATCH] }),
   };
 }
