@@ -164,7 +164,8 @@ describe('a device whose compiler gets one variant wrong', () => {
   it('the self-check rejects the miscompiled tiled matmul, and results stay correct', { timeout: 120_000 }, async () => {
     // The tiled kernel's every output scaled by 1.001: far below what a loss curve would show.
     const edit = (code: string) => (code.includes('a_tile') ? code.replace('store(out_base + row * params.n + col, v);', 'store(out_base + row * params.n + col, v * 1.001);') : code);
-    const gpu = await createContext({ gpu: await faultyGpu({ edit }) });
+    // tune: 'off': background tuning would compile every matmul candidate, which SwiftShader takes seconds over.
+    const gpu = await createContext({ gpu: await faultyGpu({ edit }), tune: 'off' });
     const cpu = await openContext('cpu-reference');
     try {
       await expectOpsCorrect(gpu, cpu, [[64, 20, 100]]);
@@ -215,6 +216,30 @@ describe('a device with 16 KiB of workgroup storage', () => {
       expect(calls.some((c) => c.constants['DEPTH'] === 16)).toBe(true);
     } finally {
       gpu.destroy();
+      cpu.destroy();
+    }
+  });
+});
+
+describe("tune: 'auto' on a hardware adapter", () => {
+  it('tunes a family in the background after its first use, without holding up the op', { timeout: 120_000 }, async () => {
+    const gpu = await createContext({ gpu: await faultyGpu({}) });
+    const off = await createContext({ gpu: await faultyGpu({}), tune: 'off' });
+    const cpu = await openContext('cpu-reference');
+    try {
+      const sum = (ctx: Context) => ctx.sum(ctx.tensor(uniform(512 * 10, 4), [512, 10]), { axis: 0 }).read();
+      const [got, want] = await Promise.all([sum(gpu), sum(cpu)]);
+      expectAllClose({ shape: [10], data: got }, { shape: [10], data: want }, TOL, 'sum');
+      // The op was answered by the rule; the tuned choice comes later.
+      for (let waited = 0; gpu.tuning()!.choices['sum'] === undefined && waited < 100_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      expect(gpu.tuning()!.choices['sum']).toEqual({ choice: 'sum/tree', ms: { 'sum/tree': expect.any(Number) }, source: 'wall-clock' });
+      const again = await sum(gpu);
+      expectAllClose({ shape: [10], data: again }, { shape: [10], data: want }, TOL, 'sum, tuned');
+      await sum(off);
+      expect(off.tuning()!.choices).toEqual({});
+    } finally {
+      gpu.destroy();
+      off.destroy();
       cpu.destroy();
     }
   });

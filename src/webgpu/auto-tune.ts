@@ -30,7 +30,9 @@ export function setUpTuning(access: TunerAccess, setup: TuningSetup): string | n
       const op = TUNABLE_OPS.find((o) => klass.startsWith(`${o} `) || klass === o);
       if (op === undefined || started.has(op) || host.tuned.has(klass)) return;
       started.add(op);
-      chain = chain.then(() => new Promise((resolve) => setTimeout(resolve, 0))).then(() => tune(access, AUTO_BUDGET_MS, [op]).catch(() => {}));
+      // Wall-clock times: a background run must never hold ctx.profile against the app.
+      const background = { ...access, gpuTime: null };
+      chain = chain.then(() => new Promise((resolve) => setTimeout(resolve, 0))).then(() => tune(background, AUTO_BUDGET_MS, [op]).catch(() => {}));
     };
   }
   return note;
