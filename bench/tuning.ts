@@ -10,9 +10,10 @@
 // 3. A first fit epoch against the median epoch (fit readies every kernel before its first step).
 
 import { nodeGpu } from '../cli/node-gpu.js';
-import { createContext, type Context, type Tensor } from '../src/index.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createContext, type Context, type Tensor, type TuningTable } from '../src/index.js';
 
-const ROUNDS = Number(process.env['ROUNDS'] ?? 7);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 15);
 
 function seeded(n: number, seed: number, scale = 1): Float32Array {
   let s = seed * 2654435761 || 1;
@@ -58,43 +59,60 @@ function cases(): Case[] {
   ];
 }
 
-async function timeRun(ctx: Context, c: Case): Promise<number> {
+/** The run's time (GPU time from timestamps, or the wall clock where there are none) and the kernels that ran. */
+async function timeRun(ctx: Context, c: Case): Promise<{ ms: number; kernels: string }> {
   const started = performance.now();
   const profile = await ctx.profile(async () => {
     const outs = c.run(ctx);
     await Promise.all(outs.map((o) => o.read()));
     for (const o of outs) o.dispose();
   });
-  return profile.source === 'timestamp-query' ? profile.totalMs : performance.now() - started;
+  const kernels = profile.kernels.map((k) => k.label.split(' ').slice(0, k.label.startsWith('matmul') ? 3 : 2).join(' ')).join(' + ');
+  return { ms: profile.source === 'timestamp-query' ? profile.totalMs : performance.now() - started, kernels };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function tunedAgainstRule(): Promise<void> {
   const gpu = await nodeGpu();
-  const tuned = await createContext({ backend: 'webgpu', gpu });
   const rule = await createContext({ backend: 'webgpu', gpu, tune: 'off' });
-  const adapter = tuned.adapter!;
+  const adapter = rule.adapter!;
   console.log(`adapter: ${[adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ')}${adapter.isSoftware ? ' (software)' : ''}`);
-  const started = performance.now();
-  await tuned.tune({ budgetMs: 600_000 });
+  // TUNING_TABLE=file: tune once and store the table there; later runs read it (the README's Node recipe).
+  const file = process.env['TUNING_TABLE'];
+  const stored = file === undefined ? undefined : await readFile(file, 'utf8').then((t) => JSON.parse(t) as TuningTable, () => undefined);
+  const tuned = stored === undefined ? await createContext({ backend: 'webgpu', gpu }) : await createContext({ backend: 'webgpu', gpu, tuning: stored });
+  if (stored === undefined) {
+    const started = performance.now();
+    await tuned.tune({ budgetMs: 600_000 });
+    console.log(`ctx.tune(): ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (file !== undefined) await writeFile(file, JSON.stringify(tuned.tuning(), null, 1));
+  } else {
+    console.log(`the tuning table read from ${file}: ${tuned.backendReason}`);
+  }
   const table = tuned.tuning()!;
-  console.log(`ctx.tune(): ${((performance.now() - started) / 1000).toFixed(1)} s for ${Object.keys(table.choices).length} shape classes`);
   for (const [klass, c] of Object.entries(table.choices)) {
     console.log(`  ${klass.padEnd(26)} ${c.choice.padEnd(22)} ${Object.entries(c.ms).map(([n, ms]) => `${n} ${ms.toFixed(3)}`).join(', ')} ms (${c.source})`);
   }
-  console.log('\n| case | rule (ms) | tuned (ms) | tuned ÷ rule |\n|---|---|---|---|');
+  console.log('\n| case | rule: kernels | tuned: kernels | rule (ms) | tuned (ms) | tuned ÷ rule |\n|---|---|---|---|---|---|');
   for (const c of cases()) {
     // Both warm: compiled, self-checked.
-    await timeRun(rule, c);
-    await timeRun(tuned, c);
+    const ruleKernels = (await timeRun(rule, c)).kernels;
+    const tunedKernels = (await timeRun(tuned, c)).kernels;
     const r: number[] = [];
     const t: number[] = [];
+    // Alternating, and alternating which goes first, so drift and order weigh on both alike.
     for (let i = 0; i < ROUNDS; i++) {
-      r.push(await timeRun(rule, c));
-      t.push(await timeRun(tuned, c));
+      if (i % 2 === 0) {
+        r.push((await timeRun(rule, c)).ms);
+        t.push((await timeRun(tuned, c)).ms);
+      } else {
+        t.push((await timeRun(tuned, c)).ms);
+        r.push((await timeRun(rule, c)).ms);
+      }
     }
-    console.log(`| ${c.name} | ${median(r).toFixed(3)} | ${median(t).toFixed(3)} | ${(median(t) / median(r)).toFixed(2)} |`);
+    const same = ruleKernels === tunedKernels ? ' (same kernels)' : '';
+    console.log(`| ${c.name} | ${ruleKernels} | ${tunedKernels} | ${median(r).toFixed(3)} | ${median(t).toFixed(3)} | ${(median(t) / median(r)).toFixed(2)}${same} |`);
   }
   tuned.destroy();
   rule.destroy();
