@@ -115,7 +115,11 @@ export class KernelHost {
     return shader;
   }
 
-  /** Records a dispatch of `workgroups` workgroups, folded into 2-D past the per-dimension limit. */
+  /**
+   * Records a dispatch of `workgroups` workgroups, folded into 2-D past the per-dimension limit:
+   * a family with one kernel (the optimizers, gathers, activations, top-k), whose needs are within
+   * every device's defaults and which has no probe.
+   */
   dispatch(label: string, spec: KernelSpec, buffers: readonly Bindable[], uniforms: ArrayBuffer, workgroups: number, batch = 1): void {
     if (workgroups === 0 || batch === 0) return;
     const name = label.split(' ')[0]!;

@@ -35,13 +35,10 @@ export class KernelChecks {
   readonly #verdicts = new Map<string, Promise<Verdict>>();
   readonly #rejections = new Map<string, Rejection>();
   readonly #costs: CheckCost[] = [];
-  /** Probes are skipped while false (the tuner checks its candidates itself). */
-  readonly selfCheck: boolean;
 
-  constructor(device: GPUDevice, pipelines: PipelineCache, selfCheck = true) {
+  constructor(device: GPUDevice, pipelines: PipelineCache) {
     this.#device = device;
     this.#pipelines = pipelines;
-    this.selfCheck = selfCheck;
   }
 
   /** Every candidate refused so far, and why. */
@@ -98,7 +95,7 @@ export class KernelChecks {
     } catch (error) {
       return refuse('compile', (error as Error).message);
     }
-    if (!this.selfCheck || candidate.probe === undefined) return { ok: true, pipeline };
+    if (candidate.probe === undefined) return { ok: true, pipeline };
     const start = performance.now();
     const failure = await this.#probe(candidate, pipeline);
     this.#costs.push({ name: candidate.name, pipeline: key, ms: performance.now() - start });
@@ -121,39 +118,51 @@ export async function runProbe(device: GPUDevice, layout: GPUBindGroupLayout, pi
     return buffer;
   };
   device.pushErrorScope('validation');
+  let failure: string | null = null;
   try {
-    const uniform = make(probe.uniforms.byteLength, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
-    device.queue.writeBuffer(uniform, 0, probe.uniforms);
-    const buffers = probe.buffers.map((data) => {
-      if (data === null) return uniform;
-      const buffer = make(data.byteLength, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST);
-      if (data.length > 0) device.queue.writeBuffer(buffer, 0, data);
-      return buffer;
-    });
-    const encoder = device.createCommandEncoder({ label });
-    const pass = encoder.beginComputePass({ label });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, device.createBindGroup({ label, layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
-    pass.dispatchWorkgroups(...probe.grid);
-    pass.end();
-    const staged = [...probe.expected].map(([binding, expected]) => {
-      const staging = make(expected.byteLength, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
-      encoder.copyBufferToBuffer(buffers[binding]!, 0, staging, 0, staging.size);
-      return { binding, expected, staging };
-    });
-    device.queue.submit([encoder.finish()]);
-    await Promise.all(staged.map((s) => s.staging.mapAsync(MAP_READ)));
-    for (const { binding, expected, staging } of staged) {
-      const actual = new Float32Array(staging.getMappedRange().slice(0, expected.byteLength));
-      const differs = difference(actual, expected);
-      if (differs !== null) return `its result differs from the CPU backend's on a probe (binding ${binding}: ${differs})`;
-    }
-    return null;
+    failure = await dispatchAndCompare(device, layout, pipeline, probe, label, make);
   } finally {
     const error = await device.popErrorScope();
     for (const b of created) b.destroy();
-    if (error !== null) return `the probe raised a device error: ${error.message}`;
+    if (error !== null) failure = `the probe raised a device error: ${error.message}`;
   }
+  return failure;
+}
+
+async function dispatchAndCompare(
+  device: GPUDevice,
+  layout: GPUBindGroupLayout,
+  pipeline: GPUComputePipeline,
+  probe: Probe,
+  label: string,
+  make: (size: number, usage: number) => GPUBuffer,
+): Promise<string | null> {
+  const uniform = make(probe.uniforms.byteLength, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
+  device.queue.writeBuffer(uniform, 0, probe.uniforms);
+  const buffers = probe.buffers.map((data) => {
+    if (data === null) return uniform;
+    const buffer = make(data.byteLength, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST);
+    if (data.length > 0) device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  });
+  const encoder = device.createCommandEncoder({ label });
+  const pass = encoder.beginComputePass({ label });
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, device.createBindGroup({ label, layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+  pass.dispatchWorkgroups(...probe.grid);
+  pass.end();
+  const staged = [...probe.expected].map(([binding, expected]) => {
+    const staging = make(expected.byteLength, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    encoder.copyBufferToBuffer(buffers[binding]!, 0, staging, 0, staging.size);
+    return { binding, expected, staging };
+  });
+  device.queue.submit([encoder.finish()]);
+  await Promise.all(staged.map((s) => s.staging.mapAsync(MAP_READ)));
+  for (const { binding, expected, staging } of staged) {
+    const differs = difference(new Float32Array(staging.getMappedRange().slice(0, expected.byteLength)), expected);
+    if (differs !== null) return `its result differs from the CPU backend's on a probe (binding ${binding}: ${differs})`;
+  }
+  return null;
 }
 
 /**
