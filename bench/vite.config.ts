@@ -22,7 +22,7 @@ export default defineConfig({
     outDir: 'build/bench',
     emptyOutDir: true,
     rollupOptions: {
-      input: { run: 'bench/run.ts', node: 'bench/node.ts', threads: 'bench/threads.ts', float16: 'bench/float16.ts', guard: 'bench/guard.ts' },
+      input: { run: 'bench/run.ts', node: 'bench/node.ts', threads: 'bench/threads.ts', float16: 'bench/float16.ts', guard: 'bench/guard.ts', tuning: 'bench/tuning.ts' },
       output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
     },
   },

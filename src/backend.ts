@@ -1,5 +1,6 @@
 import type { DType } from './dtype.js';
 import type { AdapterReport } from './webgpu/device.js';
+import type { TunableOp, TuningTable } from './tuning-table.js';
 
 /** Where a context runs its ops. */
 export type BackendKind = 'cpu' | 'webgpu';
@@ -325,6 +326,15 @@ export interface Backend {
   accumulateMetrics(z: Storage, target: Storage, loss: Storage, acc: Storage, plan: MetricsPlan): void;
   /** The elements without a copy or a wait, where the backend keeps them in host memory; else null. */
   peek(storage: Storage): Float32Array | Int32Array | null;
+  /**
+   * Records `fn`'s ops without running them and readies every kernel they would use (WebGPU:
+   * compiled and self-checked, all at once); absent where there is nothing to ready.
+   */
+  prepare?(fn: () => void): Promise<void>;
+  /** The kernel choices, refusals and self-check costs on this device; absent on the CPU. */
+  tuning?(): TuningTable;
+  /** Times the kernel candidates of `ops` on this device within `budgetMs` (see `ctx.tune`); absent on the CPU. */
+  tune?(budgetMs: number, ops: readonly TunableOp[]): Promise<void>;
   /** Runs `fn` and times the work it queues, kernel by kernel. */
   profile<T>(fn: () => T | Promise<T>): Promise<Profile<T>>;
   /** Submits queued work; resolves once it is handed to the device, not when it finishes. */

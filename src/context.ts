@@ -36,6 +36,8 @@ import { SoftmaxRegression } from './train/softmax-regression.js';
 import { readCheckpoint } from './train/checkpoint.js';
 import { restoreModel } from './train/restore.js';
 import type { AdapterReport } from './webgpu/device.js';
+import type { TuningTable } from './tuning-table.js';
+import { resolveTune, type TuneOptions } from './tune-options.js';
 
 /** What a context holds right now. */
 export interface MemoryInfo {
@@ -531,6 +533,39 @@ export class Context {
   resetPeakMemory(): void {
     checkArity('resetPeakMemory', arguments.length, 0);
     this.#live('resetPeakMemory').resetPeakBytes();
+  }
+
+  /**
+   * What this context knows of its kernels on this device: the tuned choice per shape class,
+   * every variant the device refused (beyond its limits, failed to compile) or got wrong (its
+   * first run differed from the CPU backend's on a small probe), and what those checks cost.
+   * Plain JSON, keyed by the adapter and library version: store it and pass it to
+   * `createContext({ tuning })` to skip timing next time. Null on the CPU backend.
+   *
+   * @example
+   * const table = ctx.tuning();
+   * for (const r of table?.rejected ?? []) console.warn(r.name, r.stage, r.reason);
+   */
+  tuning(): TuningTable | null {
+    checkArity('tuning', arguments.length, 0);
+    return this.#live('tuning').tuning?.() ?? null;
+  }
+
+  /**
+   * Times every kernel variant of each family in `ops` that this device's limits allow, at the
+   * shapes a classifier meets (matmul by columns and transposes; row ops by row length), on
+   * seeded data; each must first pass the self-check against the CPU backend. The fastest
+   * correct one becomes its shape class's choice, in `tuning()`. Timed with timestamp queries
+   * where the device has them, else by the wall time of a submit. Nothing to do on the CPU.
+   *
+   * @example
+   * await ctx.tune({ budgetMs: 3000, ops: ['matmul', 'crossEntropy'] });
+   * localStorage.setItem('webgpu-softmax tuning', JSON.stringify(ctx.tuning()));
+   */
+  async tune(options: TuneOptions = {}): Promise<void> {
+    checkArity('tune', arguments.length, 1);
+    const { budgetMs, ops } = resolveTune(options);
+    await this.#live('tune').tune?.(budgetMs, ops);
   }
 
   /**

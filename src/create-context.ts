@@ -9,6 +9,8 @@ import { ValueError, WebGPUUnavailableError } from './errors.js';
 import { WebGPUBackend } from './webgpu/backend.js';
 import { isLost, openDevice, type AdapterReport } from './webgpu/device.js';
 import { KERNEL_VARIANT_KEYS, type KernelVariants } from './webgpu/kernel-host.js';
+import { checkTuneMode } from './tune-options.js';
+import type { TuningTable } from './tuning-table.js';
 
 /** Options of `createContext`. */
 export interface ContextOptions {
@@ -46,9 +48,21 @@ export interface ContextOptions {
    * says how many run. A WebGPU context's fallback after a lost device runs one thread.
    */
   readonly threads?: number | 'auto';
+  /**
+   * `'auto'` (the default on a hardware adapter) tunes each kernel family in the background on
+   * its first use, within a small budget, running the rule's choice until the tuned one is ready:
+   * it never blocks an op. `'off'` keeps the rules (the default on a software adapter, and where
+   * `kernels` forces variants); `ctx.tune()` and a `tuning` table still apply.
+   */
+  readonly tune?: 'auto' | 'off';
+  /**
+   * A table from `ctx.tuning()`, used as it is, without timing anything again. A table of
+   * another adapter or library version is ignored, and `ctx.backendReason` says why.
+   */
+  readonly tuning?: TuningTable;
 }
 
-const CONTEXT_KEYS = keysOf<ContextOptions>({ backend: true, gpu: true, device: true, powerPreference: true, cpu: true, kernels: true, threads: true });
+const CONTEXT_KEYS = keysOf<ContextOptions>({ backend: true, gpu: true, device: true, powerPreference: true, cpu: true, kernels: true, threads: true, tune: true, tuning: true });
 
 /**
  * Opens a context on the requested backend.
@@ -65,6 +79,7 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
   checkKnownKeys('createContext', options, CONTEXT_KEYS);
   checkKnownKeys('createContext', options.kernels, KERNEL_VARIANT_KEYS, 'kernels.');
   const choice = options.backend ?? 'auto';
+  const tuneMode = checkTuneMode(options.tune);
   if (options.cpu !== undefined && options.cpu !== 'wasm' && options.cpu !== 'reference') {
     throw new ValueError(`createContext: cpu must be 'wasm' or 'reference', got ${JSON.stringify(options.cpu)}`);
   }
@@ -120,7 +135,10 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
         : choice === 'webgpu'
           ? "backend 'webgpu' was asked for"
           : `a hardware WebGPU adapter was found (${describeAdapter(opened.adapter)})`;
-    return new Context(new WebGPUBackend(opened, options.kernels ?? {}), cpu, { reason, adapter: opened.adapter });
+    const tune = tuneMode ?? (opened.adapter.isSoftware || options.kernels !== undefined ? 'off' : 'auto');
+    const backend = new WebGPUBackend(opened, options.kernels ?? {}, { tune, table: options.tuning });
+    const note = backend.tuningNote === null ? '' : `; ${backend.tuningNote}, so it was ignored`;
+    return new Context(backend, cpu, { reason: reason + note, adapter: opened.adapter });
   } catch (error) {
     if (choice === 'auto' && error instanceof WebGPUUnavailableError) {
       return onCpu(`WebGPU is unavailable: ${error.message.replace(/^createContext: /, '')}`, seen);

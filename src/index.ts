@@ -14,6 +14,8 @@ export type { CrossEntropyOptions } from './ops/cross-entropy.js';
 export type { LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SumOptions } from './ops/sum.js';
+export type { RejectedKernel, SelfCheckCost, TunableOp, TunedAdapter, TunedChoice, TuningTable } from './tuning-table.js';
+export type { TuneOptions } from './tune-options.js';
 export { SoftmaxRegression, type SoftmaxRegressionWeights } from './train/softmax-regression.js';
 export { Classifier, type ClassifierInit, type ClassifierJSON, type ClassifierOptions, type ImportClassifierOptions } from './train/classifier.js';
 export type { ExportFormat } from './train/model.js';

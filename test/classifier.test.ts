@@ -274,6 +274,8 @@ describe('classifier across backends', () => {
     const model = ctx.classifier({ features: 5, classes: 3, hidden: [8, 4], activation: 'gelu', optimizer: { type: 'adam', learningRate: 0.1 } });
     const x = ctx.tensor(uniform(16 * 5, 1, 1), [16, 5]);
     const y = ctx.tensor(labels(16, 3, 2));
+    // Kernels compiled and self-checked (in submits of their own) before the step.
+    await model.ready(16);
     await ctx.flush();
     const submits = countSubmits(device);
     await model.trainStep(x, y).read();

@@ -183,6 +183,8 @@ describe('WebGPU training', () => {
     const ctx = await createContext({ device });
     const model = ctx.softmaxRegression({ features: 5, classes: 3, optimizer: { type: 'adam', learningRate: 0.1 } });
     const { x, y } = blobs(ctx, 16, 3);
+    // Kernels compiled and self-checked (in submits of their own) before the step.
+    await model.ready(16);
     await ctx.flush();
     const submits = countSubmits(device);
     const loss = model.trainStep(x, y);

@@ -42,6 +42,7 @@ const PROBES: Record<string, readonly Probe[]> = {
   ContextOptions: [
     { call: () => createContext(loose({ backend: 'cpu', backnd: 'webgpu' })), error: "createContext: unknown option 'backnd' (did you mean 'backend'?)" },
   ],
+  TuneOptions: [{ call: ({ ctx }) => ctx.tune(loose({ budget: 100 })), error: "tune: unknown option 'budget' (did you mean 'budgetMs'?)" }],
   KernelVariants: [
     { call: () => createContext(loose({ backend: 'cpu', kernels: { matmull: 'tiled' } })), error: "createContext: unknown option 'kernels.matmull' (did you mean 'kernels.matmul'?)" },
   ],
@@ -175,6 +176,11 @@ const OUTPUTS: Record<string, string> = {
   TopK: 'returned by predict(x, { topK })',
   SoftmaxRegressionJSON: 'a saved model: loadSoftmaxRegression checks its every field and value (test/load-model.test.ts)',
   ClassifierJSON: 'a saved model: loadClassifier checks its layers and rebuilds ClassifierOptions from named fields',
+  TuningTable: 'returned by ctx.tuning(); createContext({ tuning }) checks its version, library and adapter, and a mismatch is ignored with a reason (test/tuning.test.ts)',
+  TunedAdapter: 'part of what ctx.tuning() returns',
+  TunedChoice: 'part of what ctx.tuning() returns',
+  RejectedKernel: 'part of what ctx.tuning() returns',
+  SelfCheckCost: 'part of what ctx.tuning() returns',
 };
 
 describe('every options type of the public API is probed with an unknown key', () => {
@@ -251,9 +257,11 @@ const ARITY: Record<string, Record<string, number>> = {
     profile: 1,
     flush: 0,
     restore: 1,
+    tune: 1,
+    tuning: 0,
   },
-  SoftmaxRegression: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2, checkpoint: 0 },
-  Classifier: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2, checkpoint: 0 },
+  SoftmaxRegression: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2, checkpoint: 0, ready: 1 },
+  Classifier: { trainStep: 2, fit: 3, fitDataset: 2, evaluate: 2, predict: 2, getWeights: 0, setWeights: 1, export: 2, checkpoint: 0, ready: 1 },
   Tensor: { read: 1 },
 };
 

@@ -32,7 +32,11 @@ fn b_col(base: u32, col: u32) -> u32 {
   return base + c;
 }
 
-@compute @workgroup_size(8, 8)
+// The workgroup's shape in invocations, each owning an 8x8 block (overrides: 8x8 or 16x16).
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
+
+@compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let col0 = gid.x * 8u;
   let row0 = gid.y * 8u;

@@ -11,8 +11,10 @@
 override NC: u32 = 16u;
 
 const MAX_COLS = 16u;
-const ROWS = 16u;
-const SLICES = 8u;
+// Output rows per workgroup and the slices of K each row is split into (overrides, so the
+// tuner can trade K-parallelism for rows per workgroup: src/webgpu/kernels/matmul.ts).
+override ROWS: u32 = 16u;
+override SLICES: u32 = 8u;
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;

@@ -1,24 +1,34 @@
 // Batched out[batch] = op(a[batch]) · op(b[batch]) + bias, for large shapes.
 // A 16x16 workgroup computes a 64x64 output tile, each invocation a 4x4 block held in
 // registers, so every value read from workgroup memory feeds 4 multiply-adds. K advances
-// DEPTH at a time through workgroup memory. Operands arrive in chunks of 4 elements that are
-// adjacent in memory (load_a, load_b: vec4 loads where the shape allows, see load_*.wgsl);
-// whether a chunk runs along K or along the rows depends on the transpose. Out-of-range
+// DEPTH (an override) at a time through workgroup memory. Operands arrive in chunks of 4
+// elements that are adjacent in memory (load_a, load_b: vec4 loads where the shape allows,
+// see load_*.wgsl); whether a chunk runs along K or along the rows depends on the transpose. Out-of-range
 // elements load as 0, so edges need no special path; writes are bounds-checked.
 //
 // Specialisations, uniforms and bindings 2 to 4 (bias, out, params): interface.wgsl.
 
 const TILE = 64u;
-const DEPTH = 16u;
 const CHUNKS = TILE / 4u;
+// K per pass through workgroup memory: 16, 32 or 64 (a multiple of 16). Deeper tiles take
+// more workgroup memory (2 x 64 x DEPTH floats) for fewer barriers (src/webgpu/kernels/matmul.ts).
+override DEPTH: u32 = 16u;
+// The workgroup's invocations (16 x 16), which stage the tiles between them.
+const STAGED = 256u;
 
 // a_tile[k * CHUNKS + i / 4][i % 4] = op(a)[row0 + i, k0 + k]
 var<workgroup> a_tile: array<vec4f, DEPTH * CHUNKS>;
 // b_tile[k * CHUNKS + j / 4][j % 4] = op(b)[k0 + k, col0 + j]
 var<workgroup> b_tile: array<vec4f, DEPTH * CHUNKS>;
 
-// Each of the 256 invocations stages one chunk of each operand.
+// Each of the 256 invocations stages DEPTH / 16 chunks of each operand.
 fn stage_a(base: u32, row0: u32, k0: u32, li: u32) {
+  for (var c = li; c < DEPTH * CHUNKS; c += STAGED) {
+    stage_a_chunk(base, row0, k0, c);
+  }
+}
+
+fn stage_a_chunk(base: u32, row0: u32, k0: u32, li: u32) {
   if (TRANSPOSE_A) {
     // Stored [K, M]: a chunk is 4 adjacent rows of op(a) at one k.
     let k = li / CHUNKS;
@@ -30,8 +40,8 @@ fn stage_a(base: u32, row0: u32, k0: u32, li: u32) {
     a_tile[k * CHUNKS + i / 4u] = v;
   } else {
     // Stored [M, K]: a chunk is 4 adjacent k of one row.
-    let i = li / 4u;
-    let k = (li % 4u) * 4u;
+    let i = li / (DEPTH / 4u);
+    let k = (li % (DEPTH / 4u)) * 4u;
     var v = vec4f(0.0);
     if (row0 + i < params.m && k0 + k < params.k) {
       v = load_a(base + (row0 + i) * params.k + k0 + k, min(4u, params.k - k0 - k));
@@ -43,10 +53,16 @@ fn stage_a(base: u32, row0: u32, k0: u32, li: u32) {
 }
 
 fn stage_b(base: u32, col0: u32, k0: u32, li: u32) {
+  for (var c = li; c < DEPTH * CHUNKS; c += STAGED) {
+    stage_b_chunk(base, col0, k0, c);
+  }
+}
+
+fn stage_b_chunk(base: u32, col0: u32, k0: u32, li: u32) {
   if (TRANSPOSE_B) {
     // Stored [N, K]: a chunk is 4 adjacent k of one column of op(b).
-    let j = li / 4u;
-    let k = (li % 4u) * 4u;
+    let j = li / (DEPTH / 4u);
+    let k = (li % (DEPTH / 4u)) * 4u;
     var v = vec4f(0.0);
     if (col0 + j < params.n && k0 + k < params.k) {
       v = load_b(base + (col0 + j) * params.k + k0 + k, min(4u, params.k - k0 - k));

@@ -43,7 +43,7 @@ export async function evaluateDataset(model: Model, dataset: Dataset, epoch: num
  * Adds the summed loss and the accuracy counts of `x` and `y` to `metrics`, a chunk of rows
  * at a time, so the logits held stay within EVALUATE_CHUNK_ELEMENTS whatever the rows.
  */
-function score(model: Model, x: Features, y: Tensor, metrics: F32): void {
+export function score(model: Model, x: Features, y: Tensor, metrics: F32): void {
   const ctx = model.ctx;
   const rows = x.shape[0]!;
   const chunk = Math.max(1, Math.floor(EVALUATE_CHUNK_ELEMENTS / model.classes));

@@ -10,6 +10,7 @@ import { firstBadRow, nonFiniteMode, type BadRow } from './non-finite.js';
 import { step } from './step.js';
 import { Checkpointer, checkpointPlan } from './checkpoint.js';
 import { earlyStopping, initialEpoch, runEpochs, schedule } from './training-run.js';
+import { ready } from './ready.js';
 
 /**
  * Trains for `epochs` passes over `x` and `y` in batches of `batchSize` (the last may be
@@ -49,7 +50,11 @@ export async function fit(model: Model, x: Features, y: Tensor, options: FitOpti
   }
   const run: Run = { epochs, batchSize, stopper, rateAt, initialEpoch: start.initialEpoch, resume: start.resume, checkpointer: new Checkpointer(model, 'fit', checkpointPlan('fit', options.checkpoint)) };
   options.signal?.throwIfAborted();
-  return model.exclusive('fit', () => fitSplit(model, x, y, rows, trainRows, run, options));
+  return model.exclusive('fit', async () => {
+    // Every kernel compiled at once, not one by one as the first step meets them.
+    await ready(model, Math.min(batchSize, trainRows), y.dtype === 'float32', { evaluate: validation !== undefined || split !== undefined, predict: false });
+    return fitSplit(model, x, y, rows, trainRows, run, options);
+  });
 }
 
 /** How a `fit` runs, checked before it starts. */

@@ -114,6 +114,17 @@ export class Model {
     Object.assign(this.progress, { epoch: this.progress.epoch + 1, batch: 0, random: this.random.state });
   }
 
+  /** A model of the same layers, options and optimizer, with zero weights: what `ready` rehearses on. */
+  twin(): Model {
+    const sizes = [this.features, ...this.hidden, this.classes];
+    return new Model(this.ctx, this.options, {
+      kind: this.kind,
+      hidden: this.hidden,
+      activation: this.activation,
+      init: () => sizes.slice(1).map((out, i) => ({ weight: new Float32Array(sizes[i]! * out), bias: new Float32Array(out) })),
+    });
+  }
+
   /** The logits of `x`, intermediates freed. */
   logits(x: F32): F32 {
     return forward(this.ctx, this.layers, this.activation, x, null);

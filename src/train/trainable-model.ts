@@ -9,6 +9,8 @@ import type { ExportFormat, Model } from './model.js';
 import type { Dataset, Evaluation, FitDatasetOptions, FitOptions, History, PredictOptions, TopK } from './options.js';
 import { predict } from './prediction.js';
 import { trainStep } from './step.js';
+import { ready } from './ready.js';
+import { ValueError } from '../errors.js';
 import { writeCheckpoint } from './checkpoint.js';
 
 /** Each public model's state, for the library's own files (restore.ts): not reachable from the package. */
@@ -84,6 +86,24 @@ export abstract class TrainableModel {
   async fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
     checkArity('fitDataset', arguments.length, 2);
     return fitDataset(this.#model, dataset, options);
+  }
+
+  /**
+   * Readies every kernel a training step, `evaluate` and `predict` will use (on WebGPU: each
+   * pipeline compiled with `createComputePipelineAsync` and self-checked, all at once), so the
+   * first step does not stall on the compiler. `fit` does this itself before its first step;
+   * call it to pay that cost earlier, say while the app loads its data. Rehearsed for batches
+   * of `batchSize` rows (default 32) with class-id labels; the model is untouched.
+   *
+   * @example
+   * const model = ctx.classifier({ features: 784, classes: 10, hidden: [100] });
+   * await model.ready();
+   * const loss = model.trainStep(x, y); // no compile wait
+   */
+  async ready(batchSize = 32): Promise<void> {
+    checkArity('ready', arguments.length, 1);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ValueError(`ready: batchSize must be a positive integer, got ${String(batchSize)}`);
+    await ready(this.#model, batchSize, false);
   }
 
   /**

@@ -37,6 +37,12 @@ import { topK } from './kernels/top-k.js';
 import { accumulateMetrics, adamStep, adamwStep, gatherRows, rmspropStep, sgdStep } from './kernels/train.js';
 import { checkFinite, commitMetrics } from './kernels/guard.js';
 import { PipelineCache } from './pipeline-cache.js';
+import { KernelChecks } from './self-check.js';
+import { TUNING_TABLE_VERSION, tunedAdapter, type TuningTable } from '../tuning-table.js';
+import { LIBRARY_VERSION } from '../version.js';
+import type { TunableOp } from '../tuning-table.js';
+import { tune, type TunerAccess } from './tuner.js';
+import { setUpTuning, type TuningSetup } from './auto-tune.js';
 import { GpuStorage } from './storage.js';
 
 /** Freed buffers kept for reuse, at most this share of the device's largest buffer or 256 MiB. */
@@ -62,6 +68,8 @@ export class WebGPUBackend implements Backend {
   readonly #queue: CommandQueue;
   readonly #pipelines: PipelineCache;
   readonly #host: KernelHost;
+  /** Which kernel variants this device refused or got wrong, and what checking them cost. */
+  readonly checks: KernelChecks;
   #loss: DeviceLoss | null = null;
   #destroyed = false;
   /** Device-side checks of borrowed buffers not yet reported: each resolves to an error message or null. */
@@ -77,7 +85,7 @@ export class WebGPUBackend implements Backend {
     if (this.#uncaptured.length < 8) this.#uncaptured.push((event as GPUUncapturedErrorEvent).error.message);
   };
 
-  constructor(opened: OpenedDevice, variants: KernelVariants) {
+  constructor(opened: OpenedDevice, variants: KernelVariants, tuning: TuningSetup = { tune: 'off', table: undefined }) {
     const { device, adapter, owned } = opened;
     this.#device = device;
     this.#gpu = opened.gpu;
@@ -94,14 +102,59 @@ export class WebGPUBackend implements Backend {
     this.tensorByteLimit = { bytes: device.limits.maxStorageBufferBindingSize, name: 'maxStorageBufferBindingSize' };
     this.#pool = new BufferPool(device, Math.min(POOL_CAPACITY, device.limits.maxBufferSize));
     this.#pipelines = new PipelineCache(device);
-    this.#queue = new CommandQueue(device, this.#pool, this.#pipelines);
+    this.checks = new KernelChecks(device, this.#pipelines);
+    this.#queue = new CommandQueue(device, this.#pool, this.checks, (bindings) => this.#pipelines.bindGroupLayout(bindings));
     this.#host = new KernelHost(device, this.#pool, this.#queue, variants, adapter.isSoftware);
+    this.tuningNote = setUpTuning(this.#tunerAccess(), tuning);
     this.lost = device.lost.then((info) => {
       this.#loss = { reason: info.reason, message: info.message };
       for (const reject of this.#mapping) reject(new Error('device lost'));
       return this.#loss;
     });
     if (owned) device.addEventListener('uncapturederror', this.#onUncaptured);
+  }
+
+  /**
+   * Records `fn`'s ops without running them, then compiles and self-checks the pipelines they
+   * would use, all at once, so their first real use does not wait for a compiler.
+   */
+  async prepare(fn: () => void): Promise<void> {
+    this.#usable('ready');
+    const dispatches = this.#queue.capture(fn);
+    await Promise.all(dispatches.map((d) => this.checks.choose(d.label, d.candidates)));
+  }
+
+  /** Why a tuning table passed to createContext was ignored; null when none was, or it applied. */
+  readonly tuningNote: string | null;
+
+  async tune(budgetMs: number, ops: readonly TunableOp[]): Promise<void> {
+    this.#usable('tune');
+    await tune(this.#tunerAccess(), budgetMs, ops);
+  }
+
+  #tunerAccess(): TunerAccess {
+    return {
+      backend: this,
+      host: this.#host,
+      checks: this.checks,
+      device: this.#device,
+      gpuTime: this.#device.features.has('timestamp-query')
+        ? async (record) => (await this.profile(record)).totalMs
+        : null,
+    };
+  }
+
+  /** The kernel choices, refusals and self-check costs on this device. */
+  tuning(): TuningTable {
+    const costs = this.checks.costs;
+    return {
+      version: TUNING_TABLE_VERSION,
+      library: LIBRARY_VERSION,
+      adapter: tunedAdapter(this.adapter),
+      choices: this.#host.tuned.entries,
+      rejected: this.checks.rejections.map((r) => ({ ...r })),
+      selfCheck: { pipelines: costs.length, totalMs: costs.reduce((s, c) => s + c.ms, 0), maxMs: costs.reduce((m, c) => Math.max(m, c.ms), 0) },
+    };
   }
 
   /** The device this backend runs on. */

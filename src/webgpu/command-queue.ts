@@ -2,7 +2,8 @@ import { DeviceError } from '../errors.js';
 import type { KernelTiming } from '../backend.js';
 import type { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MAP_READ } from './flags.js';
-import type { KernelSpec, PipelineCache } from './pipeline-cache.js';
+import type { Candidate } from './candidates.js';
+import type { Chosen, KernelChecks } from './self-check.js';
 
 /** A buffer a dispatch binds whole, or a range of one (an app's buffer, from an offset). */
 export type Bindable = GPUBuffer | GPUBufferBinding;
@@ -10,11 +11,10 @@ export type Bindable = GPUBuffer | GPUBufferBinding;
 interface Dispatch {
   readonly kind: 'dispatch';
   readonly label: string;
-  readonly spec: KernelSpec;
-  readonly pipeline: Promise<GPUComputePipeline>;
+  /** Best first; the first usable one runs (KernelChecks.choose). */
+  readonly candidates: readonly Candidate[];
   readonly buffers: readonly Bindable[];
   readonly uniforms: ArrayBuffer;
-  readonly grid: readonly [number, number, number];
 }
 
 interface Copy {
@@ -44,7 +44,8 @@ const UNIFORM_STRIDE = 256;
 export class CommandQueue {
   readonly #device: GPUDevice;
   readonly #pool: BufferPool;
-  readonly #pipelines: PipelineCache;
+  readonly #checks: KernelChecks;
+  readonly #layout: (bindings: Candidate['spec']['bindings']) => GPUBindGroupLayout;
   #recording: Command[] = [];
   /** Number of the batch being recorded; batches before it are submitted or being encoded. */
   #batch = 0;
@@ -52,10 +53,11 @@ export class CommandQueue {
   #chain: Promise<void> = Promise.resolve();
   #profiler: Profiler | null = null;
 
-  constructor(device: GPUDevice, pool: BufferPool, pipelines: PipelineCache) {
+  constructor(device: GPUDevice, pool: BufferPool, checks: KernelChecks, layout: (bindings: Candidate['spec']['bindings']) => GPUBindGroupLayout) {
     this.#device = device;
     this.#pool = pool;
-    this.#pipelines = pipelines;
+    this.#checks = checks;
+    this.#layout = layout;
   }
 
   /** The batch a buffer freed now must wait for, or null when nothing queued can use it. */
@@ -63,11 +65,25 @@ export class CommandQueue {
     return this.#recording.length === 0 && this.#inFlight === 0 ? null : this.#batch;
   }
 
-  dispatch(label: string, spec: KernelSpec, buffers: readonly Bindable[], uniforms: ArrayBuffer, grid: readonly [number, number, number]): void {
-    const pipeline = this.#pipelines.pipeline(spec);
-    // A compile error surfaces when the batch is flushed; until then nobody awaits this promise.
-    pipeline.catch(() => {});
-    this.#recording.push({ kind: 'dispatch', label, spec, pipeline, buffers, uniforms, grid });
+  /** Records a dispatch of the first of `candidates` that compiles and passes its self-check. */
+  dispatch(label: string, candidates: readonly Candidate[], buffers: readonly Bindable[], uniforms: ArrayBuffer): void {
+    this.#checks.prefetch(candidates);
+    this.#recording.push({ kind: 'dispatch', label, candidates, buffers, uniforms });
+  }
+
+  /**
+   * Runs `fn` and returns the dispatches it recorded, with their candidates, instead of
+   * queueing them: they never run. What was recorded before stays queued.
+   */
+  capture(fn: () => void): { readonly label: string; readonly candidates: readonly Candidate[] }[] {
+    const saved = this.#recording;
+    this.#recording = [];
+    try {
+      fn();
+      return this.#recording.filter((c): c is Dispatch => c.kind === 'dispatch');
+    } finally {
+      this.#recording = saved;
+    }
   }
 
   /** Copies `bytes` from `source` to `target`; offsets and size are multiples of 4. */
@@ -103,11 +119,11 @@ export class CommandQueue {
   async #submit(commands: readonly Command[], batch: number, profiler: Profiler | null): Promise<void> {
     if (commands.length === 0) return;
     const dispatches = commands.filter((c): c is Dispatch => c.kind === 'dispatch');
-    const pipelines = await Promise.all(dispatches.map((d) => d.pipeline));
+    const chosen = await Promise.all(dispatches.map((d) => this.#checks.choose(d.label, d.candidates)));
     this.#device.pushErrorScope('out-of-memory');
     this.#device.pushErrorScope('validation');
     try {
-      this.#encodeAndSubmit(commands, dispatches, pipelines, batch, profiler);
+      this.#encodeAndSubmit(commands, dispatches, chosen, batch, profiler);
     } finally {
       const errors = await Promise.all([this.#device.popErrorScope(), this.#device.popErrorScope()]);
       const error = errors.find((e) => e !== null);
@@ -120,12 +136,13 @@ export class CommandQueue {
   #encodeAndSubmit(
     commands: readonly Command[],
     dispatches: readonly Dispatch[],
-    pipelines: readonly GPUComputePipeline[],
+    chosen: readonly Chosen[],
     batch: number,
     profiler: Profiler | null,
   ): void {
     const uniforms = this.#uploadUniforms(dispatches, batch);
     const timestamps = profiler === null || dispatches.length === 0 ? null : this.#timestamps(dispatches.length, batch);
+    const labels = chosen.map((c) => c.candidate.label);
     const encoder = this.#device.createCommandEncoder({ label: `webgpu-softmax batch ${batch}` });
     let pass: GPUComputePassEncoder | null = null;
     let d = 0;
@@ -136,34 +153,35 @@ export class CommandQueue {
         encoder.copyBufferToBuffer(command.source, command.sourceOffset, command.target, command.targetOffset, command.bytes);
         continue;
       }
+      const { candidate, pipeline } = chosen[d]!;
       if (pass === null || timestamps !== null) {
         pass?.end();
         pass = encoder.beginComputePass({
-          label: command.label,
+          label: candidate.label,
           ...(timestamps === null
             ? {}
             : { timestampWrites: { querySet: timestamps.querySet, beginningOfPassWriteIndex: 2 * d, endOfPassWriteIndex: 2 * d + 1 } }),
         });
       }
       const bindGroup = this.#device.createBindGroup({
-        label: command.label,
-        layout: this.#pipelines.bindGroupLayout(command.spec.bindings),
-        entries: command.spec.bindings.map((kind, binding) =>
+        label: candidate.label,
+        layout: this.#layout(candidate.spec.bindings),
+        entries: candidate.spec.bindings.map((kind, binding) =>
           kind === 'uniform'
             ? { binding, resource: { buffer: uniforms!, offset: d * UNIFORM_STRIDE, size: UNIFORM_STRIDE } }
             : { binding, resource: bufferBinding(command.buffers[binding]!) },
         ),
       });
-      pass.setPipeline(pipelines[d]!);
+      pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(...command.grid);
+      pass.dispatchWorkgroups(...candidate.grid);
       d++;
     }
     pass?.end();
     if (timestamps !== null) timestamps.resolve(encoder);
     this.#device.queue.submit([encoder.finish()]);
     if (uniforms !== null) this.#pool.release(uniforms, batch);
-    if (timestamps !== null) profiler!(timestamps.read(dispatches.map((x) => x.label)));
+    if (timestamps !== null) profiler!(timestamps.read(labels));
   }
 
   #uploadUniforms(dispatches: readonly Dispatch[], batch: number): GPUBuffer | null {

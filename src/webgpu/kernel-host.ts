@@ -3,6 +3,8 @@ import { LimitError } from '../errors.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Bindable, CommandQueue } from './command-queue.js';
 import { BufferUsage } from './flags.js';
+import type { Candidate } from './candidates.js';
+import { TunedChoices } from './tuning.js';
 import type { BindingKind, KernelSpec } from './pipeline-cache.js';
 import { ComposedShader, type ShaderPart } from './shader.js';
 import { GpuStorage } from './storage.js';
@@ -44,6 +46,10 @@ export class KernelHost {
   readonly software: boolean;
   readonly #pool: BufferPool;
   readonly #queue: CommandQueue;
+  /** Tuned choices by shape class, put first by `candidates`. */
+  readonly tuned = new TunedChoices();
+  /** Told of each shape class dispatched (background tuning starts on a family's first use). */
+  onClass: ((klass: string) => void) | null = null;
   readonly #shaders = new Map<string, ComposedShader>();
   /** Stand-in for read-only bindings a variant declares but does not use (none may be left out). */
   readonly unusedRead: GPUBuffer;
@@ -109,21 +115,46 @@ export class KernelHost {
     return shader;
   }
 
-  /** Records a dispatch of `workgroups` workgroups, folded into 2-D past the per-dimension limit. */
+  /**
+   * Records a dispatch of `workgroups` workgroups, folded into 2-D past the per-dimension limit:
+   * a family with one kernel (the optimizers, gathers, activations, top-k), whose needs are within
+   * every device's defaults and which has no probe.
+   */
   dispatch(label: string, spec: KernelSpec, buffers: readonly Bindable[], uniforms: ArrayBuffer, workgroups: number, batch = 1): void {
     if (workgroups === 0 || batch === 0) return;
-    this.#queue.dispatch(label, spec, buffers, uniforms, foldGrid(label, workgroups, batch, this.limits.maxComputeWorkgroupsPerDimension));
+    const name = label.split(' ')[0]!;
+    this.candidates(label, [{ name, label, spec, grid: this.grid(label, workgroups, batch), needs: { workgroupBytes: 0, invocations: 0 } }], buffers, uniforms);
   }
 
   /** Records a dispatch on an explicit 3-D grid (each dimension within the limit). */
   dispatchGrid(label: string, spec: KernelSpec, buffers: readonly Bindable[], uniforms: ArrayBuffer, grid: readonly [number, number, number]): void {
     if (grid.some((g) => g === 0)) return;
-    const max = this.limits.maxComputeWorkgroupsPerDimension;
-    if (grid.some((g) => g > max)) {
-      throw new LimitError(`${label}: a grid of ${grid.join(' x ')} workgroups exceeds maxComputeWorkgroupsPerDimension (${max})`);
-    }
-    this.#queue.dispatch(label, spec, buffers, uniforms, grid);
+    const name = label.split(' ')[0]!;
+    this.candidates(label, [{ name, label, spec, grid, needs: { workgroupBytes: 0, invocations: 0 } }], buffers, uniforms);
   }
+
+  /**
+   * Records a dispatch that runs the first of `candidates` (best first) that fits the device's
+   * limits, compiles, and passes its self-check. They share bindings and uniforms.
+   */
+  candidates(label: string, candidates: readonly Candidate[], buffers: readonly Bindable[], uniforms: ArrayBuffer, klass: string | null = null): void {
+    if (candidates.length === 0 || candidates.every((c) => c.grid.some((g) => g === 0))) return;
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    for (const c of candidates) {
+      if (c.grid.some((g) => g > max)) {
+        throw new LimitError(`${c.label}: a grid of ${c.grid.join(' x ')} workgroups exceeds maxComputeWorkgroupsPerDimension (${max})`);
+      }
+    }
+    const ordered = klass === null ? candidates : this.tuned.order(klass, candidates);
+    if (ordered.length > 0) this.#queue.dispatch(label, ordered, buffers, uniforms);
+    if (klass !== null) this.onClass?.(klass);
+  }
+
+  /** `workgroups` x `batch` laid out within the per-dimension limit (see `foldGrid`). */
+  grid(label: string, workgroups: number, batch = 1): [number, number, number] {
+    return workgroups === 0 || batch === 0 ? [0, 0, 0] : foldGrid(label, workgroups, batch, this.limits.maxComputeWorkgroupsPerDimension);
+  }
+
 }
 
 /**

@@ -29,8 +29,13 @@ export class PipelineCache {
     this.#device = device;
   }
 
+  /** The pipeline's identity: module, entry point and constants. */
+  keyOf(spec: KernelSpec): string {
+    return `${spec.shader.key}#${spec.entryPoint}#${JSON.stringify(spec.constants)}`;
+  }
+
   pipeline(spec: KernelSpec): Promise<GPUComputePipeline> {
-    const key = `${spec.shader.key}#${spec.entryPoint}#${JSON.stringify(spec.constants)}`;
+    const key = this.keyOf(spec);
     let pipeline = this.#pipelines.get(key);
     if (pipeline === undefined) {
       pipeline = this.#compile(spec, key);

@@ -1,10 +1,10 @@
-import crossEntropyWgsl from '../../../shaders/cross_entropy.wgsl?raw';
 import type { BackendLinearCrossEntropyResult, LinearCrossEntropyPlan, MatmulPlan } from '../../backend.js';
-import { params, signature, type KernelHost } from '../kernel-host.js';
+import { params, type KernelHost } from '../kernel-host.js';
 import { GpuStorage } from '../storage.js';
 import { widenRowsInto } from './float16.js';
+import { rowClass } from '../tuning.js';
 import { matmulInto } from './matmul.js';
-import { planRows, ROW_CACHE, rowLibrary } from './rows.js';
+import { crossEntropyKernels } from './cross-entropy.js';
 import { sumRowsInto } from './sum.js';
 import { accumulateMetrics } from './train.js';
 
@@ -12,8 +12,6 @@ import { accumulateMetrics } from './train.js';
 const WEIGHTED = 1;
 const WITH_GRAD = 2;
 const MEAN = 4;
-/** The single-workgroup passes of shaders/cross_entropy.wgsl (denominator, final sum). */
-const REDUCE_WG = 256;
 /** A chunk's logits stay within this many bytes unless `chunkRows` says otherwise. */
 export const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
 /** A chunk of float16 x widened to float32 stays within this many bytes unless `chunkRows` says otherwise. */
@@ -92,9 +90,6 @@ export function linearCrossEntropy(
   const lossChunk = single ? rowLossAll : take(r, 'row losses chunk');
   const gradXChunk = gradX === null ? null : single ? gradX.buffer : take(r * d, 'gradX chunk');
 
-  const shader = host.shader([...rowLibrary(host), ROW_CACHE, { name: 'cross_entropy.wgsl', code: crossEntropyWgsl }]);
-  const bindings = signature(3, 4);
-  const probs = { PROBS: ce.target === 'probs' ? 1 : 0 };
   const flags = (classWeights === null ? 0 : WEIGHTED) | (withGrad ? WITH_GRAD : 0) | (mean ? MEAN : 0);
   const ceUniforms = (rows: number) =>
     params(['u32', rows], ['u32', c], ['i32', ce.ignoreIndex], ['f32', ce.labelSmoothing], ['u32', flags]);
@@ -108,14 +103,11 @@ export function linearCrossEntropy(
     total?.buffer ?? host.unusedWrite(6),
   ];
   const shape = `${n}x${d}x${c} ${ce.target} ${reduction}`;
-  const reduce = (entryPoint: string) => ({ shader, entryPoint, constants: { ...probs, WG: REDUCE_WG }, bindings });
+  const kernels = crossEntropyKernels(host, 'linearCrossEntropy', ce.target, shape);
   if (norm !== null) {
-    host.dispatch(`linearCrossEntropy mean_denominator ${shape}`, reduce('mean_denominator'), ceBuffers(target.buffer, rowLossAll), ceUniforms(n), 1);
+    host.candidates(`linearCrossEntropy mean_denominator ${shape}`, kernels.single('mean_denominator'), ceBuffers(target.buffer, rowLossAll), ceUniforms(n));
   }
 
-  // The row kernel's variant is the one crossEntropy would choose for all N rows: chunking is
-  // about memory, and must not tip a software adapter into a workgroup per row.
-  const launch = planRows(host, { rows: n, cols: c }, true);
   const chunks = Math.max(1, Math.ceil(n / r));
   for (let chunk = 0; chunk < chunks; chunk++) {
     const first = chunk * r;
@@ -129,13 +121,9 @@ export function linearCrossEntropy(
       const metricsPlan = { rows, classes: c, target: ce.target, ignoreIndex: ce.ignoreIndex, lossScale: 0 };
       accumulateMetrics(host, new GpuStorage(z, rows * c), new GpuStorage(targetChunk, rows * targetCols), new GpuStorage(host.unusedRead, 1), metrics, metricsPlan);
     }
-    host.dispatch(
-      `linearCrossEntropy ${launch.entryPoint} ${rows}x${c} ${ce.target} ${reduction}`,
-      { shader, entryPoint: launch.entryPoint, constants: { ...probs, WG: launch.wg, CACHE: launch.cache }, bindings },
-      ceBuffers(targetChunk, lossChunk),
-      ceUniforms(rows),
-      launch.entryPoint === 'rows_per_thread' ? Math.ceil(rows / launch.wg) : rows,
-    );
+    // The row kernel's variant is the one crossEntropy would choose for all N rows: chunking is
+    // about memory, and must not tip a software adapter into a workgroup per row.
+    host.candidates(`linearCrossEntropy rows ${rows}x${c}`, kernels.rows({ rows: n, cols: c }, rows), ceBuffers(targetChunk, lossChunk), ceUniforms(rows), rowClass('crossEntropy', c));
     if (!single) host.copy(lossChunk, 0, rowLossAll, first * 4, rows * 4);
     if (dz === null) continue;
     const accumulate = chunk > 0;
@@ -153,7 +141,7 @@ export function linearCrossEntropy(
   }
 
   if (total !== null) {
-    host.dispatch(`linearCrossEntropy finalize ${shape}`, reduce('finalize'), ceBuffers(target.buffer, rowLossAll), ceUniforms(n), 1);
+    host.candidates(`linearCrossEntropy finalize ${shape}`, kernels.single('finalize'), ceBuffers(target.buffer, rowLossAll), ceUniforms(n));
   }
   if (metrics !== null) {
     const lossOnly = { rows: 0, classes: c, target: ce.target, ignoreIndex: ce.ignoreIndex, lossScale: plan.metricsLossScale ?? 1 };

@@ -5,7 +5,8 @@ import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan
 import { params, signature, type KernelHost } from '../kernel-host.js';
 import { widenRows } from './float16.js';
 import type { GpuStorage } from '../storage.js';
-import { rowLibrary } from './rows.js';
+import { singleVariants } from './rows.js';
+import type { Candidate } from '../candidates.js';
 
 const WG = 256;
 
@@ -144,17 +145,23 @@ export function rmspropStep(
 
 /** Adds a batch's loss and counts into the accumulator (shaders/metrics.wgsl). */
 export function accumulateMetrics(host: KernelHost, z: GpuStorage, target: GpuStorage, loss: GpuStorage, acc: GpuStorage, plan: MetricsPlan): void {
-  const spec = {
-    shader: host.shader([...rowLibrary(host), { name: 'metrics.wgsl', code: metricsWgsl }]),
-    entryPoint: 'main',
-    constants: { WG, PROBS: plan.target === 'probs' ? 1 : 0 },
-    bindings: signature(3, 1),
-  };
-  host.dispatch(
-    `metrics ${plan.rows}x${plan.classes}`,
-    spec,
+  const label = `metrics ${plan.rows}x${plan.classes}`;
+  const candidates = singleVariants(host, WG).map(({ serial, wg, library, needs }): Candidate => ({
+    name: serial ? 'metrics/serial' : 'metrics',
+    label: serial ? `metrics serial ${plan.rows}x${plan.classes}` : label,
+    spec: {
+      shader: host.shader([...library, { name: 'metrics.wgsl', code: metricsWgsl }]),
+      entryPoint: 'main',
+      constants: { WG: wg, PROBS: plan.target === 'probs' ? 1 : 0 },
+      bindings: signature(3, 1),
+    },
+    grid: [1, 1, 1],
+    needs,
+  }));
+  host.candidates(
+    label,
+    candidates,
     [z.binding, target.binding, loss.binding, acc.binding],
     params(['u32', plan.rows], ['u32', plan.classes], ['i32', plan.ignoreIndex], ['f32', plan.lossScale]),
-    1,
   );
 }
