@@ -19,6 +19,11 @@ import { countSubmits, nodeDevice, nodeGpu, openContext } from './helpers/backen
 import { labels, uniform } from './helpers/random.js';
 
 /** One linear-layer training step's ops, each result disposed. */
+/** What a CPU context's reason ends with: the threads it runs on, where more than one. */
+function onThreads(ctx: Context): string {
+  return (ctx.threads ?? 1) > 1 ? `; ${ctx.threads} threads` : '';
+}
+
 function step(ctx: Context, x: Tensor<'float32'>, w: Tensor<'float32'>, y: Tensor<'int32'>) {
   const z = ctx.matmul(x, w);
   const { loss, grad } = ctx.crossEntropyWithGrad(z, y);
@@ -222,7 +227,7 @@ describe('devices', () => {
     const ctx = await createContext({ gpu: noAdapter });
     expect(ctx.backend).toBe('cpu');
     expect(ctx.adapter).toBeNull();
-    expect(ctx.backendReason).toBe('WebGPU is unavailable: WebGPU is available but requestAdapter() found no adapter');
+    expect(ctx.backendReason).toBe(`WebGPU is unavailable: WebGPU is available but requestAdapter() found no adapter${onThreads(ctx)}`);
   });
 
   it("'auto' passes over a software adapter for the CPU, and says so; 'webgpu' and the app's device still use it", async () => {
@@ -247,7 +252,8 @@ describe('devices', () => {
     expect(auto.backend).toBe('cpu');
     expect(auto.device).toBeNull();
     expect(auto.adapter).toMatchObject({ architecture: 'swiftshader', isSoftware: true });
-    expect(auto.backendReason).toMatch(/^the only WebGPU adapter is a software one \(google swiftshader.*\).*pass backend: 'webgpu' to use it anyway$/);
+    expect(auto.backendReason).toMatch(/^the only WebGPU adapter is a software one \(google swiftshader.*\).*pass backend: 'webgpu' to use it anyway(; \d+ threads)?$/);
+    expect(auto.backendReason.endsWith(onThreads(auto))).toBe(true);
     // The device it opened to look is not left behind.
     expect(destroyed).toHaveLength(1);
 
@@ -259,7 +265,7 @@ describe('devices', () => {
     expect(given.backend).toBe('webgpu');
     expect(given.backendReason).toBe('the app passed its own GPUDevice');
     const cpu = await createContext({ backend: 'cpu' });
-    expect(cpu.backendReason).toBe("backend 'cpu' was asked for");
+    expect(cpu.backendReason).toBe(`backend 'cpu' was asked for${onThreads(cpu)}`);
     for (const c of [auto, asked, given, cpu]) c.destroy();
   });
 
