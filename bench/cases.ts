@@ -38,6 +38,20 @@ export interface TrainStepCase extends CaseBase {
   readonly learningRate: number;
 }
 
+/**
+ * One Adam step of a one-hidden-layer MLP head, `features → hidden (relu) → classes`, on a
+ * fixed synthetic batch. Forward and backward are about 6·batch·(features·hidden +
+ * hidden·classes) FLOPs (61 MFLOP at 128×784→100→10), the report's figure stays ms per step.
+ */
+export interface MlpStepCase extends CaseBase {
+  readonly kind: 'mlpStep';
+  readonly batch: number;
+  readonly features: number;
+  readonly hidden: number;
+  readonly classes: number;
+  readonly learningRate: number;
+}
+
 /** One epoch of SGD over the project's fixed MNIST training split, shuffled batches. */
 export interface EpochCase extends CaseBase {
   readonly kind: 'epoch';
@@ -66,7 +80,7 @@ export interface LinearCrossEntropyCase extends CaseBase {
   readonly beyond: boolean;
 }
 
-export type BenchCase = MatmulCase | RowsCase | TrainStepCase | EpochCase | LinearCrossEntropyCase;
+export type BenchCase = MatmulCase | RowsCase | TrainStepCase | MlpStepCase | EpochCase | LinearCrossEntropyCase;
 
 /** Which panel of the report a case belongs to. */
 export type CaseGroup = 'matmul' | 'rows' | 'training' | 'linear';
@@ -110,6 +124,8 @@ export const CASES: readonly BenchCase[] = [
   rows('crossEntropy', 64, 50257, false),
   { kind: 'trainStep', id: 'step-1024x784x10', title: 'train step 1024×784→10', batch: 1024, features: 784, classes: 10, learningRate: 0.5, quick: true },
   { kind: 'trainStep', id: 'step-256x512x10000', title: 'train step 256×512→10000', batch: 256, features: 512, classes: 10000, learningRate: 0.5, quick: false },
+  // A classifier head as users train it on embeddings: one hidden layer, Adam.
+  { kind: 'mlpStep', id: 'mlp-128x784x100x10', title: 'MLP Adam step 128×784→100→10', batch: 128, features: 784, hidden: 100, classes: 10, learningRate: 1e-3, quick: true },
   // Fused against unfused linear cross-entropy with gradients, at GPT-2's vocabulary too, and
   // one shape whose logits (6144 × 50257 × 4 bytes = 1.24 GB) no binding can hold (the unfused
   // chain is refused there).
@@ -148,6 +164,7 @@ export function workOf(c: BenchCase): WorkModel {
     case 'crossEntropy':
       return { unit: 'GB/s', bytes: 8 * c.rows * c.cols };
     case 'trainStep':
+    case 'mlpStep':
     case 'linearCrossEntropy':
       return { unit: 'ms', per: 'step' };
     case 'epoch':

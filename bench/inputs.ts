@@ -3,7 +3,7 @@
 
 import type { Dataset } from '../datasets/dataset.js';
 import { mnistSplit } from '../datasets/mnist.js';
-import type { EpochCase, LinearCrossEntropyCase, MatmulCase, RowsCase, BenchCase, TrainStepCase } from './cases.js';
+import type { EpochCase, LinearCrossEntropyCase, MatmulCase, MlpStepCase, RowsCase, BenchCase, TrainStepCase } from './cases.js';
 
 /** `a` row-major `[m, k]`, or `[k, m]` when the case transposes it; `b` `[k, n]`. */
 export interface MatmulInputs {
@@ -37,6 +37,7 @@ export type Job =
   | { readonly kind: 'matmul'; readonly case: MatmulCase; readonly inputs: MatmulInputs }
   | { readonly kind: 'softmax' | 'crossEntropy'; readonly case: RowsCase; readonly inputs: RowsInputs }
   | { readonly kind: 'trainStep'; readonly case: TrainStepCase; readonly inputs: TrainingInputs }
+  | { readonly kind: 'mlpStep'; readonly case: MlpStepCase; readonly inputs: TrainingInputs }
   | { readonly kind: 'epoch'; readonly case: EpochCase; readonly inputs: TrainingInputs }
   | { readonly kind: 'linearCrossEntropy'; readonly case: LinearCrossEntropyCase; readonly inputs: LinearInputs };
 
@@ -81,6 +82,12 @@ export async function makeJob(c: BenchCase, loadMnist: () => Promise<Dataset>): 
         kind: 'trainStep',
         case: c,
         inputs: { rows: c.batch, x: uniform(c.batch * c.features, 0, 1, 5), labels: classIds(c.batch, c.classes, 6) },
+      };
+    case 'mlpStep':
+      return {
+        kind: 'mlpStep',
+        case: c,
+        inputs: { rows: c.batch, x: uniform(c.batch * c.features, 0, 1, 11), labels: classIds(c.batch, c.classes, 12) },
       };
     case 'linearCrossEntropy': {
       const { rows, features, classes } = c;

@@ -9,13 +9,15 @@ import { defineConfig } from 'vite';
  * - TensorFlow.js is bundled from its ES modules, as a browser bundler would: its Node
  *   entry points are CommonJS bundles without the gradients, and the gradients exist only as
  *   ES modules, which Node cannot load from a package that is not "type": "module".
+ * - seedrandom (tfjs-core's random ops: the layers' initialisers) is bundled too: Node's
+ *   `import * as` of that CommonJS module sees no `alea` export, Vite's interop does.
  * - Emscripten's glue in tfjs-backend-wasm reads `__dirname` when it sees Node; in an ES
  *   module that is `import.meta.dirname` (the .wasm path itself comes from setWasmPaths).
  */
 export default defineConfig({
   logLevel: 'warn',
   define: { __dirname: 'import.meta.dirname' },
-  ssr: { noExternal: [/^@tensorflow\//], external: ['webgpu-softmax'] },
+  ssr: { noExternal: [/^@tensorflow\//, 'seedrandom'], external: ['webgpu-softmax'] },
   build: {
     ssr: true,
     target: 'node20',

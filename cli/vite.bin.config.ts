@@ -12,7 +12,8 @@ function tfjsFromTheUsersProject(): Plugin {
     name: 'tfjs-from-the-users-project',
     enforce: 'pre',
     resolveId(id) {
-      if (id === '@tensorflow/tfjs-core') return { id: '@tensorflow/tfjs', external: true };
+      // The union package re-exports tfjs-core and tfjs-layers; the user installs only it (a peer).
+      if (id === '@tensorflow/tfjs-core' || id === '@tensorflow/tfjs-layers') return { id: '@tensorflow/tfjs', external: true };
       if (id === '@tensorflow/tfjs-core/dist/register_all_gradients' || id === '@tensorflow/tfjs-backend-cpu') return EMPTY;
       if (id.startsWith('@tensorflow/')) return { id, external: true };
       return null;

@@ -119,6 +119,22 @@ async function prepare(ctx: Context, backend: 'webgpu' | 'cpu', job: Job): Promi
           };
       break;
     }
+    case 'mlpStep': {
+      const c = job.case;
+      const x = hold(ctx.tensor(job.inputs.x, [job.inputs.rows, c.features]));
+      const y = hold(ctx.tensor(job.inputs.labels));
+      const model = hold(
+        ctx.classifier({
+          features: c.features,
+          classes: c.classes,
+          hidden: [c.hidden],
+          activation: 'relu',
+          optimizer: { type: 'adam', learningRate: c.learningRate },
+        }),
+      );
+      step = () => latest.keep(model.trainStep(x, y));
+      break;
+    }
     case 'trainStep':
     case 'epoch': {
       const c = job.case;

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone has no gradients; the union package @tensorflow/tfjs imports these for its users.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
+import { layers, sequential } from '@tensorflow/tfjs-layers';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 // Only its seeded generator: the same seed gives the same shuffled batches as the model's `fit`.
@@ -139,6 +140,23 @@ function prepare(job: Job, kernelSource: KernelSource): Workload {
         witness = grads[1]!;
         latest.keep(value, ...grads);
       };
+      break;
+    }
+    case 'mlpStep': {
+      const c = job.case;
+      const x = hold(tf.tensor2d(job.inputs.x, [c.batch, c.features]));
+      const y = hold(tf.tensor2d(oneHot(job.inputs.labels, c.classes), [c.batch, c.classes]));
+      const model = hold(
+        sequential({ layers: [layers.dense({ units: c.hidden, activation: 'relu', inputShape: [c.features] }), layers.dense({ units: c.classes })] }),
+      );
+      // torch.optim.Adam's epsilon, as ours (tfjs's default is 1e-7).
+      const optimizer = hold(tf.train.adam(c.learningRate, 0.9, 0.999, 1e-8));
+      // What `model.trainOnBatch` runs (the layers' variables under `optimizer.minimize`), less its
+      // `await loss.data()`: a readback per step would break the one-sync-per-repetition rule
+      // every other contender follows, and ours reads nothing back either.
+      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      run = () => void optimizer.minimize(() => meanCrossEntropy(y, model.apply(x) as tf.Tensor), false, variables);
+      witness = variables[variables.length - 1]!;
       break;
     }
     case 'trainStep':
