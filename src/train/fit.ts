@@ -8,9 +8,9 @@ import type { Model } from './model.js';
 import type { FitOptions, History } from './options.js';
 import { firstBadRow, nonFiniteMode, type BadRow } from './non-finite.js';
 import { step } from './step.js';
-import { Checkpointer, checkpointPlan } from './checkpoint.js';
+import { Checkpointer, checkpointPlan, hostStateBytes } from './checkpoint.js';
 import { earlyStopping, initialEpoch, runEpochs, schedule } from './training-run.js';
-import { ready } from './ready.js';
+import { READY_TWIN_BYTES, ready } from './ready.js';
 
 /**
  * Trains for `epochs` passes over `x` and `y` in batches of `batchSize` (the last may be
@@ -51,8 +51,12 @@ export async function fit(model: Model, x: Features, y: Tensor, options: FitOpti
   const run: Run = { epochs, batchSize, stopper, rateAt, initialEpoch: start.initialEpoch, resume: start.resume, checkpointer: new Checkpointer(model, 'fit', checkpointPlan('fit', options.checkpoint)) };
   options.signal?.throwIfAborted();
   return model.exclusive('fit', async () => {
-    // Every kernel compiled at once, not one by one as the first step meets them.
-    await ready(model, Math.min(batchSize, trainRows), y.dtype === 'float32', { evaluate: validation !== undefined || split !== undefined, predict: false });
+    // Every kernel compiled at once, not one by one as the first step meets them; but ready()
+    // rehearses on a twin with state of its own, which a big head would hold twice, for a stall
+    // that is small beside its steps.
+    if (hostStateBytes(model) <= READY_TWIN_BYTES) {
+      await ready(model, Math.min(batchSize, trainRows), y.dtype === 'float32', { evaluate: validation !== undefined || split !== undefined, predict: false });
+    }
     return fitSplit(model, x, y, rows, trainRows, run, options);
   });
 }

@@ -12,6 +12,9 @@ import { step } from './step.js';
  * rehearsed on a twin of the model (zero weights, its own optimizer state) and never run, so
  * the model itself is untouched.
  */
+/** Past this much weight and optimizer state, `fit` does not call `ready` on its own (`model.ready()` still does). */
+export const READY_TWIN_BYTES = 8 * 2 ** 20;
+
 export async function ready(model: Model, rows: number, probs: boolean, uses: { readonly evaluate: boolean; readonly predict: boolean } = { evaluate: true, predict: true }): Promise<void> {
   model.alive('ready');
   const backend = model.ctx[internals].backend();

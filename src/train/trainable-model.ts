@@ -91,9 +91,11 @@ export abstract class TrainableModel {
   /**
    * Readies every kernel a training step, `evaluate` and `predict` will use (on WebGPU: each
    * pipeline compiled with `createComputePipelineAsync` and self-checked, all at once), so the
-   * first step does not stall on the compiler. `fit` does this itself before its first step;
-   * call it to pay that cost earlier, say while the app loads its data. Rehearsed for batches
-   * of `batchSize` rows (default 32) with class-id labels; the model is untouched.
+   * first step does not stall on the compiler. `fit` does this itself before its first step
+   * where the weights and optimizer state are at most 8 MiB; call it to pay that cost earlier,
+   * say while the app loads its data. Rehearsed for batches of `batchSize` rows (default 32)
+   * with class-id labels, on a twin of the model with state of its own (as much memory again,
+   * for the call); the model is untouched.
    *
    * @example
    * const model = ctx.classifier({ features: 784, classes: 10, hidden: [100] });
