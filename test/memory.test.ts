@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Context } from '../src/index.js';
+import { createContext, type Context } from '../src/index.js';
 import { BACKENDS, nodeGpu, openContext } from './helpers/backends.js';
 import { uniform } from './helpers/random.js';
 
@@ -42,13 +42,19 @@ describe.each(BACKENDS)('memory().peakBytes on %s', (backend) => {
 
 describe('linearCrossEntropy beyond the binding limit', () => {
   let ctx: Context;
+  let limit: number;
   beforeAll(async () => {
-    ctx = await openContext('webgpu');
+    // A device bound at 256 MiB, not the adapter's 1 GiB (SwiftShader): the same chunked path
+    // past the limit, on a quarter of the rows (2 minutes of SwiftShader became 30 s).
+    const adapter = (await (await nodeGpu()).requestAdapter())!;
+    limit = 256 * 2 ** 20;
+    const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: limit } });
+    ctx = await createContext({ device });
+    expect(ctx.device?.limits.maxStorageBufferBindingSize).toBe(limit);
   });
   afterAll(() => ctx.destroy());
 
   it('runs where N·C·4 bytes of logits exceed maxStorageBufferBindingSize, and peakBytes shows they never existed', async () => {
-    const limit = (await (await nodeGpu()).requestAdapter())!.limits.maxStorageBufferBindingSize;
     const C = 100_003;
     const D = 2;
     const N = Math.ceil((1.01 * limit) / (C * 4));
@@ -71,7 +77,7 @@ describe('linearCrossEntropy beyond the binding limit', () => {
     const outputs = (1 + N * D + D * C + C) * 4;
     // Outputs, their read staging, and the chunks' scratch (two [R, C] chunks within 32 MiB each).
     expect(peak).toBeLessThan(2 * outputs + 2 * 32 * 2 ** 20 + 2 ** 20);
-    expect(peak).toBeLessThan((N * C * 4) / 8);
+    expect(peak).toBeLessThan((N * C * 4) / 4);
 
     expect(l[0]).toBeCloseTo(Math.log(C), 5);
     expect(gx.every((v) => v === 0)).toBe(true);
