@@ -12,5 +12,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
+    // Two files at a time, not Vitest's cores − 1 (one file at a time on a 2-core machine):
+    // much of a file's time waits on SwiftShader's own threads, spawned processes or npm.
+    maxWorkers: 2,
   },
 });
