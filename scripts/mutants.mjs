@@ -146,8 +146,8 @@ export const MUTANTS = [
   {
     id: 'webgpu-matmul-grid',
     file: 'src/webgpu/kernels/matmul.ts',
-    find: 'host.dispatchGrid(label, tiled, buffers, uniforms, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);',
-    replace: 'host.dispatchGrid(label, tiled, buffers, uniforms, [Math.ceil(n / TILE), Math.floor(m / TILE) || 1, batch]);',
+    find: '    grid: [Math.ceil(n / TILE), Math.ceil(m / TILE), batch],',
+    replace: '    grid: [Math.ceil(n / TILE), Math.floor(m / TILE) || 1, batch],',
     tests: ['test/parity.test.ts'],
     filter: 'tiled matmul.*batched 3x65x67',
     why: 'dispatch math: the last partial tile of rows never dispatched',
@@ -191,7 +191,7 @@ export const MUTANTS = [
   // --- training ---
   {
     id: 'train-last-batch-dropped',
-    file: 'src/train/model.ts',
+    file: 'src/train/fit.ts',
     find: 'const batches = Math.ceil(rows / batchSize);',
     replace: 'const batches = Math.floor(rows / batchSize);',
     tests: ['test/train.test.ts'],
@@ -210,17 +210,17 @@ export const MUTANTS = [
   {
     id: 'train-adam-step-count',
     file: 'src/train/optimizers.ts',
-    find: 'const t = ++this.#steps;',
-    replace: 'const t = this.#steps + 1;',
+    find: 'this.update(updates, ++this.#steps, guard);',
+    replace: 'this.update(updates, this.#steps + 1, guard);',
     tests: ['test/train.test.ts'],
     filter: 'follows torch.optim',
     why: "a stale optimizer state: Adam's step count never advances, so its bias correction stays at step 1",
   },
   {
     id: 'train-validation-split-first-rows',
-    file: 'src/train/model.ts',
-    find: 'const held = rows === allRows ? null : ([this.#rows(x, null, rows, allRows - rows), this.#rows(y, null, rows, allRows - rows)] as const);',
-    replace: 'const held = rows === allRows ? null : ([this.#rows(x, null, 0, allRows - rows), this.#rows(y, null, 0, allRows - rows)] as const);',
+    file: 'src/train/fit.ts',
+    find: 'const held = rows === allRows ? null : ([gatherRows(ctx, x, null, rows, allRows - rows), gatherRows(ctx, y, null, rows, allRows - rows)] as const);',
+    replace: 'const held = rows === allRows ? null : ([gatherRows(ctx, x, null, 0, allRows - rows), gatherRows(ctx, y, null, 0, allRows - rows)] as const);',
     tests: ['test/fit-options.test.ts'],
     filter: 'validationSplit',
     why: 'validation taken from the first rows, which also train',
@@ -361,4 +361,5 @@ function main() {
   if (survived > 0) process.exitCode = 1;
 }
 
-main();
+// Imported by test/mutants-list.test.ts for MUTANTS alone; run as a script, it plants them.
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -1,5 +1,5 @@
 import type { WasmHeap } from '../heap.js';
-import type { WasmExports } from '../module.js';
+import type { WasmExports } from '../exports.js';
 import type { ThreadPool } from './pool.js';
 import { RECORD } from './worker.js';
 
