@@ -39,15 +39,8 @@ interface SavedTraining extends Progress {
 }
 
 /** A checkpoint read and checked whole, on the host: what `restore` makes a model of. */
-export interface ReadCheckpoint extends HostState {
-  readonly kind: ModelKind;
-  readonly features: number;
-  readonly classes: number;
-  readonly hidden: number[];
-  readonly activation: Activation;
-  readonly seed: number;
-  readonly optimizer: OptimizerOptions;
-  readonly labelSmoothing: number;
+export interface ReadCheckpoint extends HostState, Omit<SavedModel, 'classWeights'> {
+  /** The loss's class weights, saved as a tensor; null without. */
   readonly classWeights: Float32Array | null;
   readonly layers: LayerWeights[];
   /** Per parameter position (`weight0, bias0, weight1, …`), its optimizer slots; empty before the first step. */
