@@ -1,7 +1,7 @@
 import type { BackendLinearCrossEntropyResult, LinearCrossEntropyPlan, MatmulPlan } from '../../backend.js';
 import { params, type KernelHost } from '../kernel-host.js';
 import { GpuStorage } from '../storage.js';
-import { widenRowsInto } from './float16.js';
+import { gatherRowsInto } from './train.js';
 import { rowClass } from '../tuning.js';
 import { matmulInto } from './matmul.js';
 import { crossEntropyKernels } from './cross-entropy.js';
@@ -112,7 +112,7 @@ export function linearCrossEntropy(
   for (let chunk = 0; chunk < chunks; chunk++) {
     const first = chunk * r;
     const rows = Math.min(r, n - first);
-    if (plan.float16X) widenRowsInto(host, x, null, { rows, cols: d, start: first, widen: true }, xChunk);
+    if (plan.float16X) gatherRowsInto(host, x, null, { rows, cols: d, start: first, widen: true }, xChunk);
     else if (!single) host.copy(x.buffer, first * d * 4, xChunk, 0, rows * d * 4);
     if (!single) host.copy(target.buffer, first * targetCols * 4, targetChunk, 0, rows * targetCols * 4);
     matmulInto(host, xChunk, weight.buffer, bias?.buffer ?? null, z, linear(rows, d, c, false, plan.transposeWeight), false);

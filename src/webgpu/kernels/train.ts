@@ -2,33 +2,38 @@ import gatherRowsWgsl from '../../../shaders/gather_rows.wgsl?raw';
 import metricsWgsl from '../../../shaders/metrics.wgsl?raw';
 import optimizersWgsl from '../../../shaders/optimizers.wgsl?raw';
 import type { AdamPlan, AdamWPlan, GatherPlan, MetricsPlan, RmspropPlan, SgdPlan, StepGuard } from '../../backend.js';
+import type { Bindable } from '../command-queue.js';
 import { params, signature, type KernelHost } from '../kernel-host.js';
-import { widenRows } from './float16.js';
 import type { GpuStorage } from '../storage.js';
 import { singleVariants } from './rows.js';
 import type { Candidate } from '../candidates.js';
 
 const WG = 256;
 
-/** The rows of a batch, in order or by index (shaders/gather_rows.wgsl); float16 rows widened (./float16.ts). */
+/** The rows of a batch, in order or by index, float16 rows widened (shaders/gather_rows.wgsl). */
 export function gatherRows(host: KernelHost, t: GpuStorage, indices: GpuStorage | null, plan: GatherPlan): GpuStorage {
-  if (plan.widen) return widenRows(host, t, indices, plan);
+  const out = host.output(plan.rows * plan.cols, plan.widen ? 'batch (widened from float16)' : 'batch');
+  gatherRowsInto(host, t, indices, plan, out.binding);
+  return out;
+}
+
+/** `gatherRows` into a buffer the caller owns. */
+export function gatherRowsInto(host: KernelHost, t: GpuStorage, indices: GpuStorage | null, plan: GatherPlan, out: Bindable): void {
   const elements = plan.rows * plan.cols;
-  const out = host.output(elements, 'batch');
+  if (elements === 0) return;
   const spec = {
     shader: host.shader([{ name: 'gather_rows.wgsl', code: gatherRowsWgsl }]),
     entryPoint: 'main',
-    constants: { WG, IN_ORDER: indices === null ? 1 : 0 },
+    constants: { WG, IN_ORDER: indices === null ? 1 : 0, WIDEN: plan.widen ? 1 : 0 },
     bindings: signature(2, 1),
   };
   host.dispatch(
-    `gatherRows ${plan.rows}x${plan.cols}`,
+    `gatherRows${plan.widen ? ' f16' : ''} ${plan.rows}x${plan.cols}`,
     spec,
-    [t.binding, indices?.binding ?? host.unusedRead, out.binding],
+    [t.binding, indices?.binding ?? host.unusedRead, out],
     params(['u32', plan.rows], ['u32', plan.cols], ['u32', plan.start]),
     Math.ceil(elements / WG),
   );
-  return out;
 }
 
 function optimizerSpec(host: KernelHost, entryPoint: 'sgd' | 'adam' | 'adamw' | 'rmsprop') {
