@@ -165,18 +165,23 @@ describe('a worker thread that fails', () => {
     expect(p.ready).toBe(p.size - 1);
   };
 
+  /** Runs the matmul until one run fails (at most 50 runs), and returns what it threw; null if none did. */
+  const firstFailure = (): unknown => {
+    for (let i = 0; i < 50; i++) {
+      try {
+        matmul().dispose();
+      } catch (e) {
+        return e;
+      }
+    }
+    return null;
+  };
+
   it('that throws rejects the op clearly, is replaced, and the context goes on to the same bits', async () => {
     const p = pool(ctx)!;
     p.injectFault(0, 'throw');
     // The caller may take every chunk before worker 1 wakes: run until it has claimed one.
-    let error: unknown = null;
-    for (let i = 0; i < 50 && error === null; i++) {
-      try {
-        matmul().dispose();
-      } catch (e) {
-        error = e;
-      }
-    }
+    const error = firstFailure();
     expect(error).toBeInstanceOf(WorkerThreadError);
     expect(String(error)).toMatch(/worker thread 1 of 2 failed \(a fault injected by a test\).*context stays usable/);
     expect(p.respawns).toBe(1);
@@ -188,14 +193,7 @@ describe('a worker thread that fails', () => {
     const p = pool(ctx)!;
     p.stallMs = 300;
     p.injectFault(1, 'die');
-    let error: unknown = null;
-    for (let i = 0; i < 50 && error === null; i++) {
-      try {
-        matmul().dispose();
-      } catch (e) {
-        error = e;
-      }
-    }
+    const error = firstFailure();
     expect(String(error)).toMatch(/worker thread 2 of 2 stopped in the middle of the op/);
     await ready(p);
     expectSameBits(bits(await matmul().read()), expected, 'after');
